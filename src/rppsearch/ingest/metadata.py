@@ -1,0 +1,128 @@
+"""Document metadata from a catalog (`catalog.csv`) or a sidecar (`NAME.meta.yaml`).
+
+The catalog wins over what the file says about itself. Catalog paths are relative to the
+catalog's folder and may not escape it.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import unicodedata
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+from ..models import Metadata
+
+CATALOG_NAME = "catalog.csv"
+SIDECAR_SUFFIX = ".meta.yaml"
+LIST_FIELDS = {"authors", "districts"}
+_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
+
+
+def slugify(value: str) -> str:
+    """Lower-case ASCII slug: letters, digits and single hyphens."""
+    value = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
+    value = re.sub(r"[^A-Za-z0-9]+", "-", value).strip("-").lower()
+    return value or "doc"
+
+
+def _split_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return [part.strip() for part in str(value).split(";") if part.strip()]
+
+
+def _year(value: Any) -> int | None:
+    if value in (None, ""):
+        return None
+    match = _YEAR.search(str(value))
+    return int(match.group(1)) if match else None
+
+
+def entry_to_metadata(entry: dict[str, Any]) -> Metadata:
+    """A catalog row or sidecar mapping as Metadata (unknown keys go to `extra`)."""
+    known = {"id", "path", "title", "authors", "author", "organization", "districts", "district",
+             "year", "doc_type", "url", "site_name", "published", "date"}
+    extra = {k: v for k, v in entry.items() if k not in known and v not in (None, "")}
+    return Metadata(
+        title=(entry.get("title") or None),
+        authors=_split_list(entry.get("authors") or entry.get("author")),
+        organization=(entry.get("organization") or None),
+        districts=_split_list(entry.get("districts") or entry.get("district")),
+        year=_year(entry.get("year") or entry.get("published") or entry.get("date")),
+        doc_type=(entry.get("doc_type") or None),
+        url=(entry.get("url") or None),
+        site_name=(entry.get("site_name") or None),
+        published=(str(entry.get("published") or entry.get("date") or "") or None),
+        catalog_id=(slugify(str(entry["id"])) if entry.get("id") else None),
+        extra=extra,
+    )
+
+
+def merge(base: Metadata, override: Metadata) -> Metadata:
+    """Fields set in `override` win; lists win when non-empty; extras are combined."""
+    out = replace(base)
+    for name in ("title", "organization", "year", "doc_type", "url", "site_name", "published", "catalog_id"):
+        value = getattr(override, name)
+        if value not in (None, ""):
+            setattr(out, name, value)
+    for name in ("authors", "districts"):
+        if getattr(override, name):
+            setattr(out, name, list(getattr(override, name)))
+    out.extra = {**base.extra, **override.extra}
+    return out
+
+
+class Catalog:
+    """Rows of a `catalog.csv`, keyed by the resolved path of the file they describe."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.root = path.parent.resolve()
+        self.entries: dict[Path, dict[str, Any]] = {}
+        self._load()
+
+    def _load(self) -> None:
+        try:
+            with open(self.path, newline="", encoding="utf-8-sig") as handle:
+                reader = csv.DictReader(handle)
+                if not reader.fieldnames or "path" not in reader.fieldnames:
+                    raise InputError(self.path, "catalog has no 'path' column")
+                for line, row in enumerate(reader, start=2):
+                    rel = (row.get("path") or "").strip()
+                    if not rel:
+                        raise InputError(self.path, f"line {line}: empty path")
+                    target = (self.root / rel).resolve()
+                    if not target.is_relative_to(self.root):
+                        raise InputError(self.path, f"line {line}: path {rel!r} escapes the catalog folder")
+                    self.entries[target] = {k: (v or "").strip() for k, v in row.items() if k}
+        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            raise InputError(self.path, f"cannot read catalog ({exc})") from exc
+
+    def lookup(self, file: Path) -> dict[str, Any] | None:
+        return self.entries.get(file.resolve())
+
+
+def read_sidecar(file: Path) -> dict[str, Any] | None:
+    """`NAME.meta.yaml` beside `NAME.ext`, if any."""
+    sidecar = file.with_name(file.name + SIDECAR_SUFFIX)
+    if not sidecar.exists():
+        sidecar = file.with_suffix(SIDECAR_SUFFIX)
+        if not sidecar.exists():
+            return None
+    import yaml  # noqa: PLC0415
+
+    try:
+        data = yaml.safe_load(sidecar.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise InputError(sidecar, f"cannot read metadata sidecar ({exc})") from exc
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise InputError(sidecar, "metadata sidecar must be a mapping")
+    return data

@@ -1,0 +1,314 @@
+"""Ingest files and folders into the store: discover, hash, parse, clean, split, write.
+
+One transaction per document: a failure leaves no row behind and the batch goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError, RppError
+from ..models import Block, Document, Metadata
+from ..store import Store
+from ..store import documents as docstore
+from . import metadata as meta
+
+# Bump when parsing, cleaning or splitting changes, so stored documents are re-ingested.
+PIPELINE_VERSION = "1"
+JSONL_SUFFIX = ".jsonl"
+
+
+def _supported() -> set[str]:
+    from .parsers import SUPPORTED_SUFFIXES  # noqa: PLC0415
+
+    return set(SUPPORTED_SUFFIXES)
+
+
+@dataclass
+class IngestReport:
+    """What an ingest run did."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    pruned: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def changed(self) -> list[str]:
+        return self.added + self.updated
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "added": len(self.added),
+            "updated": len(self.updated),
+            "unchanged": len(self.unchanged),
+            "pruned": len(self.pruned),
+            "failed": len(self.failed),
+        }
+
+
+@dataclass
+class Source:
+    """One thing to ingest: a file, or one record of a JSONL corpus."""
+
+    path: Path  # the file on disk
+    key: str  # stored `documents.path`: absolute file path, plus `#ID` for JSONL records
+    default_id: str
+    record: dict[str, Any] | None = None
+
+
+def discover(paths: list[Path]) -> tuple[list[tuple[Path, Path]], list[tuple[str, str]]]:
+    """Files to ingest as (file, root) pairs, and (path, reason) for paths that can't be walked.
+
+    Folders are walked recursively without following symlinked folders (no loops);
+    hidden entries, catalogs, sidecars and unsupported types inside folders are skipped.
+    """
+    supported = _supported() | {JSONL_SUFFIX}
+    found: list[tuple[Path, Path]] = []
+    errors: list[tuple[str, str]] = []
+    seen: set[Path] = set()
+    for given in paths:
+        if not given.exists() and not given.is_symlink():
+            errors.append((str(given), "no such file or folder"))
+            continue
+        if given.is_dir():
+            for dirpath, dirnames, filenames in os.walk(given, followlinks=False, onerror=None):
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                for name in sorted(filenames):
+                    if name.startswith(".") or name.endswith(meta.SIDECAR_SUFFIX) or name == meta.CATALOG_NAME:
+                        continue
+                    file = Path(dirpath) / name
+                    if file.suffix.lower() not in supported:
+                        continue
+                    try:
+                        resolved = file.resolve(strict=True)
+                    except (OSError, RuntimeError):
+                        errors.append((str(file), "broken or looping symlink"))
+                        continue
+                    if resolved not in seen:
+                        seen.add(resolved)
+                        found.append((file, given))
+        else:
+            try:
+                resolved = given.resolve(strict=True)
+            except (OSError, RuntimeError):
+                errors.append((str(given), "broken or looping symlink"))
+                continue
+            if given.suffix.lower() not in supported:
+                errors.append((str(given), f"unsupported file type {given.suffix or '(none)'}"))
+                continue
+            if resolved not in seen:
+                seen.add(resolved)
+                found.append((given, given))
+    return found, errors
+
+
+def _default_id(file: Path, root: Path) -> str:
+    """Slug of the file name (a file given directly) or of `FOLDER/relative/path` (found in a folder)."""
+    if root == file:
+        return meta.slugify(file.stem)
+    rel = file.relative_to(root).with_suffix("")
+    return meta.slugify(f"{root.resolve().name}/{rel}")
+
+
+def _file_hash(path: Path, extra: str) -> str:
+    digest = hashlib.sha256()
+    digest.update(f"{PIPELINE_VERSION}\0{extra}\0".encode())
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
+    """BEIR-style `corpus.jsonl` records: (line number, record or None, error or None)."""
+    with open(path, encoding="utf-8", errors="strict") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield number, None, f"line {number}: invalid JSON ({exc.msg})"
+                continue
+            if not isinstance(record, dict) or not str(record.get("text") or "").strip():
+                yield number, None, f"line {number}: no \"text\" field"
+                continue
+            yield number, record, None
+
+
+class Ingester:
+    """Turns discovered files into stored documents."""
+
+    def __init__(self, store: Store, *, catalog: Path | None = None) -> None:
+        self.store = store
+        self._catalogs: dict[Path, meta.Catalog | None] = {}
+        self._explicit = meta.Catalog(catalog) if catalog else None
+
+    # -- metadata --------------------------------------------------------------------
+    def _catalog_for(self, file: Path, root: Path) -> meta.Catalog | None:
+        if self._explicit and self._explicit.lookup(file):
+            return self._explicit
+        folder = file.parent.resolve()
+        stop = root.resolve() if root != file else folder
+        while True:
+            if folder not in self._catalogs:
+                candidate = folder / meta.CATALOG_NAME
+                self._catalogs[folder] = meta.Catalog(candidate) if candidate.exists() else None
+            found = self._catalogs[folder]
+            if found and found.lookup(file):
+                return found
+            if folder == stop or folder.parent == folder or not folder.is_relative_to(stop):
+                return None
+            folder = folder.parent
+
+    def _overrides(self, file: Path, root: Path) -> dict[str, Any]:
+        entry: dict[str, Any] = {}
+        sidecar = meta.read_sidecar(file)
+        if sidecar:
+            entry.update(sidecar)
+        catalog = self._catalog_for(file, root)
+        if catalog:
+            entry.update({k: v for k, v in (catalog.lookup(file) or {}).items() if v not in (None, "")})
+        return entry
+
+    def _unique_id(self, wanted: str, key: str) -> str:
+        row = self.store.conn.execute("SELECT path FROM documents WHERE id = ?", (wanted,)).fetchone()
+        if row is None or row[0] == key:
+            return wanted
+        return f"{wanted}-{hashlib.sha1(key.encode()).hexdigest()[:6]}"
+
+    # -- one document ----------------------------------------------------------------
+    def _build(self, source: Source, overrides: dict[str, Any], content_hash: str) -> Document:
+        from .clean import clean_blocks, normalize_text  # noqa: PLC0415
+        from .parsers import parse_file  # noqa: PLC0415
+        from .segment import split_passages  # noqa: PLC0415
+
+        if source.record is not None:
+            record = source.record
+            body = normalize_text(str(record.get("text") or ""))
+            blocks = [Block(p) for p in body.split("\n\n") if p.strip()]
+            file_meta = Metadata(title=(str(record.get("title") or "").strip() or None))
+            file_meta.extra = {"source_id": str(record.get("_id", ""))}
+            fmt = "jsonl"
+        else:
+            parsed = parse_file(source.path)
+            blocks = clean_blocks(parsed.blocks)
+            file_meta = parsed.metadata
+            fmt = parsed.format
+        if not any(b.text.strip() for b in blocks if b.heading_level == 0):
+            raise InputError(source.path, "no text left after removing page furniture")
+        metadata = meta.merge(file_meta, meta.entry_to_metadata(overrides)) if overrides else file_meta
+        if not metadata.title:
+            heading = next((b.text for b in blocks if b.heading_level > 0), None)
+            metadata.title = heading or source.path.stem.replace("_", " ").replace("-", " ")
+        if metadata.year is None and metadata.published:
+            metadata.year = meta._year(metadata.published)
+        if not metadata.organization and metadata.site_name:
+            metadata.organization = metadata.site_name
+        text, passages = split_passages(blocks)
+        doc_id = self._unique_id(metadata.catalog_id or source.default_id, source.key)
+        return Document(
+            id=doc_id,
+            path=source.key,
+            format=fmt,
+            text=text,
+            content_hash=content_hash,
+            metadata=metadata,
+            passages=passages,
+        )
+
+    def ingest_source(self, source: Source, root: Path, report: IngestReport) -> None:
+        """Ingest one source, recording the outcome in `report` (never raises RppError)."""
+        try:
+            overrides = self._overrides(source.path, root) if source.record is None else {}
+            if source.record is not None:
+                content_hash = hashlib.sha256(
+                    (PIPELINE_VERSION + json.dumps(source.record, sort_keys=True)).encode()
+                ).hexdigest()
+            else:
+                content_hash = _file_hash(source.path, json.dumps(overrides, sort_keys=True, default=str))
+            existing = docstore.document_by_path(self.store, source.key)
+            if existing and existing["content_hash"] == content_hash:
+                report.unchanged.append(existing["id"])
+                return
+            document = self._build(source, overrides, content_hash)
+            with self.store.transaction():
+                if existing and existing["id"] != document.id:
+                    docstore.delete_document(self.store, existing["id"])
+                status = docstore.replace_document(self.store, document)
+            (report.added if status == "added" else report.updated).append(document.id)
+        except RppError as exc:
+            report.failed.append((str(source.path), getattr(exc, "reason", None) or exc.message))
+        except (OSError, UnicodeError, ValueError, RecursionError, MemoryError) as exc:
+            report.failed.append((str(source.path), f"{type(exc).__name__}: {exc}"))
+
+    def sources(self, file: Path, root: Path, report: IngestReport) -> Iterator[Source]:
+        """The file itself, or each record of a JSONL corpus."""
+        key = str(file.resolve())
+        if file.suffix.lower() != JSONL_SUFFIX:
+            yield Source(path=file, key=key, default_id=_default_id(file, root))
+            return
+        prefix = meta.slugify(file.resolve().parent.name if file.stem == "corpus" else file.stem)
+        try:
+            for _number, record, error in _iter_jsonl(file):
+                if error:
+                    report.failed.append((f"{file}", error))
+                    continue
+                assert record is not None
+                rid = str(record.get("_id") or record.get("id") or _number)
+                yield Source(path=file, key=f"{key}#{rid}", default_id=f"{prefix}-{meta.slugify(rid)}", record=record)
+        except (OSError, UnicodeError) as exc:
+            report.failed.append((str(file), f"cannot read JSONL ({exc})"))
+
+
+def ingest_paths(
+    store: Store,
+    paths: list[Path],
+    *,
+    catalog: Path | None = None,
+    prune: bool = False,
+    on_total: Callable[[int], None] | None = None,
+    on_progress: Callable[[str], None] | None = None,
+) -> IngestReport:
+    """Ingest files and folders; with `prune`, drop stored documents whose files are gone.
+
+    `prune` only considers documents stored from under the given folders.
+    """
+    report = IngestReport()
+    files, errors = discover(paths)
+    report.failed.extend(errors)
+    ingester = Ingester(store, catalog=catalog)
+    if on_total:
+        on_total(len(files))
+    seen_keys: set[str] = set()
+    for file, root in files:
+        for source in ingester.sources(file, root, report):
+            seen_keys.add(source.key)
+            ingester.ingest_source(source, root, report)
+        if on_progress:
+            on_progress(str(file))
+    if prune:
+        report.pruned = prune_missing(store, roots=paths, keep=seen_keys)
+    return report
+
+
+def prune_missing(store: Store, *, roots: list[Path], keep: set[str]) -> list[str]:
+    """Delete documents stored from under `roots` whose file (or JSONL record) is gone."""
+    prefixes = [str(r.resolve()) for r in roots]
+    removed = []
+    for doc_id, key in docstore.all_document_paths(store):
+        file_part = key.split("#", 1)[0]
+        under = any(file_part == p or file_part.startswith(p.rstrip(os.sep) + os.sep) for p in prefixes)
+        if under and key not in keep:
+            with store.transaction():
+                docstore.delete_document(store, doc_id)
+            removed.append(doc_id)
+    return removed

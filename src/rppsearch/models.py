@@ -1,0 +1,108 @@
+"""Plain dataclasses passed between pipeline stages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Metadata:
+    """What we know about a document: from the file, overridden by the catalog."""
+
+    title: str | None = None
+    authors: list[str] = field(default_factory=list)
+    organization: str | None = None
+    districts: list[str] = field(default_factory=list)
+    year: int | None = None
+    doc_type: str | None = None
+    url: str | None = None
+    site_name: str | None = None
+    published: str | None = None
+    catalog_id: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Block:
+    """A paragraph-like unit of clean text; `heading_level` > 0 marks a heading."""
+
+    text: str
+    heading_level: int = 0
+
+
+@dataclass
+class ParsedDocument:
+    """A parser's output: clean text blocks plus file metadata."""
+
+    blocks: list[Block]
+    metadata: Metadata
+    format: str
+
+
+@dataclass
+class Passage:
+    """A run of whole sentences, with offsets into its document's text."""
+
+    seq: int
+    text: str
+    start: int
+    end: int
+    heading: str = ""
+
+    @property
+    def word_count(self) -> int:
+        return len(self.text.split())
+
+
+@dataclass
+class Document:
+    """A cleaned document ready for the store."""
+
+    id: str
+    path: str
+    format: str
+    text: str
+    content_hash: str
+    metadata: Metadata
+    passages: list[Passage] = field(default_factory=list)
+
+    @property
+    def word_count(self) -> int:
+        return len(self.text.split())
+
+
+@dataclass
+class Evidence:
+    """A sentence that carries a tag, with offsets into the passage text."""
+
+    text: str
+    start: int
+    end: int
+    score: float
+
+
+@dataclass
+class Tag:
+    """A dimension score for a passage or document."""
+
+    dimension: str
+    score: float
+    assigned: bool
+    source: str = "model"
+    model_version: str | None = None
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+@dataclass
+class Hit:
+    """A search result."""
+
+    id: str
+    document_id: str
+    title: str | None
+    score: float
+    content: str
+    dimensions: list[str] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    highlights: list[tuple[int, int]] = field(default_factory=list)

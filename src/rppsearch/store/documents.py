@@ -1,0 +1,155 @@
+"""Documents and passages: insert, replace, delete, look up. Callers hold the transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+from ..models import Document
+from . import Store
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def passage_id(document_id: str, seq: int) -> str:
+    """Stable, URL-safe passage ids: `DOCID-p0003`."""
+    return f"{document_id}-p{seq:04d}"
+
+
+def document_by_path(store: Store, path: str) -> dict[str, Any] | None:
+    row = store.conn.execute(
+        "SELECT id, path, content_hash FROM documents WHERE path = ?", (path,)
+    ).fetchone()
+    return dict(row) if row else None
+
+
+def document_by_id(store: Store, doc_id: str) -> dict[str, Any] | None:
+    row = store.conn.execute("SELECT * FROM documents WHERE id = ?", (doc_id,)).fetchone()
+    return dict(row) if row else None
+
+
+def all_document_paths(store: Store) -> list[tuple[str, str]]:
+    return [(r[0], r[1]) for r in store.conn.execute("SELECT id, path FROM documents ORDER BY id")]
+
+
+def replace_document(store: Store, doc: Document) -> str:
+    """Insert `doc` or replace the stored one with the same id; return 'added' or 'updated'.
+
+    Passages are replaced wholesale (FTS follows through triggers). Vectors of passages
+    whose text did not change are carried over, so a changed file only re-encodes what
+    changed. Must run inside `store.transaction()`.
+    """
+    conn = store.conn
+    assert conn.in_transaction, "replace_document needs a transaction"
+    old = conn.execute("SELECT pk FROM documents WHERE id = ?", (doc.id,)).fetchone()
+    carried: dict[str, tuple[str, bytes]] = {}
+    if old is not None:
+        for row in conn.execute(
+            "SELECT v.text_hash, v.model, v.vector FROM passage_vectors v "
+            "JOIN passages p ON p.pk = v.passage_pk WHERE p.document_id = ?",
+            (doc.id,),
+        ):
+            carried[row[0]] = (row[1], row[2])
+        conn.execute("DELETE FROM passages WHERE document_id = ?", (doc.id,))
+    meta = doc.metadata
+    stamp = now_iso()
+    values = {
+        "id": doc.id,
+        "path": doc.path,
+        "format": doc.format,
+        "title": meta.title,
+        "authors": json.dumps(meta.authors, ensure_ascii=False),
+        "organization": meta.organization,
+        "districts": json.dumps(meta.districts, ensure_ascii=False),
+        "year": meta.year,
+        "doc_type": meta.doc_type,
+        "url": meta.url,
+        "site_name": meta.site_name,
+        "published": meta.published,
+        "metadata": json.dumps(meta.extra, ensure_ascii=False, default=str),
+        "text": doc.text,
+        "content_hash": doc.content_hash,
+        "word_count": doc.word_count,
+        "passage_count": len(doc.passages),
+        "updated_at": stamp,
+    }
+    if old is None:
+        values["ingested_at"] = stamp
+        cols = ", ".join(values)
+        marks = ", ".join("?" for _ in values)
+        conn.execute(f"INSERT INTO documents ({cols}) VALUES ({marks})", list(values.values()))
+        status = "added"
+    else:
+        sets = ", ".join(f"{k} = ?" for k in values if k != "id")
+        conn.execute(
+            f"UPDATE documents SET {sets}, dimensions = '[]' WHERE id = ?",
+            [v for k, v in values.items() if k != "id"] + [doc.id],
+        )
+        conn.execute("DELETE FROM document_tags WHERE document_id = ? AND source = 'model'", (doc.id,))
+        status = "updated"
+    for passage in doc.passages:
+        digest = text_hash(passage.text)
+        cur = conn.execute(
+            'INSERT INTO passages (id, document_id, seq, title, heading, text, start, "end", '
+            "word_count, text_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                passage_id(doc.id, passage.seq),
+                doc.id,
+                passage.seq,
+                meta.title,
+                passage.heading,
+                passage.text,
+                passage.start,
+                passage.end,
+                passage.word_count,
+                digest,
+            ),
+        )
+        if digest in carried:
+            model, blob = carried[digest]
+            conn.execute(
+                "INSERT INTO passage_vectors (passage_pk, model, text_hash, vector) VALUES (?, ?, ?, ?)",
+                (cur.lastrowid, model, digest, blob),
+            )
+    return status
+
+
+def delete_document(store: Store, doc_id: str) -> bool:
+    """Remove a document, its passages, vectors and tags. Must run inside a transaction."""
+    conn = store.conn
+    conn.execute("DELETE FROM passages WHERE document_id = ?", (doc_id,))
+    cur = conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+    return cur.rowcount > 0
+
+
+def corpus_stats(store: Store) -> dict[str, Any]:
+    """Counts of documents, passages and words; breakdowns by organization, year, doc type."""
+    conn = store.conn
+    docs, words = conn.execute("SELECT count(*), coalesce(sum(word_count), 0) FROM documents").fetchone()
+    passages = conn.execute("SELECT count(*) FROM passages").fetchone()[0]
+
+    def breakdown(column: str) -> list[dict[str, Any]]:
+        rows = conn.execute(
+            f"SELECT {column} AS value, count(*) AS documents, coalesce(sum(passage_count), 0) AS passages, "
+            f"coalesce(sum(word_count), 0) AS words FROM documents GROUP BY {column} "
+            f"ORDER BY documents DESC, value"
+        )
+        return [dict(r) for r in rows]
+
+    return {
+        "documents": docs,
+        "passages": passages,
+        "words": words,
+        "by_organization": breakdown("organization"),
+        "by_year": breakdown("year"),
+        "by_doc_type": breakdown("doc_type"),
+        "by_format": breakdown("format"),
+    }
