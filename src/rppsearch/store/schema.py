@@ -148,6 +148,121 @@ MIGRATIONS: list[list[str]] = [
         "INSERT INTO meta(key, value) VALUES ('passages_generation', '0')",
         "INSERT INTO meta(key, value) VALUES ('fts_tokenizer', 'porter unicode61 remove_diacritics 2')",
     ],
+    # 2: read-only views for Datasette and reports: dimensions joined to their documents and
+    # passages, and dimension coverage by organization, district and year (zero rows kept, so
+    # gaps show). Views hold no data: nothing to migrate, nothing to keep in sync.
+    [
+        """CREATE VIEW document_dimensions AS
+        SELECT d.pk AS document_pk, d.id AS document_id, d.title, d.organization, d.districts,
+               d.year, d.doc_type, t.dimension_id, dim.name AS dimension, t.score, t.n_passages,
+               t.source, t.model_version
+        FROM document_tags t
+        JOIN documents d ON d.id = t.document_id
+        LEFT JOIN dimensions dim ON dim.id = t.dimension_id
+        WHERE t.assigned = 1
+        """,
+        """CREATE VIEW passage_dimensions AS
+        SELECT p.pk AS passage_pk, p.id AS passage_id, p.document_id, d.title, p.heading,
+               d.organization, d.districts, d.year, d.doc_type, t.dimension_id,
+               dim.name AS dimension, t.score, t.source, t.model_version, t.evidence, p.text
+        FROM passage_tags t
+        JOIN passages p ON p.pk = t.passage_pk
+        JOIN documents d ON d.id = p.document_id
+        LEFT JOIN dimensions dim ON dim.id = t.dimension_id
+        WHERE t.assigned = 1
+        """,
+        """CREATE VIEW coverage_by_organization AS
+        WITH dg AS (SELECT id AS document_id, coalesce(organization, '(none)') AS grp FROM documents),
+        totals AS (SELECT grp, count(DISTINCT document_id) AS documents FROM dg GROUP BY grp),
+        passage_totals AS (
+            SELECT dg.grp, count(*) AS n FROM passages p JOIN dg ON dg.document_id = p.document_id
+            GROUP BY dg.grp
+        ),
+        doc_hits AS (
+            SELECT dg.grp, t.dimension_id, count(*) AS n, avg(t.score) AS mean_score
+            FROM document_tags t JOIN dg ON dg.document_id = t.document_id
+            WHERE t.assigned = 1 GROUP BY dg.grp, t.dimension_id
+        ),
+        passage_hits AS (
+            SELECT dg.grp, t.dimension_id, count(*) AS n
+            FROM passage_tags t JOIN passages p ON p.pk = t.passage_pk
+            JOIN dg ON dg.document_id = p.document_id
+            WHERE t.assigned = 1 GROUP BY dg.grp, t.dimension_id
+        )
+        SELECT totals.grp AS organization, dim.id AS dimension_id, dim.name AS dimension,
+               totals.documents, coalesce(dh.n, 0) AS tagged_documents,
+               round(100.0 * coalesce(dh.n, 0) / totals.documents, 1) AS percent_documents,
+               round(dh.mean_score, 3) AS mean_document_score,
+               coalesce(pt.n, 0) AS passages, coalesce(ph.n, 0) AS tagged_passages
+        FROM totals CROSS JOIN dimensions dim
+        LEFT JOIN passage_totals pt ON pt.grp IS totals.grp
+        LEFT JOIN doc_hits dh ON dh.grp IS totals.grp AND dh.dimension_id = dim.id
+        LEFT JOIN passage_hits ph ON ph.grp IS totals.grp AND ph.dimension_id = dim.id
+        ORDER BY totals.grp, dim.position
+        """,
+        """CREATE VIEW coverage_by_district AS
+        WITH dg AS (
+            SELECT DISTINCT d.id AS document_id, j.value AS grp FROM documents d, json_each(d.districts) j
+            UNION ALL
+            SELECT id, '(none)' FROM documents WHERE json_array_length(districts) = 0
+        ),
+        totals AS (SELECT grp, count(DISTINCT document_id) AS documents FROM dg GROUP BY grp),
+        passage_totals AS (
+            SELECT dg.grp, count(*) AS n FROM passages p JOIN dg ON dg.document_id = p.document_id
+            GROUP BY dg.grp
+        ),
+        doc_hits AS (
+            SELECT dg.grp, t.dimension_id, count(*) AS n, avg(t.score) AS mean_score
+            FROM document_tags t JOIN dg ON dg.document_id = t.document_id
+            WHERE t.assigned = 1 GROUP BY dg.grp, t.dimension_id
+        ),
+        passage_hits AS (
+            SELECT dg.grp, t.dimension_id, count(*) AS n
+            FROM passage_tags t JOIN passages p ON p.pk = t.passage_pk
+            JOIN dg ON dg.document_id = p.document_id
+            WHERE t.assigned = 1 GROUP BY dg.grp, t.dimension_id
+        )
+        SELECT totals.grp AS district, dim.id AS dimension_id, dim.name AS dimension,
+               totals.documents, coalesce(dh.n, 0) AS tagged_documents,
+               round(100.0 * coalesce(dh.n, 0) / totals.documents, 1) AS percent_documents,
+               round(dh.mean_score, 3) AS mean_document_score,
+               coalesce(pt.n, 0) AS passages, coalesce(ph.n, 0) AS tagged_passages
+        FROM totals CROSS JOIN dimensions dim
+        LEFT JOIN passage_totals pt ON pt.grp IS totals.grp
+        LEFT JOIN doc_hits dh ON dh.grp IS totals.grp AND dh.dimension_id = dim.id
+        LEFT JOIN passage_hits ph ON ph.grp IS totals.grp AND ph.dimension_id = dim.id
+        ORDER BY totals.grp, dim.position
+        """,
+        """CREATE VIEW coverage_by_year AS
+        WITH dg AS (SELECT id AS document_id, year AS grp FROM documents),
+        totals AS (SELECT grp, count(DISTINCT document_id) AS documents FROM dg GROUP BY grp),
+        passage_totals AS (
+            SELECT dg.grp, count(*) AS n FROM passages p JOIN dg ON dg.document_id = p.document_id
+            GROUP BY dg.grp
+        ),
+        doc_hits AS (
+            SELECT dg.grp, t.dimension_id, count(*) AS n, avg(t.score) AS mean_score
+            FROM document_tags t JOIN dg ON dg.document_id = t.document_id
+            WHERE t.assigned = 1 GROUP BY dg.grp, t.dimension_id
+        ),
+        passage_hits AS (
+            SELECT dg.grp, t.dimension_id, count(*) AS n
+            FROM passage_tags t JOIN passages p ON p.pk = t.passage_pk
+            JOIN dg ON dg.document_id = p.document_id
+            WHERE t.assigned = 1 GROUP BY dg.grp, t.dimension_id
+        )
+        SELECT totals.grp AS year, dim.id AS dimension_id, dim.name AS dimension,
+               totals.documents, coalesce(dh.n, 0) AS tagged_documents,
+               round(100.0 * coalesce(dh.n, 0) / totals.documents, 1) AS percent_documents,
+               round(dh.mean_score, 3) AS mean_document_score,
+               coalesce(pt.n, 0) AS passages, coalesce(ph.n, 0) AS tagged_passages
+        FROM totals CROSS JOIN dimensions dim
+        LEFT JOIN passage_totals pt ON pt.grp IS totals.grp
+        LEFT JOIN doc_hits dh ON dh.grp IS totals.grp AND dh.dimension_id = dim.id
+        LEFT JOIN passage_hits ph ON ph.grp IS totals.grp AND ph.dimension_id = dim.id
+        ORDER BY totals.grp, dim.position
+        """,
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
