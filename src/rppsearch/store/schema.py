@@ -263,6 +263,14 @@ MIGRATIONS: list[list[str]] = [
         ORDER BY totals.grp, dim.position
         """,
     ],
+    # 3: labels remember whether the model had assigned the tag it reviewed (with the score
+    # already in suggested_score), so undo can restore the model's tag exactly, a second
+    # reviewer sees the model's suggestion rather than the first reviewer's decision, and
+    # `rpp evaluate` can tell how often the model agreed with people.
+    [
+        "ALTER TABLE labels ADD COLUMN suggested_assigned INTEGER",
+        "CREATE INDEX labels_created ON labels(created_at, id)",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
