@@ -1,0 +1,1 @@
+"""Derived indexes: FTS5 query building (`lexical`), the dense matrix (`vectors`), manifests."""

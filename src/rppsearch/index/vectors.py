@@ -1,0 +1,405 @@
+"""Dense vectors: encode what is missing into the store, and serve a memory-mapped matrix.
+
+`indexes/vectors/` holds `vectors.npy` (float32, one row per passage, ordered by passage pk),
+`pks.npy` (int64 passage pks), `docs.npy` (int64 document pks) and `manifest.json` (store schema
+version, passages generation, encoder fingerprint, dim, count, hashes). Every file is written
+to a temp path and renamed into place, the manifest last. The matrix is always derived from
+`passage_vectors`, so it can be rebuilt at any time without re-encoding.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..config import PACKAGED_MODEL, PACKAGED_MODEL_SHA256, Settings
+from ..errors import IndexStateError
+from ..store import Store
+from ..store import vectors as vstore
+from .manifest import atomic_path, now_iso, read_manifest, write_manifest
+
+ProgressFactory = Callable[[str, int | None], AbstractContextManager[Callable[..., None]]]
+
+FORMAT = 1
+# What each passage's vector encodes. Changing it means re-encoding: it is in the manifest.
+TEXT_RECIPE = "title+heading+text"
+VECTORS_FILE = "vectors.npy"
+PKS_FILE = "pks.npy"
+DOCS_FILE = "docs.npy"
+
+
+def _no_progress(label: str, total: int | None) -> AbstractContextManager[Callable[..., None]]:
+    return nullcontext(lambda n=1, description=None: None)
+
+
+def embedding_text(title: str | None, heading: str | None, text: str) -> str:
+    """The text encoded for a passage: document title, heading path and passage text."""
+    if TEXT_RECIPE == "text":
+        return text
+    parts = [p.strip() for p in (title or "", heading or "") if p and p.strip()]
+    parts.append(text)
+    return "\n".join(parts)
+
+
+def current_fingerprint(settings: Settings) -> str:
+    """The fingerprint of the settings' encoder, without loading torch when avoidable."""
+    from .. import embed  # noqa: PLC0415
+
+    name = settings.embedding_model
+    cached = embed._CACHE.get(name)  # noqa: SLF001 - reuse a loaded encoder
+    if cached is not None:
+        return cached.fingerprint
+    if name == "fake" or name.startswith("fake:"):
+        return embed.get_encoder(name).fingerprint
+    if name == PACKAGED_MODEL:
+        return f"{PACKAGED_MODEL}@{PACKAGED_MODEL_SHA256}"  # the encoder refuses other weights
+    return embed.get_encoder(name).fingerprint
+
+
+# -- encoding ----------------------------------------------------------------------------
+def embed_missing(
+    store: Store,
+    settings: Settings,
+    *,
+    progress: ProgressFactory | None = None,
+    batch_size: int = 64,
+    chunk: int = 2048,
+) -> dict[str, Any]:
+    """Encode passages lacking a current vector for the settings' encoder; store them.
+
+    Passages are encoded longest first in chunks of `chunk` (each chunk one transaction),
+    so batches pad little and a crash loses at most one chunk of work.
+    """
+    from ..embed import get_encoder  # noqa: PLC0415
+
+    progress = progress or _no_progress
+    start = time.perf_counter()
+    encoder = get_encoder(settings.embedding_model)
+    model = encoder.fingerprint
+    pks = vstore.missing_vector_pks(store, model=model)
+    if not pks:
+        return {"encoded": 0, "model": model}
+    lengths = vstore.passage_lengths(store, pks)
+    pks.sort(key=lambda pk: -lengths.get(pk, 0))
+    encode_seconds = 0.0
+    with progress("Encoding", len(pks)) as advance:
+        for i in range(0, len(pks), chunk):
+            rows = vstore.passages_for_embedding(store, pks[i : i + chunk])
+            texts = [embedding_text(title, heading, text) for _, _, title, heading, text in rows]
+            t0 = time.perf_counter()
+            vectors = encoder.encode(texts, batch_size=batch_size)
+            encode_seconds += time.perf_counter() - t0
+            with store.transaction():
+                vstore.put_vectors(
+                    store, ((pk, digest, vec) for (pk, digest, *_), vec in zip(rows, vectors)), model=model
+                )
+            advance(len(rows))
+    seconds = time.perf_counter() - start
+    return {
+        "encoded": len(pks),
+        "model": model,
+        "seconds": round(seconds, 3),
+        "passages_per_s": round(len(pks) / seconds, 1) if seconds else None,
+        "encode_share": round(encode_seconds / seconds, 3) if seconds else None,
+    }
+
+
+# -- the matrix --------------------------------------------------------------------------
+def _pks_digest(pks: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(pks, dtype="<i8").tobytes()).hexdigest()
+
+
+def _index_files_ok(folder: Path, manifest: dict[str, Any]) -> bool:
+    return all((folder / name).exists() for name in (VECTORS_FILE, PKS_FILE, DOCS_FILE))
+
+
+def index_state(store: Store, settings: Settings, *, fingerprint: str | None = None) -> str | None:
+    """Why the vectors index does not match the store and settings; None when it does."""
+    folder = settings.vectors_dir
+    manifest = read_manifest(folder)
+    if manifest is None or not _index_files_ok(folder, manifest):
+        return f"no vectors index at {folder}"
+    return _mismatch(manifest, store, fingerprint or current_fingerprint(settings))
+
+
+def _mismatch(manifest: dict[str, Any], store: Store, fingerprint: str) -> str | None:
+    if manifest.get("format") != FORMAT:
+        return f"vectors index has format {manifest.get('format')}, this rppsearch writes {FORMAT}"
+    if manifest.get("model") != fingerprint:
+        return f"vectors index was built with model {manifest.get('model')}, settings use {fingerprint}"
+    if manifest.get("text_recipe") != TEXT_RECIPE:
+        return f"vectors index encodes {manifest.get('text_recipe')!r}, this rppsearch encodes {TEXT_RECIPE!r}"
+    schema = store.schema_version()
+    if manifest.get("schema_version") != schema:
+        return f"vectors index was built for store schema {manifest.get('schema_version')}, store is at {schema}"
+    generation = store.passages_generation()
+    if manifest.get("passages_generation") != generation:
+        return (
+            f"vectors index is stale: built at generation {manifest.get('passages_generation')}, "
+            f"store at {generation}"
+        )
+    return None
+
+
+def refresh_index(
+    store: Store, settings: Settings, *, force: bool = False, fingerprint: str | None = None
+) -> dict[str, Any]:
+    """Write `indexes/vectors/` from `passage_vectors` when it is stale (or `force`).
+
+    Rows of the old matrix are reused for passages still present; only new passages'
+    vectors are read from the store; removed passages drop out. Nothing is re-encoded.
+    """
+    start = time.perf_counter()
+    folder = settings.vectors_dir
+    model = fingerprint or current_fingerprint(settings)
+    old = read_manifest(folder)
+    if old is not None and not force and _index_files_ok(folder, old) and _mismatch(old, store, model) is None:
+        return {"status": "fresh", "count": old.get("count", 0)}
+    generation = store.passages_generation()
+    schema = store.schema_version()
+    pks, docs = vstore.vector_rows(store, model=model)
+    total_passages = int(store.conn.execute("SELECT count(*) FROM passages").fetchone()[0])
+    dim = _store_dim(store, model, pks, settings)
+    old_pks: np.ndarray | None = None
+    old_matrix: np.ndarray | None = None
+    if (
+        old is not None
+        and not force
+        and _index_files_ok(folder, old)
+        and old.get("model") == model
+        and old.get("dim") == dim
+        and old.get("text_recipe") == TEXT_RECIPE
+        and old.get("format") == FORMAT
+    ):
+        try:
+            old_pks = np.load(folder / PKS_FILE)
+            old_matrix = np.load(folder / VECTORS_FILE, mmap_mode="r")
+            if old_matrix.shape != (len(old_pks), dim) or _pks_digest(old_pks) != old.get("pks_sha256"):
+                old_pks = old_matrix = None
+        except (OSError, ValueError):
+            old_pks = old_matrix = None
+    reused = 0
+    with atomic_path(folder / VECTORS_FILE) as tmp:
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(len(pks), dim))
+        if old_pks is not None and old_matrix is not None and len(old_pks):
+            pos = np.searchsorted(old_pks, pks)
+            pos_clipped = np.minimum(pos, len(old_pks) - 1)
+            keep = old_pks[pos_clipped] == pks
+        else:
+            pos_clipped = np.zeros(len(pks), dtype=np.int64)
+            keep = np.zeros(len(pks), dtype=bool)
+        step = 65_536
+        for i in range(0, len(pks), step):
+            sl = slice(i, min(i + step, len(pks)))
+            k = keep[sl]
+            if k.any() and old_matrix is not None:
+                out[sl][k] = old_matrix[pos_clipped[sl][k]]
+                reused += int(k.sum())
+        fresh_rows = np.flatnonzero(~keep)
+        for i in range(0, len(fresh_rows), 20_000):
+            rows = fresh_rows[i : i + 20_000]
+            out[rows] = vstore.get_vectors(store, pks[rows].tolist(), model=model, dim=dim)
+        out.flush()
+        del out
+    old_matrix = None
+    with atomic_path(folder / PKS_FILE) as tmp:
+        with open(tmp, "wb") as handle:
+            np.save(handle, pks)
+    with atomic_path(folder / DOCS_FILE) as tmp:
+        with open(tmp, "wb") as handle:
+            np.save(handle, docs)
+    manifest = {
+        "kind": "vectors",
+        "format": FORMAT,
+        "schema_version": schema,
+        "passages_generation": generation,
+        "model": model,
+        "model_name": settings.embedding_model,
+        "weights_sha256": model.rsplit("@", 1)[-1],
+        "text_recipe": TEXT_RECIPE,
+        "dim": dim,
+        "dtype": "float32",
+        "count": int(len(pks)),
+        "missing": int(total_passages - len(pks)),
+        "pks_sha256": _pks_digest(pks),
+        "created": now_iso(),
+    }
+    write_manifest(folder, manifest)
+    _LOADED.pop(str(folder), None)
+    return {
+        "status": "updated" if old_pks is not None else "rebuilt",
+        "count": int(len(pks)),
+        "reused": reused,
+        "added": int(len(pks) - reused),
+        "missing": manifest["missing"],
+        "seconds": round(time.perf_counter() - start, 3),
+    }
+
+
+def _store_dim(store: Store, model: str, pks: np.ndarray, settings: Settings) -> int:
+    if len(pks):
+        return int(vstore.get_vectors(store, [int(pks[0])], model=model).shape[1])
+    from ..embed import get_encoder  # noqa: PLC0415
+
+    return int(get_encoder(settings.embedding_model).dim)
+
+
+# -- loading and scoring -----------------------------------------------------------------
+@dataclass
+class VectorIndex:
+    """A loaded, memory-mapped vectors index with helpers for top-k and per-document maxima."""
+
+    folder: Path
+    manifest: dict[str, Any]
+    pks: np.ndarray
+    docs: np.ndarray
+    matrix: Any  # torch.Tensor (n, dim), float32, over the mmap
+    _doc_groups: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+
+    @property
+    def count(self) -> int:
+        return int(len(self.pks))
+
+    def rows_for_pks(self, pks: np.ndarray) -> np.ndarray:
+        """Row numbers of the given passage pks that are in the index."""
+        pks = np.asarray(pks, dtype=np.int64)
+        if not len(self.pks) or not len(pks):
+            return np.zeros(0, dtype=np.int64)
+        pos = np.searchsorted(self.pks, pks)
+        pos = np.minimum(pos, len(self.pks) - 1)
+        return pos[self.pks[pos] == pks]
+
+    def mask_for_pks(self, pks: np.ndarray) -> Any:
+        """A torch bool mask over rows: True for the given passage pks."""
+        import torch  # noqa: PLC0415
+
+        mask = torch.zeros(self.count, dtype=torch.bool)
+        rows = self.rows_for_pks(pks)
+        if len(rows):
+            mask[torch.from_numpy(rows)] = True
+        return mask
+
+    def scores(self, query: np.ndarray, mask: Any = None) -> Any:
+        """Cosine scores of every row (-inf where `mask` is False)."""
+        import torch  # noqa: PLC0415
+
+        q = torch.from_numpy(np.ascontiguousarray(query, dtype=np.float32)).to(self.matrix.dtype)
+        scores = torch.mv(self.matrix, q).float()
+        if mask is not None:
+            scores.masked_fill_(~mask, float("-inf"))
+        return scores
+
+    def top_passages(self, scores: Any, k: int) -> list[tuple[int, float]]:
+        """(passage pk, score) of the best `k` finite scores."""
+        import torch  # noqa: PLC0415
+
+        k = min(k, self.count)
+        if k <= 0:
+            return []
+        values, rows = torch.topk(scores, k)
+        finite = torch.isfinite(values)
+        values, rows = values[finite].tolist(), rows[finite].tolist()
+        return [(int(self.pks[r]), float(v)) for r, v in zip(rows, values)]
+
+    def _groups(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        if self._doc_groups is None:
+            doc_ids, inverse = np.unique(self.docs, return_inverse=True)
+            order = np.argsort(inverse, kind="stable")
+            starts = np.searchsorted(inverse[order], np.arange(len(doc_ids) + 1))
+            self._doc_groups = (doc_ids, inverse.astype(np.int64), order, starts)
+        return self._doc_groups
+
+    def top_documents(self, scores: Any, k: int) -> list[tuple[int, float, int]]:
+        """(document pk, best score, best passage pk) of the best `k` documents."""
+        import torch  # noqa: PLC0415
+
+        if not self.count:
+            return []
+        doc_ids, inverse, order, starts = self._groups()
+        best = torch.full((len(doc_ids),), float("-inf"))
+        best.scatter_reduce_(0, torch.from_numpy(inverse), scores, reduce="amax")
+        k = min(k, len(doc_ids))
+        values, docs = torch.topk(best, k)
+        out = []
+        for value, d in zip(values.tolist(), docs.tolist()):
+            if value == float("-inf"):
+                break
+            rows = order[starts[d] : starts[d + 1]]
+            row = int(rows[int(torch.argmax(scores[torch.from_numpy(rows)]))])
+            out.append((int(doc_ids[d]), float(value), int(self.pks[row])))
+        return out
+
+
+_LOADED: dict[str, tuple[tuple[int, int], VectorIndex]] = {}
+
+
+def load_index(settings: Settings) -> VectorIndex:
+    """The vectors index at `settings.vectors_dir`, memory-mapped; cached while unchanged."""
+    import torch  # noqa: PLC0415
+
+    folder = settings.vectors_dir
+    path = folder / "manifest.json"
+    try:
+        stat = path.stat()
+    except OSError:
+        raise IndexStateError(f"no vectors index at {folder}", hint="run `rpp build`") from None
+    key = (stat.st_mtime_ns, stat.st_size)
+    cached = _LOADED.get(str(folder))
+    if cached and cached[0] == key:
+        return cached[1]
+    manifest = read_manifest(folder)
+    if manifest is None or not _index_files_ok(folder, manifest):
+        raise IndexStateError(f"no vectors index at {folder}", hint="run `rpp build`")
+    try:
+        pks = np.load(folder / PKS_FILE)
+        docs = np.load(folder / DOCS_FILE)
+        matrix = np.load(folder / VECTORS_FILE, mmap_mode="c")
+    except (OSError, ValueError) as exc:
+        raise IndexStateError(f"{folder}: unreadable vectors index ({exc})", hint="run `rpp build`") from exc
+    count = manifest.get("count")
+    if (
+        matrix.ndim != 2
+        or matrix.shape[0] != count
+        or len(pks) != count
+        or len(docs) != count
+        or _pks_digest(pks) != manifest.get("pks_sha256")
+    ):
+        raise IndexStateError(
+            f"{folder}: vectors index files do not match their manifest (interrupted write?)",
+            hint="run `rpp build`",
+        )
+    tensor = torch.from_numpy(matrix) if count else torch.zeros((0, int(manifest.get("dim") or 1)))
+    index = VectorIndex(folder=folder, manifest=manifest, pks=pks, docs=docs, matrix=tensor)
+    _LOADED[str(folder)] = (key, index)
+    return index
+
+
+def open_index(
+    store: Store, settings: Settings, *, fingerprint: str, auto_refresh: bool = False
+) -> VectorIndex:
+    """Load the index and check it against the store; refresh it from the store when allowed.
+
+    Raises IndexStateError naming the mismatch (model, schema, generation) otherwise.
+    """
+    manifest = read_manifest(settings.vectors_dir)
+    problem = (
+        f"no vectors index at {settings.vectors_dir}"
+        if manifest is None or not _index_files_ok(settings.vectors_dir, manifest)
+        else _mismatch(manifest, store, fingerprint)
+    )
+    if problem is not None:
+        if auto_refresh and vstore.vector_count(store, model=fingerprint) > 0 and os.access(
+            settings.index_dir, os.W_OK
+        ):
+            refresh_index(store, settings, fingerprint=fingerprint)
+        else:
+            raise IndexStateError(problem, hint="run `rpp build`")
+    return load_index(settings)

@@ -1,0 +1,161 @@
+"""`passage_vectors`: float32 little-endian blobs, one row per passage, tagged with the encoder.
+
+The `model` column holds the encoder fingerprint (`all-MiniLM-L6-v2@<sha256>`); a vector
+counts for a model only when its fingerprint matches and its `text_hash` still equals the
+passage's. Writers hold the transaction (`with store.transaction():`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+
+import numpy as np
+
+from . import Store
+
+__all__ = [
+    "put_vectors",
+    "get_vectors",
+    "missing_vector_pks",
+    "vector_pks",
+    "iter_vectors",
+    "passages_for_embedding",
+    "vector_count",
+    "vector_rows",
+    "scan_vectors",
+]
+
+_CHUNK = 900  # stay below SQLite's default host-parameter limit
+
+
+def put_vectors(
+    store: Store, items: Iterable[tuple[int, str, np.ndarray]], *, model: str
+) -> int:
+    """Insert or replace `(passage_pk, text_hash, vector)` rows for `model`; return the count.
+
+    Must run inside `store.transaction()`.
+    """
+    assert store.conn.in_transaction, "put_vectors needs a transaction"
+    rows = [
+        (int(pk), model, digest, np.asarray(vec, dtype="<f4").tobytes()) for pk, digest, vec in items
+    ]
+    store.conn.executemany(
+        "INSERT OR REPLACE INTO passage_vectors (passage_pk, model, text_hash, vector) VALUES (?, ?, ?, ?)",
+        rows,
+    )
+    return len(rows)
+
+
+def get_vectors(store: Store, pks: Sequence[int], *, model: str, dim: int | None = None) -> np.ndarray:
+    """Vectors of `pks` (in that order) for `model` as a float32 (n, dim) array.
+
+    Raises KeyError naming the first passage pk without a current vector.
+    """
+    pks = [int(pk) for pk in pks]
+    found: dict[int, bytes] = {}
+    for i in range(0, len(pks), _CHUNK):
+        part = pks[i : i + _CHUNK]
+        marks = ",".join("?" * len(part))
+        for pk, blob in store.conn.execute(
+            f"SELECT v.passage_pk, v.vector FROM passage_vectors v JOIN passages p ON p.pk = v.passage_pk "
+            f"WHERE v.model = ? AND v.text_hash = p.text_hash AND v.passage_pk IN ({marks})",
+            [model, *part],
+        ):
+            found[pk] = blob
+    if not pks:
+        return np.zeros((0, dim or 0), dtype=np.float32)
+    missing = [pk for pk in pks if pk not in found]
+    if missing:
+        raise KeyError(missing[0])
+    return np.stack([np.frombuffer(found[pk], dtype="<f4") for pk in pks]).astype(np.float32, copy=False)
+
+
+def missing_vector_pks(store: Store, *, model: str) -> list[int]:
+    """Passage pks without a current vector for `model` (none, another model, or stale text)."""
+    return [
+        r[0]
+        for r in store.conn.execute(
+            "SELECT p.pk FROM passages p LEFT JOIN passage_vectors v ON v.passage_pk = p.pk "
+            "WHERE v.passage_pk IS NULL OR v.model != ? OR v.text_hash != p.text_hash ORDER BY p.pk",
+            (model,),
+        )
+    ]
+
+
+def vector_pks(store: Store, *, model: str) -> np.ndarray:
+    """Sorted int64 pks of passages with a current vector for `model`."""
+    rows = store.conn.execute(
+        "SELECT v.passage_pk FROM passage_vectors v JOIN passages p ON p.pk = v.passage_pk "
+        "WHERE v.model = ? AND v.text_hash = p.text_hash ORDER BY v.passage_pk",
+        (model,),
+    ).fetchall()
+    return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+
+def vector_rows(store: Store, *, model: str) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted passage pks, their document pks) of passages with a current vector for `model`."""
+    rows = store.conn.execute(
+        "SELECT v.passage_pk, d.pk FROM passage_vectors v JOIN passages p ON p.pk = v.passage_pk "
+        "JOIN documents d ON d.id = p.document_id "
+        "WHERE v.model = ? AND v.text_hash = p.text_hash ORDER BY v.passage_pk",
+        (model,),
+    ).fetchall()
+    n = len(rows)
+    pks = np.fromiter((r[0] for r in rows), dtype=np.int64, count=n)
+    docs = np.fromiter((r[1] for r in rows), dtype=np.int64, count=n)
+    return pks, docs
+
+
+def scan_vectors(store: Store, *, model: str, min_pk: int = 0) -> Iterator[tuple[int, bytes]]:
+    """`(passage_pk, blob)` of every current vector for `model` with pk >= `min_pk`, by pk."""
+    yield from store.conn.execute(
+        "SELECT v.passage_pk, v.vector FROM passage_vectors v JOIN passages p ON p.pk = v.passage_pk "
+        "WHERE v.model = ? AND v.text_hash = p.text_hash AND v.passage_pk >= ? ORDER BY v.passage_pk",
+        (model, int(min_pk)),
+    )
+
+
+def vector_count(store: Store, *, model: str | None = None) -> int:
+    """How many vectors are stored (for `model`, when given)."""
+    if model is None:
+        return int(store.conn.execute("SELECT count(*) FROM passage_vectors").fetchone()[0])
+    return int(
+        store.conn.execute("SELECT count(*) FROM passage_vectors WHERE model = ?", (model,)).fetchone()[0]
+    )
+
+
+def iter_vectors(
+    store: Store, pks: Sequence[int], *, model: str, dim: int, batch: int = 20_000
+) -> Iterator[np.ndarray]:
+    """`get_vectors` in batches of `batch` rows, in the order of `pks`."""
+    for i in range(0, len(pks), batch):
+        yield get_vectors(store, pks[i : i + batch], model=model, dim=dim)
+
+
+def passages_for_embedding(store: Store, pks: Sequence[int]) -> list[tuple[int, str, str, str, str]]:
+    """`(pk, text_hash, title, heading, text)` for `pks`, in that order."""
+    pks = [int(pk) for pk in pks]
+    rows: dict[int, tuple[int, str, str, str, str]] = {}
+    for i in range(0, len(pks), _CHUNK):
+        part = pks[i : i + _CHUNK]
+        marks = ",".join("?" * len(part))
+        for r in store.conn.execute(
+            f"SELECT pk, text_hash, coalesce(title, ''), heading, text FROM passages WHERE pk IN ({marks})",
+            part,
+        ):
+            rows[r[0]] = (r[0], r[1], r[2], r[3], r[4])
+    return [rows[pk] for pk in pks if pk in rows]
+
+
+def passage_lengths(store: Store, pks: Sequence[int] | None = None) -> dict[int, int]:
+    """Character length of each passage's text (all passages when `pks` is None)."""
+    if pks is None:
+        return {r[0]: r[1] for r in store.conn.execute("SELECT pk, length(text) FROM passages")}
+    out: dict[int, int] = {}
+    pks = [int(pk) for pk in pks]
+    for i in range(0, len(pks), _CHUNK):
+        part = pks[i : i + _CHUNK]
+        marks = ",".join("?" * len(part))
+        for r in store.conn.execute(f"SELECT pk, length(text) FROM passages WHERE pk IN ({marks})", part):
+            out[r[0]] = r[1]
+    return out
