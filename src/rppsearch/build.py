@@ -49,7 +49,12 @@ def ingest_step(
 
 def derived_steps(store: Store, settings: Settings, *, progress: ProgressFactory) -> dict[str, Any]:
     """Encode, tag and index whatever is new or stale. Each stage is incremental."""
-    return {}
+    from .index.vectors import embed_missing, refresh_index  # noqa: PLC0415
+
+    stages: dict[str, Any] = {}
+    stages["encode"] = embed_missing(store, settings, progress=progress)
+    stages["index"] = refresh_index(store, settings)
+    return stages
 
 
 def build(
