@@ -19,7 +19,7 @@ IndexDir = Annotated[
     typer.Option(
         "--index-dir",
         envvar="RPP_HOME",
-        help="Folder holding rpp.db and the indexes [default: indexes/, or $RPP_HOME].",
+        help="Folder holding rpp.db and the indexes (default: indexes/, or $RPP_HOME).",
         show_default=False,
     ),
 ]
