@@ -202,13 +202,16 @@ class QueryEmbedder:
                 self._cache.move_to_end(key)
                 return self._cache[key]
         encoder = self.encoder(model)
-        with self.model_lock:  # torch modules are not guaranteed re-entrant
+        with self.model_lock:  # one encoder user at a time; and a text racing in is encoded once
+            with self._cache_lock:
+                if key in self._cache:
+                    return self._cache[key]
             vec = encoder.encode([text])[0]
             self.encodes += 1
-        with self._cache_lock:
-            self._cache[key] = vec
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
+            with self._cache_lock:
+                self._cache[key] = vec
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
         return vec
 
 
