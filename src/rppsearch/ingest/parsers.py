@@ -57,6 +57,8 @@ MAX_BINARY_BYTES = 200 * MB
 MAX_PDF_PAGES = 2000
 #: An HTML page with more elements is refused (trafilatura takes ~30 µs an element).
 MAX_HTML_ELEMENTS = 250_000
+#: Fewer words of main text than this and an HTML page has "no main text".
+MIN_HTML_WORDS = 5
 #: Zip-bomb guards for DOCX packages (checked from the zip directory before inflating anything).
 MAX_DOCX_UNCOMPRESSED = 200 * MB
 MAX_DOCX_RATIO = 100
@@ -648,7 +650,8 @@ def _parse_html(path: Path, limit: int) -> tuple[list[Block], Metadata]:
         raise InputError(path, f"cannot extract text from HTML ({_short(exc)})") from None
     body = getattr(document, "body", None)
     blocks = html_xml_blocks(body) if body is not None else []
-    if not any(b.heading_level == 0 and b.text.strip() for b in blocks):
+    words = sum(len(b.text.split()) for b in blocks if b.heading_level == 0)
+    if words < MIN_HTML_WORDS:  # a lone menu label is not an article
         raise InputError(path, "no main text found in HTML")
     return blocks, _html_metadata(document)
 
@@ -830,7 +833,7 @@ def _parse_pdf(path: Path, limit: int) -> tuple[list[Block], Metadata]:
         raise InputError(path, "unreadable text layer (garbled characters: fonts without a Unicode map)")
     levels = _font_heading_levels(page_lines, styles)
     lines = [line for page in page_lines for line in page]
-    blocks = pdf_lines_to_blocks(lines, levels)
+    blocks = pdf_lines_to_blocks(lines, levels, _paragraph_starts(styles))
     metadata = _pdf_metadata(reader)
     metadata.extra["pages"] = count
     if failed:
@@ -838,7 +841,8 @@ def _parse_pdf(path: Path, limit: int) -> tuple[list[Block], Metadata]:
     return blocks, metadata
 
 
-_Chunk = tuple[float, bool, str]  # (effective font size, bold, text) of one text-showing operation
+# (effective font size, bold, text, baseline y) of one text-showing operation
+_Chunk = tuple[float, bool, str, float]
 
 
 def _extract_page(page: Any, chunks: list[_Chunk]) -> str:
@@ -855,11 +859,12 @@ def _extract_page(page: Any, chunks: list[_Chunk]) -> str:
                 tm[2] * cm[1] + tm[3] * cm[3],
             )
             effective = float(size) * abs(a * d - b * c) ** 0.5
+            y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
             base = str(font.get("/BaseFont", "")).lower() if font else ""
         except (TypeError, ValueError, AttributeError, IndexError):
             return
         bold = any(w in base for w in ("bold", "black", "heavy", "semibold", "demi"))
-        chunks.append((round(effective, 1), bold, text))
+        chunks.append((round(effective, 1), bold, text, float(y)))
 
     return page.extract_text(extraction_mode="plain", visitor_text=visit) or ""
 
@@ -876,7 +881,7 @@ def _font_heading_levels(page_lines: list[list[str]], styles: list[list[_Chunk]]
     """
     weight: Counter[float] = Counter()
     for chunks in styles:
-        for size, _, text in chunks:
+        for size, _, text, _ in chunks:
             weight[size] += len(text.strip())
     if not weight:
         return None
@@ -892,7 +897,7 @@ def _font_heading_levels(page_lines: list[list[str]], styles: list[list[_Chunk]]
     for lines, chunks in zip(page_lines, styles, strict=True):
         # The page's emphasised text without whitespace, and where each chunk sits in it.
         joined, spans, pos = [], [], 0
-        for size, bold, text in chunks:
+        for size, bold, text, _ in chunks:
             if size in rank or bold:
                 key = _squash(text)
                 joined.append(key)
@@ -910,6 +915,33 @@ def _font_heading_levels(page_lines: list[list[str]], styles: list[list[_Chunk]]
                 found = True
             levels.append(level)
     return levels if found else None
+
+
+def _paragraph_starts(styles: list[list[_Chunk]]) -> set[str]:
+    """Keys (first 40 non-space characters) of lines that follow a vertical gap: new paragraphs.
+
+    Chunks on one baseline form a visual line; a step down clearly larger than the page's
+    usual line spacing starts a paragraph (plain extraction drops that spacing).
+    """
+    starts: set[str] = set()
+    for chunks in styles:
+        lines: list[list[Any]] = []  # [baseline, text, font size]
+        for size, _, text, y in chunks:
+            if lines and abs(lines[-1][0] - y) < 0.5 * max(size, 1.0):
+                lines[-1][1] += text
+            else:
+                lines.append([y, text, size])
+        steps = [lines[i - 1][0] - lines[i][0] for i in range(1, len(lines))]
+        downward = sorted(step for step in steps if step > 0)
+        if len(downward) < 3:
+            continue
+        spacing = downward[len(downward) // 3]  # usual line spacing (paragraph gaps are rarer)
+        for i, step in enumerate(steps, start=1):
+            if step > 1.4 * spacing and step > 1.6 * lines[i][2]:
+                key = _squash(lines[i][1])[:40]
+                if len(key) >= 8:
+                    starts.add(key)
+    return starts
 
 
 def _heading_shape(line: str) -> bool:
@@ -987,11 +1019,13 @@ def remove_page_furniture(pages: list[list[str]]) -> list[list[str]]:
     return out
 
 
-def pdf_lines_to_blocks(lines: list[str], levels: list[int] | None = None) -> list[Block]:
+def pdf_lines_to_blocks(
+    lines: list[str], levels: list[int] | None = None, starts: set[str] | None = None
+) -> list[Block]:
     """Rejoin extracted lines into paragraphs and headings.
 
     A blank line, or a line clearly shorter than a full line that ends a sentence, ends a
-    paragraph; bullets start one. Headings come from `levels` (one a line, from fonts) when
+    paragraph; bullets, and lines whose key is in `starts` (after a vertical gap), start one. Headings come from `levels` (one a line, from fonts) when
     given, else from the text: a short Title Case / numbered / upper-case line standing
     between paragraphs. Consecutive heading lines of one level merge. Hyphenation is undone.
     """
@@ -1036,7 +1070,8 @@ def pdf_lines_to_blocks(lines: list[str], levels: list[int] | None = None) -> li
         if current:
             prev = current[-1]
             short_end = len(prev) < 0.8 * full and bool(_SENTENCE_END.search(prev))
-            if short_end or _BULLET.match(line):
+            gap = bool(starts) and "".join(line.split())[:40] in starts
+            if short_end or gap or _BULLET.match(line):
                 flush()
         current.append(line)
     flush()
