@@ -361,12 +361,13 @@ def _hits(
 ) -> list[Hit]:
     passage_pks = [pk for pk, _ in items] if by == "passage" else [best[d] for d, _ in items]
     rows = search_sql.hit_rows(store, passage_pks)
+    marks = _highlights(match, {pk: row["text"] for pk, row in rows.items()})
     hits: list[Hit] = []
     for (key, score), pk in zip(items, passage_pks):
         row = rows.get(pk)
         if row is None:  # deleted between ranking and reading: skip it
             continue
-        highlights = _highlights(store, match, pk, row["text"])
+        highlights = marks.get(pk, [])
         metadata = {
             "organization": row["organization"],
             "districts": row["districts"],
@@ -394,14 +395,20 @@ def _hits(
     return hits
 
 
-def _highlights(store: Store, match: str | None, pk: int, text: str) -> list[tuple[int, int]]:
-    if match is None or lexical.START_MARK in text or lexical.END_MARK in text:
-        return []
-    marked = search_sql.highlight(store, match, pk, start=lexical.START_MARK, end=lexical.END_MARK)
-    if marked is None:
-        return []
-    plain, spans = lexical.marks_to_offsets(marked)
-    return spans if plain == text else []
+def _highlights(match: str | None, texts: dict[int, str]) -> dict[int, list[tuple[int, int]]]:
+    """Offsets of the query's matched terms in each text (FTS5's tokenizer decides)."""
+    if match is None:
+        return {}
+    clean = {pk: t for pk, t in texts.items() if lexical.START_MARK not in t and lexical.END_MARK not in t}
+    marked = search_sql.highlight_texts(
+        match, clean, start=lexical.START_MARK, end=lexical.END_MARK, tokenizer=lexical.TOKENIZER
+    )
+    out: dict[int, list[tuple[int, int]]] = {}
+    for pk, value in marked.items():
+        plain, spans = lexical.marks_to_offsets(value)
+        if plain == texts[pk]:
+            out[pk] = spans
+    return out
 
 
 def hit_to_json(hit: Hit) -> dict[str, Any]:

@@ -7,6 +7,7 @@ Every statement is parameterised; the only text spliced into SQL is fixed fragme
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -126,13 +127,37 @@ def _json_list(value: str | None) -> list[Any]:
     return parsed if isinstance(parsed, list) else []
 
 
-def highlight(store: Store, match: str, pk: int, *, start: str, end: str) -> str | None:
-    """The passage text with matched terms wrapped in `start`/`end`; None if it does not match."""
-    row = store.conn.execute(
-        "SELECT highlight(passages_fts, 0, ?, ?) FROM passages_fts WHERE passages_fts MATCH ? AND rowid = ?",
-        (start, end, match, int(pk)),
-    ).fetchone()
-    return row[0] if row else None
+_SCRATCH: sqlite3.Connection | None = None
+
+
+def highlight_texts(match: str, texts: dict[int, str], *, start: str, end: str, tokenizer: str) -> dict[int, str]:
+    """`texts` with the terms of `match` wrapped in `start`/`end`, keyed like `texts`.
+
+    Runs FTS5's own `highlight()` over a scratch in-memory table with the store's tokenizer,
+    so marks agree exactly with what BM25 matched; texts without a match are left out.
+    """
+    global _SCRATCH
+    if not texts:
+        return {}
+    if _SCRATCH is None:
+        conn = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+        conn.execute(f"CREATE VIRTUAL TABLE h USING fts5(text, tokenize={_sql_string(tokenizer)})")
+        _SCRATCH = conn
+    conn = _SCRATCH
+    conn.execute("BEGIN")
+    try:
+        conn.execute("DELETE FROM h")
+        conn.executemany("INSERT INTO h(rowid, text) VALUES (?, ?)", [(int(k), v) for k, v in texts.items()])
+        rows = conn.execute(
+            "SELECT rowid, highlight(h, 0, ?, ?) FROM h WHERE h MATCH ?", (start, end, match)
+        ).fetchall()
+    finally:
+        conn.execute("ROLLBACK")
+    return {int(r[0]): r[1] for r in rows}
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 def passage_pk_by_id(store: Store, passage_id: str) -> int | None:

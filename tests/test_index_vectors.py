@@ -1,0 +1,178 @@
+"""The vectors index: incremental encoding and refresh equal a fresh rebuild; stale indexes are named."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rppsearch.config import Settings
+from rppsearch.embed import get_encoder
+from rppsearch.errors import IndexStateError
+from rppsearch.index import vectors as vindex
+from rppsearch.search import search, similar
+from rppsearch.store import Store
+from rppsearch.store import vectors as vstore
+from test_search_support import Doc, add_docs, remove_docs
+
+
+def _docs(prefix: str, n: int) -> list[Doc]:
+    return [
+        Doc(
+            id=f"{prefix}{i}",
+            title=f"{prefix} title {i}",
+            passages=[f"{prefix} passage {i} about principals and coaching {j}" for j in range(1 + i % 3)],
+        )
+        for i in range(n)
+    ]
+
+
+def _files(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return (
+        np.load(folder / "pks.npy"),
+        np.load(folder / "docs.npy"),
+        np.load(folder / "vectors.npy"),
+    )
+
+
+@pytest.fixture
+def settings(store) -> Settings:  # noqa: ANN001
+    return Settings(index_dir=store.path.parent, embedding_model="fake")
+
+
+def test_incremental_add_and_delete_equal_a_fresh_rebuild(store, settings, tmp_path) -> None:  # noqa: ANN001
+    add_docs(store, _docs("a", 6))
+    first = vindex.embed_missing(store, settings)
+    assert first["encoded"] == store.conn.execute("SELECT count(*) FROM passages").fetchone()[0]
+    assert vindex.refresh_index(store, settings)["status"] == "rebuilt"
+
+    add_docs(store, _docs("b", 4))
+    new_passages = sum(1 + i % 3 for i in range(4))
+    assert vindex.embed_missing(store, settings)["encoded"] == new_passages  # only the new file's passages
+    remove_docs(store, ["a1", "a4"])
+    report = vindex.refresh_index(store, settings)
+    assert report["status"] == "updated"
+    assert report["added"] == new_passages  # old rows were reused, not re-read
+    assert report["reused"] == store.conn.execute("SELECT count(*) FROM passages WHERE document_id LIKE 'a%'").fetchone()[0]
+
+    incremental = _files(settings.vectors_dir)
+    fresh_settings = Settings(index_dir=tmp_path / "fresh", embedding_model="fake")
+    shutil.rmtree(fresh_settings.index_dir, ignore_errors=True)
+    report = vindex.refresh_index(store, fresh_settings, force=True)
+    assert report["status"] == "rebuilt"
+    fresh = _files(fresh_settings.vectors_dir)
+    assert np.array_equal(incremental[0], fresh[0])
+    assert np.array_equal(incremental[1], fresh[1])
+    assert np.array_equal(incremental[2], fresh[2])
+    # and the rows are the encoder's vectors of the right passages, in pk order
+    pks = store.conn.execute("SELECT pk FROM passages ORDER BY pk").fetchall()
+    assert incremental[0].tolist() == [r[0] for r in pks]
+    texts = [vindex.embedding_text(t, h, x) for _, _, t, h, x in vstore.passages_for_embedding(store, incremental[0].tolist())]
+    assert np.allclose(incremental[2], get_encoder("fake").encode(texts), atol=1e-6)
+    assert not list(settings.vectors_dir.glob("*.tmp"))
+    manifest = json.loads((settings.vectors_dir / "manifest.json").read_text())
+    assert manifest["passages_generation"] == store.passages_generation()
+    assert manifest["count"] == len(pks) and manifest["missing"] == 0
+    assert manifest["model"] == "fake@384" and manifest["dim"] == 384
+
+
+def test_changed_document_reencodes_only_changed_passages(store, settings) -> None:  # noqa: ANN001
+    add_docs(store, [Doc(id="x", passages=["one unchanged passage", "two old text", "three unchanged"])])
+    vindex.embed_missing(store, settings)
+    add_docs(store, [Doc(id="x", passages=["one unchanged passage", "two NEW text", "three unchanged"])])
+    assert vindex.embed_missing(store, settings)["encoded"] == 1
+    assert vindex.refresh_index(store, settings)["count"] == 3
+
+
+def test_refresh_is_skipped_when_fresh(store, settings) -> None:  # noqa: ANN001
+    add_docs(store, _docs("a", 3))
+    vindex.embed_missing(store, settings)
+    vindex.refresh_index(store, settings)
+    assert vindex.refresh_index(store, settings)["status"] == "fresh"
+
+
+def _built(store, settings) -> None:  # noqa: ANN001
+    add_docs(store, _docs("a", 4))
+    vindex.embed_missing(store, settings)
+    vindex.refresh_index(store, settings)
+
+
+def test_stale_generation_is_detected_and_named(store, settings) -> None:  # noqa: ANN001
+    _built(store, settings)
+    before = store.passages_generation()
+    add_docs(store, _docs("late", 1))
+    with pytest.raises(IndexStateError) as info:
+        search(store, settings, query="principals", mode="semantic")
+    message = str(info.value)
+    assert message == (
+        f"vectors index is stale: built at generation {before}, store at {store.passages_generation()}"
+    )
+    assert "rpp build" in (info.value.hint or "")
+    # a caller that may write gets it rebuilt from the stored vectors instead
+    vindex.embed_missing(store, settings)
+    hits = search(store, settings, query="late passage", mode="semantic", auto_refresh=True)
+    assert any(h.document_id == "late0" for h in hits)
+    assert vindex.index_state(store, settings) is None
+
+
+def test_other_model_is_detected_and_named(store, settings) -> None:  # noqa: ANN001
+    _built(store, settings)
+    other = Settings(index_dir=settings.index_dir, embedding_model="fake:64")
+    with pytest.raises(IndexStateError, match=r"built with model fake@384, settings use fake@64"):
+        search(store, other, query="principals", mode="hybrid")
+    # no vectors exist for that model, so auto-refresh cannot help: still named
+    with pytest.raises(IndexStateError, match="fake@384"):
+        search(store, other, query="principals", mode="semantic", auto_refresh=True)
+    # bm25 needs no vectors
+    assert search(store, other, query="principals", mode="bm25")
+
+
+def test_other_schema_version_is_detected_and_named(store, settings) -> None:  # noqa: ANN001
+    _built(store, settings)
+    path = settings.vectors_dir / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["schema_version"] = 0
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(IndexStateError, match=rf"built for store schema 0, store is at {store.schema_version()}"):
+        similar(store, settings, target_id="a0-p0000")
+
+
+def test_torn_index_files_are_detected(store, settings) -> None:  # noqa: ANN001
+    _built(store, settings)
+    np.save(settings.vectors_dir / "pks.npy", np.load(settings.vectors_dir / "pks.npy")[:-1])
+    vindex._LOADED.clear()  # noqa: SLF001 - a new process
+    with pytest.raises(IndexStateError, match="do not match their manifest"):
+        search(store, settings, query="principals", mode="semantic")
+
+
+def test_missing_index_is_named(store, settings) -> None:  # noqa: ANN001
+    add_docs(store, _docs("a", 2))
+    with pytest.raises(IndexStateError, match=r"no vectors index at .*vectors"):
+        search(store, settings, query="principals", mode="hybrid")
+
+
+def test_readonly_store_can_search(store, settings) -> None:  # noqa: ANN001
+    _built(store, settings)
+    with Store.open(settings.db_path, readonly=True) as ro:
+        assert search(ro, settings, query="principals coaching", mode="hybrid", limit=3)
+
+
+def test_similar_excludes_the_target_and_finds_its_neighbours(store, settings) -> None:  # noqa: ANN001
+    add_docs(
+        store,
+        [
+            Doc(id="coach", passages=["supervisors coach principals weekly on instruction"]),
+            Doc(id="coach2", passages=["supervisors coach principals monthly on instruction"]),
+            Doc(id="bus", passages=["bus drivers shortage delays routes"]),
+        ],
+    )
+    vindex.embed_missing(store, settings)
+    vindex.refresh_index(store, settings)
+    hits = similar(store, settings, target_id="coach-p0000", limit=5)
+    assert [h.id for h in hits][0] == "coach2-p0000"
+    assert "coach-p0000" not in [h.id for h in hits]
+    docs = similar(store, settings, target_id="coach", by="document", limit=5)
+    assert [h.id for h in docs] == ["coach2", "bus"]

@@ -1,0 +1,158 @@
+"""`rpp search` / `rpp similar` through the real console entry point."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from rppsearch.cli.main import app
+from rppsearch.config import Settings
+from rppsearch.index.vectors import embed_missing, refresh_index
+from test_search_support import Doc, add_docs
+
+JSON_KEYS = {"id", "document_id", "title", "score", "content", "dimensions", "metadata"}
+
+
+@pytest.fixture
+def built(store, index_dir):  # noqa: ANN001, ANN201
+    add_docs(
+        store,
+        [
+            Doc(
+                id=f"doc{i}",
+                title=f"Report {i}",
+                organization="Wallace Foundation" if i % 2 else "ERS",
+                districts=["Denver Public Schools"],
+                year=2010 + i,
+                doc_type="report",
+                passages=[
+                    f"Principal supervisors coach principals on instruction, report {i}.",
+                    f"The budget office of district {i} tracks spending.",
+                ],
+            )
+            for i in range(6)
+        ],
+    )
+    settings = Settings(index_dir=index_dir, embedding_model="fake")
+    embed_missing(store, settings)
+    refresh_index(store, settings)
+    return index_dir
+
+
+def _run(*args: str):  # noqa: ANN202
+    return CliRunner().invoke(app, list(args), catch_exceptions=False)
+
+
+@pytest.mark.parametrize("mode", ["bm25", "semantic", "hybrid"])
+def test_json_lines_have_exactly_the_documented_keys(built, mode: str) -> None:  # noqa: ANN001
+    result = _run("search", "supervisors coach principals", "--mode", mode, "--json", "--limit", "4", "--index-dir", str(built))
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(lines) == 4
+    for obj in lines:
+        assert set(obj) == JSON_KEYS
+        meta = obj["metadata"]
+        for key in ("organization", "districts", "year", "doc_type", "url", "heading", "start", "end", "highlights"):
+            assert key in meta
+        for start, end in meta["highlights"]:
+            assert obj["content"][start:end].lower().startswith(("supervisor", "coach", "principal"))
+
+
+def test_document_mode_and_filters_from_the_command_line(built) -> None:  # noqa: ANN001
+    result = _run(
+        "search", "supervisors", "--by", "document", "--organization", "ers", "--year-from", "2012",
+        "--json", "--index-dir", str(built),
+    )
+    assert result.exit_code == 0, result.output
+    ids = [json.loads(line)["id"] for line in result.stdout.splitlines()]
+    assert sorted(ids) == ["doc2", "doc4"]
+
+
+def test_csv_output(built) -> None:  # noqa: ANN001
+    result = _run("search", "budget spending", "--mode", "bm25", "--csv", "--limit", "3", "--index-dir", str(built))
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert len(rows) == 3
+    assert {"id", "document_id", "title", "score", "content", "organization", "year"} <= set(rows[0])
+    assert all("budget" in r["content"] for r in rows)
+
+
+def test_readable_output_shows_titles_and_snippets(built) -> None:  # noqa: ANN001
+    result = _run("search", "budget spending", "--mode", "bm25", "--limit", "2", "--index-dir", str(built))
+    assert result.exit_code == 0, result.output
+    assert "Report" in result.stdout and "budget office" in result.stdout
+
+
+def test_similar_json(built) -> None:  # noqa: ANN001
+    result = _run("similar", "doc1-p0000", "--json", "--limit", "3", "--index-dir", str(built))
+    assert result.exit_code == 0, result.output
+    hits = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(hits) == 3 and all(set(h) == JSON_KEYS for h in hits)
+    assert "doc1-p0000" not in [h["id"] for h in hits]
+
+
+def _rpp(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    code = "import sys; from rppsearch.cli.main import main; sys.argv = ['rpp', *sys.argv[1:]]; main()"
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "RPP_MODEL": "fake", **(env or {})},
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--dimension", "leadership"], "Error: dimension: unknown dimension 'leadership'"),
+        (["--year-from", "2020", "--year-to", "2001"], "Error: year_from: 2020 is after year_to 2001"),
+        (["--weight", "3", "--fusion", "convex"], "Error: weight: must be between 0 and 1, got 3.0"),
+    ],
+)
+def test_bad_input_gets_one_error_line(built, args: list[str], message: str) -> None:  # noqa: ANN001
+    proc = _rpp("search", "principals", "--mode", "bm25", *args, "--index-dir", str(built))
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines()[0].startswith(message), proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_missing_store_is_a_clear_error(tmp_path) -> None:  # noqa: ANN001
+    proc = _rpp("search", "principals", "--index-dir", str(tmp_path / "nowhere"))
+    assert proc.returncode == 1
+    assert proc.stderr.startswith(f"Error: {tmp_path / 'nowhere' / 'rpp.db'}: no rpp store here")
+
+
+def test_bm25_search_and_help_never_import_torch(built) -> None:  # noqa: ANN001
+    probe = (
+        "import sys\n"
+        "from rppsearch.cli.main import main\n"
+        "sys.argv = ['rpp', *sys.argv[1:]]\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = sorted(m for m in ('torch', 'sentence_transformers', 'sklearn', 'spacy', 'transformers') if m in sys.modules)\n"
+        "sys.stderr.write('HEAVY=' + ','.join(heavy) + '\\n')\n"
+    )
+    for args in (
+        ["search", "supervisors coach", "--mode", "bm25", "--json", "--index-dir", str(built)],
+        ["search", "supervisors", "--mode", "bm25", "--by", "document", "--organization", "ERS", "--index-dir", str(built)],
+        ["--help"],
+        ["search", "--help"],
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=120,
+            env={**os.environ, "RPP_MODEL": "all-MiniLM-L6-v2"},
+        )
+        assert "HEAVY=\n" in proc.stderr, (args, proc.stderr[-2000:])
+    # the probe itself can see torch: semantic search does import it
+    proc = subprocess.run(
+        [sys.executable, "-c", probe, "search", "x", "--mode", "semantic", "--index-dir", str(built)],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "RPP_MODEL": "fake"},
+    )
+    assert "torch" in proc.stderr.split("HEAVY=")[-1]

@@ -1,0 +1,81 @@
+"""Hybrid fusion: reciprocal rank fusion and the convex combination, by hand and end to end."""
+
+from __future__ import annotations
+
+import pytest
+
+from rppsearch.config import Settings
+from rppsearch.index.vectors import embed_missing, refresh_index
+from rppsearch.search import _bm25, _open_vectors, _semantic, convex_fuse, encode_query, rrf_fuse, search
+from rppsearch.index import lexical
+from test_search_support import Doc, add_docs
+
+
+def test_rrf_against_a_hand_computed_example() -> None:
+    bm25 = ["a", "b", "c"]
+    dense = ["c", "a", "d"]
+    fused = rrf_fuse([bm25, dense], k=60)
+    # a: 1/61 + 1/62 = 0.0325225   c: 1/63 + 1/61 = 0.0322665   b: 1/62 = 0.0161290   d: 1/63 = 0.0158730
+    assert [key for key, _ in fused] == ["a", "c", "b", "d"]
+    assert [round(score, 7) for _, score in fused] == [0.0325225, 0.0322665, 0.016129, 0.015873]
+    # k changes the scores, not this order; k=1 makes rank 1 count far more
+    assert [key for key, _ in rrf_fuse([["x", "y"], ["y", "z"]], k=1)] == ["y", "x", "z"]
+
+
+def test_convex_against_a_hand_computed_example() -> None:
+    dense = [("a", 0.9), ("b", 0.5), ("c", 0.1)]  # normalised: a 1.0, b 0.5, c 0.0
+    bm25 = [("c", 12.0), ("a", 4.0)]  # normalised: c 1.0, a 0.0
+    fused = dict(convex_fuse([dense, bm25], [0.7, 0.3]))
+    assert fused == pytest.approx({"a": 0.7, "b": 0.35, "c": 0.3})
+    fused = dict(convex_fuse([dense, bm25], [0.2, 0.8]))
+    assert max(fused, key=fused.get) == "c"
+
+
+@pytest.fixture
+def small(store):  # noqa: ANN001, ANN201
+    docs = [
+        Doc(id=f"d{i}", title=f"T{i}", passages=[text])
+        for i, text in enumerate(
+            [
+                "Principal supervisors coach principals on instructional leadership.",
+                "Supervisors meet principals monthly to review school improvement plans.",
+                "The central office reorganized units to serve schools.",
+                "Coaching conversations focus on teaching quality and instruction.",
+                "Budget offices track spending across the district.",
+                "Executive directors partner with principals to improve instruction.",
+                "Bus routes changed after the driver shortage.",
+            ]
+        )
+    ]
+    add_docs(store, docs)
+    settings = Settings(index_dir=store.path.parent, embedding_model="fake")
+    embed_missing(store, settings)
+    refresh_index(store, settings)
+    return store, settings
+
+
+@pytest.mark.parametrize("by", ["passage", "document"])
+def test_hybrid_is_rrf_of_the_two_modes(small, by: str) -> None:  # noqa: ANN001
+    store, settings = small
+    query = "how do supervisors coach principals on instruction"
+    depth = 5
+    lex = _bm25(store, lexical.build_match(query), filters=None, depth=depth, by=by)
+    dense = _semantic(store, _open_vectors(store, settings, auto_refresh=False), encode_query(settings, query), filters=None, depth=depth, by=by)
+    if by == "passage":
+        lists = [[pk for pk, _ in dense.passages], [pk for pk, _ in lex.passages]]
+    else:
+        lists = [[d for d, _, _ in dense.documents], [d for d, _, _ in lex.documents]]
+    expected = rrf_fuse(lists, k=60)[:4]
+    hits = search(store, settings, query=query, mode="hybrid", limit=4, by=by, depth=depth)
+    assert [h.score for h in hits] == pytest.approx([s for _, s in expected], abs=1e-6)
+    # and fusion ranks a passage found by both modes above one found by only one
+    assert len(set(lists[0]) & set(lists[1])) >= 1
+
+
+def test_convex_weight_moves_the_ranking_between_modes(small) -> None:  # noqa: ANN001
+    store, settings = small
+    query = "supervisors coach principals"
+    bm25_top = search(store, settings, query=query, mode="bm25", limit=1)[0].id
+    sem_top = search(store, settings, query=query, mode="semantic", limit=1)[0].id
+    assert search(store, settings, query=query, mode="hybrid", fusion="convex", weight=0.0, limit=1)[0].id == bm25_top
+    assert search(store, settings, query=query, mode="hybrid", fusion="convex", weight=1.0, limit=1)[0].id == sem_top
