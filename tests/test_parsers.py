@@ -130,6 +130,12 @@ def test_text_encodings_decode(tmp_path, encoding, prefix):
     assert "\ufeff" not in text_of(doc)
 
 
+def test_undecodable_text(tmp_path):
+    path = tmp_path / "odd.txt"
+    path.write_bytes(bytes(range(128, 256)) * 10)  # no control bytes, but no encoding makes sense
+    assert reason_of(path) == "undecodable text (not UTF-8 and no other encoding fits)"
+
+
 def test_cyrillic_cp1251_decodes(tmp_path):
     path = tmp_path / "ru.txt"
     path.write_bytes(("Центральный офис района поддерживает школы и директоров. " * 5).encode("cp1251"))
@@ -248,6 +254,16 @@ def test_markdown_structure_and_front_matter(tmp_path):
     joined = "\n".join(texts)
     for absent in ("title:", "diagram", "hidden comment", "https://", "**", "---"):
         assert absent not in joined
+
+
+def test_markdown_suffix_and_inline_html(tmp_path):
+    path = tmp_path / "notes.markdown"
+    path.write_text(
+        "Plain <em>emphasis</em> and a<br>break.\n\n<script>alert('never')</script>\n\n"
+        "<style>p { color: red }</style>\nA snake_case_name and 2*3*4 stay; \\*escaped\\* too.\n"
+    )
+    texts = [b.text for b in parse_file(path).blocks]
+    assert texts == ["Plain emphasis and a break.", "A snake_case_name and 2*3*4 stay; *escaped* too."]
 
 
 def test_markdown_without_or_with_broken_front_matter(tmp_path):
@@ -789,6 +805,21 @@ def test_docx_round_trip(tmp_path):
     assert doc.metadata.title == "District Partnerships"
     assert doc.metadata.authors == ["Ada Lovelace", "Grace Hopper"]
     assert doc.metadata.year == 2021
+
+
+def test_docx_text_only_in_a_content_control_is_found(tmp_path):
+    import docx
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+
+    document = docx.Document()
+    document.element.body.insert(0, parse_xml(
+        f"<w:sdt {nsdecls('w')}><w:sdtContent><w:p><w:r><w:t>Inside a content control.</w:t></w:r></w:p>"
+        "</w:sdtContent></w:sdt>"
+    ))
+    path = tmp_path / "sdt.docx"
+    document.save(str(path))
+    assert [b.text for b in parse_file(path).blocks] == ["Inside a content control."]
 
 
 def _zip(path: Path, members: dict[str, str]) -> None:

@@ -431,6 +431,7 @@ _LIST_ITEM = re.compile(r"^\s*([-*+]|\d{1,9}[.)])\s+(.*)$")
 _TASK = re.compile(r"^\[[ xX]\]\s+")
 _QUOTE = re.compile(r"^\s{0,3}>\s?")
 _HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+_HTML_SCRIPT = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.DOTALL | re.IGNORECASE)
 _HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1")
 _INLINE_RULES: list[tuple[re.Pattern[str], str]] = [
@@ -445,8 +446,10 @@ _INLINE_RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"~~(?=\S)(.+?)(?<=\S)~~"), r"\1"),  # strikethrough
     (re.compile(r"<br\s*/?>", re.IGNORECASE), " "),  # line break tag
     (_HTML_TAG, ""),  # other inline HTML tags
-    (re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~])"), r"\1"),  # backslash escapes
 ]
+# Backslash escapes are set aside (as private-use characters) before the rules run.
+_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~<])")
+_ESCAPED = re.compile("[\U000f0000-\U000f007f]")
 
 
 def md_inline(text: str) -> str:
@@ -462,9 +465,10 @@ def md_inline(text: str) -> str:
 
 
 def _md_inline_plain(text: str) -> str:
+    text = _ESCAPE.sub(lambda m: chr(0xF0000 + ord(m.group(1))), text)
     for pattern, replacement in _INLINE_RULES:
         text = pattern.sub(replacement, text)
-    return text
+    return _ESCAPED.sub(lambda m: chr(ord(m.group(0)) - 0xF0000), text)
 
 
 def _front_matter(text: str) -> tuple[dict[str, Any] | None, str, str | None]:
@@ -534,7 +538,7 @@ def _parse_md(path: Path, limit: int) -> tuple[list[Block], Metadata]:
 
 def markdown_blocks(text: str) -> list[Block]:
     """Blocks of a Markdown body (no front matter)."""
-    text = _HTML_COMMENT.sub("", text)
+    text = _HTML_SCRIPT.sub("", _HTML_COMMENT.sub("", text))
     lines = text.split("\n")
     blocks: list[Block] = []
     para: list[str] = []
@@ -1177,9 +1181,12 @@ def _parse_docx(path: Path, limit: int) -> tuple[list[Block], Metadata]:
         if type(exc).__name__ not in ("PackageNotFoundError", "XMLSyntaxError", "InvalidXmlError"):
             raise
         blocks, metadata = _docx_fallback(path, reason=_short(exc, 80))
+    if not any(b.text.strip() for b in blocks) and "parsed_with" not in metadata.extra:
+        # python-docx skips content controls and text boxes: read the XML before giving up.
+        blocks = _docx_fallback(path, reason="no text in body paragraphs")[0]
     if not metadata.title:
         metadata.title = next((b.text for b in blocks if b.heading_level == 1 and b.text.strip()), None)
-    if not any(b.heading_level == 0 and b.text.strip() for b in blocks):
+    if not any(b.text.strip() for b in blocks):
         raise InputError(path, "no text found in DOCX (empty document)")
     return blocks, metadata
 
