@@ -702,6 +702,17 @@ def test_page_furniture_and_paragraph_rules():
         ),
         "A new paragraph starts after a blank.",
     ]
+    # A list number on a line of its own starts an item (as PDF generators often lay lists out).
+    listed = parsers.pdf_lines_to_blocks(
+        ["Several questions remain open after a decade of research on this topic.", "1",
+         "Links to student outcomes are hard to establish across many districts.", "2",
+         "Small and rural districts are studied less often than large urban ones."]
+    )
+    assert [b.text for b in listed] == [
+        "Several questions remain open after a decade of research on this topic.",
+        "1 Links to student outcomes are hard to establish across many districts.",
+        "2 Small and rural districts are studied less often than large urban ones.",
+    ]
 
 
 def test_garbled_text_detection():

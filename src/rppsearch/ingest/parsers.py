@@ -768,6 +768,7 @@ _PAGE_NUMBER = re.compile(
     r"(?:(?:of|/|von|de|sur)\s*\d{1,4})?\s*[-–—]?",
     re.IGNORECASE,
 )
+_LONE_MARKER = re.compile(r"\(?(?:\d{1,3}|[a-zA-Z])[.)]?|[-*•◦▪▫■□●○‣⁃–—]")
 _SECTION_NUMBER = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){0,3})\.?\s+\S")
 _FURNITURE_LINES = 3  # lines at the top and bottom of a page that may be running headers/footers
 
@@ -1071,7 +1072,11 @@ def pdf_lines_to_blocks(
             else:
                 blocks.append(Block(line, level))
             continue
-        if current:
+        if _LONE_MARKER.fullmatch(line):  # "2" or "•" on a line of its own starts a list item
+            flush()
+            current.append(line)
+            continue
+        if current and not _LONE_MARKER.fullmatch(current[-1]):
             prev = current[-1]
             short_end = len(prev) < 0.8 * full and bool(_SENTENCE_END.search(prev))
             gap = bool(starts) and "".join(line.split())[:40] in starts
