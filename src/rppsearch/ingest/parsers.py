@@ -10,8 +10,10 @@
   stripped; YAML front matter read into `Metadata`.
 - html: main text through trafilatura (no comments, with tables, precision first), its XML
   output turned into blocks; page metadata from trafilatura. Nothing is fetched or executed.
-- pdf: pypdf text per page; running headers, footers and page numbers dropped; hyphenation
-  undone; lines rejoined into paragraphs; short title-like lines become headings.
+- pdf: pypdf text per page (plain mode); running headers, footers and page numbers dropped;
+  hyphenation undone; lines rejoined into paragraphs (vertical gaps from the text positions
+  help); headings from font size and weight, else from the shape of the line; image-only
+  and glyph-soup (no Unicode map) text layers refused.
 - docx: python-docx paragraphs and tables in document order (heading styles become headings);
   packages python-docx can't open (strict OOXML, odd parts) are read with zipfile + ElementTree.
 
