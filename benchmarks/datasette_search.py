@@ -14,6 +14,7 @@ import json
 import os
 import platform
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -52,7 +53,7 @@ def _get(url: str) -> tuple[float, int, bytes]:
 
 def _pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def main() -> None:
@@ -104,15 +105,9 @@ def main() -> None:
                 data = json.loads(body)
                 engine_ms.append(float(data["elapsed_ms"]))
                 assert data["mode_used"] == args.mode, data.get("notice")
-        passages = None
-        try:
-            import sqlite3  # noqa: PLC0415
-
-            conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-            passages = conn.execute("select count(*) from passages").fetchone()[0]
-            conn.close()
-        except Exception:  # noqa: BLE001
-            pass
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        passages = conn.execute("select count(*) from passages").fetchone()[0]
+        conn.close()
     finally:
         proc.terminate()
         proc.wait(timeout=10)

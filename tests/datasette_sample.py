@@ -36,14 +36,14 @@ SAMPLE_DOCS = [
         "case study",
         [
             (
-                "Principal supervisors met weekly with each principal to observe classrooms and "
+                ("Principal supervisors met weekly with each principal to observe classrooms and "
                 "coach instructional leadership, working one-on-one in the schools rather than "
-                "monitoring compliance from the central office.",
+                "monitoring compliance from the central office."),
                 ["learning-partnerships"],
             ),
             (
-                "The district reorganized its human resources unit into case managers who serve "
-                "a fixed group of schools, so principals call one person for every hiring question.",
+                ("The district reorganized its human resources unit into case managers who serve "
+                "a fixed group of schools, so principals call one person for every hiring question."),
                 ["unit-reorganization"],
             ),
         ],
@@ -57,13 +57,13 @@ SAMPLE_DOCS = [
         "report",
         [
             (
-                "Central office staff gathered survey and observation data on how principals "
-                "experienced their support, and used that evidence to revise the budget process.",
+                ("Central office staff gathered survey and observation data on how principals "
+                "experienced their support, and used that evidence to revise the budget process."),
                 ["evidence-use"],
             ),
             (
-                "The superintendent's cabinet acted as stewards of the transformation, explaining "
-                "the theory of action to the board and protecting time for supervisors.",
+                ("The superintendent's cabinet acted as stewards of the transformation, explaining "
+                "the theory of action to the board and protecting time for supervisors."),
                 ["stewardship"],
             ),
         ],
@@ -77,8 +77,8 @@ SAMPLE_DOCS = [
         "news",
         [
             (
-                "A shortage of bus drivers delayed the start of the school day for thousands of "
-                "students; the transportation office is recruiting retirees.",
+                ("A shortage of bus drivers delayed the start of the school day for thousands of "
+                "students; the transportation office is recruiting retirees."),
                 [],
             ),
         ],
@@ -92,8 +92,8 @@ SAMPLE_DOCS = [
         "report",
         [
             (
-                "This passage mentions principals and contains <script>alert('xss')</script> "
-                "and <img src=x onerror=alert(1)> markup that must never run.",
+                ("This passage mentions principals and contains <script>alert('xss')</script> "
+                "and <img src=x onerror=alert(1)> markup that must never run."),
                 ["learning-partnerships"],
             ),
         ],

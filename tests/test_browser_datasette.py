@@ -15,7 +15,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from datasette_sample import SAMPLE_DOCS, build_sample_store
 
 CHROMIUM = Path("/usr/bin/chromium")

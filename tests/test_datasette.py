@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 import pytest
 from datasette.app import Datasette
-
 from datasette_sample import SAMPLE_DOCS, SampleDoc, build_sample_store
+
 from rppsearch import datasette_plugin
 from rppsearch.datasette_plugin import snippet_segments
 
@@ -393,9 +393,10 @@ def test_document_text_is_escaped_everywhere(db_path: Path) -> None:
 
 
 def test_hybrid_falls_back_to_bm25_while_the_vectors_index_is_stale(db_path: Path) -> None:
+    from datasette_sample import _document
+
     from rppsearch.store import Store
     from rppsearch.store.documents import replace_document
-    from datasette_sample import _document
 
     extra = SampleDoc("late", "Late addition", None, [], 2022, "news", [("Principals asked for coaching.", [])])
     with Store.open(db_path) as store, store.transaction():
@@ -416,9 +417,10 @@ def test_hybrid_falls_back_to_bm25_while_the_vectors_index_is_stale(db_path: Pat
 
 def test_reads_during_writes_never_see_half_a_document(db_path: Path) -> None:
     """Datasette reading while another connection adds documents: no errors, no partial documents."""
+    from datasette_sample import _document
+
     from rppsearch.store import Store
     from rppsearch.store.documents import replace_document
-    from datasette_sample import _document
 
     ds = make_ds(db_path)
     stop = threading.Event()
@@ -482,7 +484,7 @@ def test_snippet_segments_window_long_text_around_the_first_highlight() -> None:
 # -- rpp serve ---------------------------------------------------------------------------------
 def _rpp(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     rpp = Path(sys.executable).parent / "rpp"
-    return subprocess.run([str(rpp), *args], capture_output=True, text=True, timeout=120, env=env)
+    return subprocess.run([str(rpp), *args], check=False, capture_output=True, text=True, timeout=120, env=env)
 
 
 def test_rpp_serve_without_a_store_says_so(tmp_path: Path) -> None:
@@ -524,3 +526,93 @@ def test_real_model_similarity_and_semantic_page_find_a_paraphrase(index_dir: Pa
         assert page["results"][0]["score"] == pytest.approx(rows[0]["s"], abs=0.02)  # same model, same vectors
 
     run(main)
+
+
+# -- review in the browser -----------------------------------------------------------------
+SECRET = "test-secret"
+
+
+def _form_token(html: str) -> str:
+    import re
+
+    match = re.search(r'name="csrftoken" value="([^"]+)"', html)
+    assert match, "no review form on the page"
+    return match.group(1)
+
+
+def test_review_forms_only_when_writable_and_posts_are_refused_otherwise(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(datasette_plugin.WRITABLE_ENV, "1")
+    writable_ds = Datasette([str(db_path)], secret=SECRET)
+
+    async def token() -> tuple[str, str]:
+        page = await writable_ds.client.get("/-/rpp-search?" + q(q="principals", mode="bm25"))
+        assert 'class="rpp-review"' in page.text
+        return _form_token(page.text), page.cookies["ds_csrftoken"]
+
+    form_token, cookie = run(token)
+    monkeypatch.delenv(datasette_plugin.WRITABLE_ENV)
+    ds = Datasette([str(db_path)], secret=SECRET)
+
+    async def main() -> None:
+        page = await ds.client.get("/-/rpp-search?" + q(q="principals", mode="bm25"))
+        assert page.status_code == 200 and 'class="rpp-review"' not in page.text
+        response = await ds.client.post(
+            "/-/rpp-review",
+            data={"csrftoken": form_token, "passage": "tulsa-supervisors-p0000", "dimension": "stewardship",
+                  "decision": "accept", "reviewer": "ana"},
+            cookies={"ds_csrftoken": cookie},
+        )
+        assert response.status_code == 403 and "--writable" in response.text
+
+    run(main)
+    conn = sqlite3.connect(db_path)
+    assert conn.execute("select count(*) from labels").fetchone()[0] == 0
+    conn.close()
+
+
+def test_rejecting_a_tag_in_the_browser_is_recorded_and_changes_search(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(datasette_plugin.WRITABLE_ENV, "1")
+    ds = Datasette([str(db_path)], secret=SECRET)
+    target, dim = "tulsa-supervisors-p0000", "learning-partnerships"
+    search = "/-/rpp-search?" + q(q="principal supervisors", mode="bm25")
+
+    async def main() -> None:
+        page = await ds.client.get(search)
+        cookie = page.cookies["ds_csrftoken"]
+        form = {"csrftoken": _form_token(page.text), "passage": target, "dimension": dim,
+                "decision": "reject", "reviewer": "ana", "next": search}
+        response = await ds.client.post("/-/rpp-review", data=form, cookies={"ds_csrftoken": cookie})
+        assert response.status_code == 302
+        location = response.headers["location"]
+        assert location.startswith("/-/rpp-search?") and "reviewer=ana" in location
+        back = await ds.client.get(location, cookies={"ds_messages": response.cookies["ds_messages"]})
+        assert "Recorded: reject learning-partnerships" in back.text
+        filtered = await get_json(ds, "/-/rpp-search.json?" + q(q="principal supervisors", mode="bm25", dimension=dim))
+        assert target not in {r["id"] for r in filtered["results"]}
+        # Bad decisions are refused with the reason; nothing is written for them.
+        bad = await ds.client.post(
+            "/-/rpp-review", data={**form, "dimension": "no-such-dim"}, cookies={"ds_csrftoken": cookie}
+        )
+        assert bad.status_code == 400 and "no-such-dim" in bad.text
+        anon = await ds.client.post("/-/rpp-review", data={**form, "reviewer": " "}, cookies={"ds_csrftoken": cookie})
+        assert anon.status_code == 400 and "reviewer" in anon.text
+        away = await ds.client.post(
+            "/-/rpp-review", data={**form, "decision": "accept", "next": "//evil.example/x"},
+            cookies={"ds_csrftoken": cookie},
+        )
+        assert away.status_code == 302 and away.headers["location"].startswith("/-/rpp-search")
+
+    run(main)
+    conn = sqlite3.connect(db_path)
+    labels = conn.execute("select target_id, dimension_id, decision, reviewer from labels order by id").fetchall()
+    tag = conn.execute(
+        "select source, assigned from passage_tags t join passages p on p.pk = t.passage_pk "
+        "where p.id = ? and t.dimension_id = ?", (target, dim),
+    ).fetchone()
+    conn.close()
+    assert labels == [(target, dim, "reject", "ana"), (target, dim, "accept", "ana")]
+    assert tag == ("human", 1)  # the later accept is in force

@@ -25,6 +25,7 @@ import sqlite3
 import sys
 import threading
 import time
+import urllib.parse
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -322,6 +323,11 @@ def _one(args: Any, name: str) -> str:
     return values[0].strip() if values else ""
 
 
+def _one_or_blank(args: Any, name: str) -> str:
+    values = args.getlist(name)
+    return values[0].strip()[:MAX_TEXT_PARAM_CHARS] if values else ""
+
+
 def _choice(args: Any, name: str, choices: tuple[str, ...], default: str) -> str:
     value = _one(args, name) or default
     if value not in choices:
@@ -604,6 +610,11 @@ async def search_view(datasette: Any, request: Any) -> Response:
         "notice": None,
         "database": None,
         "writable": writable(datasette),
+        "review_url": datasette.urls.path(REVIEW_PATH),
+        "current_url": request.full_path,
+        "reviewer": _one_or_blank(request.args, "reviewer")
+        or ((request.actor or {}).get("id") if isinstance(request.actor, dict) else "")
+        or "",
     }
 
     async def fail(message: str, status: int) -> Response:
@@ -665,6 +676,82 @@ async def search_view(datasette: Any, request: Any) -> Response:
     return await _page(datasette, request, context)
 
 
+# -- review in the browser (only with writing enabled) ------------------------------------
+REVIEW_PATH = "/-/rpp-review"
+DECISIONS = ("accept", "reject")
+MAX_REVIEWER_CHARS = 100
+
+
+def safe_next(value: str | None, *, default: str) -> str:
+    """A local path to go back to (never another site: no scheme, no `//host`)."""
+    value = (value or "").strip()
+    if not value.startswith("/") or value.startswith("//") or "\\" in value or any(c in value for c in "\r\n"):
+        return default
+    return value
+
+
+def _with_param(url: str, key: str, value: str) -> str:
+    path, _, query = url.partition("?")
+    pairs = [(k, v) for k, v in urllib.parse.parse_qsl(query, keep_blank_values=True) if k != key]
+    pairs.append((key, value))
+    return f"{path}?{urllib.parse.urlencode(pairs)}"
+
+
+def _record_decision(db_path: str, *, passage_id: str, dimension: str, decision: str, reviewer: str) -> None:
+    """Write one decision the way `rpp review` does (labels row, human tag, roll-up)."""
+    from . import review  # noqa: PLC0415
+    from .store import Store  # noqa: PLC0415
+    from .store import labels as labelstore  # noqa: PLC0415
+
+    with Store.open(db_path, create=False) as store:
+        target = labelstore.resolve_target(store, passage_id, target_type="passage")
+        review.decide(store, target=target, decisions=[(dimension, decision)], reviewer=reviewer)
+
+
+async def review_view(datasette: Any, request: Any) -> Response:
+    """POST `/-/rpp-review`: accept or reject a dimension on a passage, recorded in `labels`."""
+
+    async def fail(message: str, status: int) -> Response:
+        body = await datasette.render_template(
+            "error.html", {"error": message, "status": status, "title": "Review not recorded"}, request=request
+        )
+        return Response.html(body, status=status)
+
+    if request.method != "POST":
+        return await fail("send decisions with POST from the search page", 405)
+    if not writable(datasette):
+        return await fail("writing is disabled: start the server with `rpp serve --writable`", 403)
+    form = await request.post_vars()
+    back = safe_next(form.get("next"), default=datasette.urls.path(SEARCH_PATH))
+    reviewer = (form.get("reviewer") or "").strip()
+    passage_id = (form.get("passage") or "").strip()
+    dimension = (form.get("dimension") or "").strip()
+    decision = (form.get("decision") or "").strip()
+    if not reviewer:
+        return await fail("reviewer: give your name so the decision can be attributed", 400)
+    if len(reviewer) > MAX_REVIEWER_CHARS:
+        return await fail(f"reviewer: at most {MAX_REVIEWER_CHARS} characters", 400)
+    if decision not in DECISIONS:
+        return await fail(f"decision: use {' or '.join(DECISIONS)}", 400)
+    if not passage_id or not dimension:
+        return await fail("passage and dimension: both are needed", 400)
+    try:
+        db = _pick_database(datasette, (form.get("db") or "").strip() or None)
+        await asyncio.to_thread(
+            _record_decision, str(db.path), passage_id=passage_id, dimension=dimension, decision=decision,
+            reviewer=reviewer,
+        )
+    except _Unavailable as exc:
+        return await fail(exc.message, exc.status)
+    except RppError as exc:  # LabelError (unknown passage or dimension), QueryError (db)
+        return await fail(exc.message + (f" ({exc.hint})" if exc.hint else ""), 400)
+    datasette.add_message(request, f"Recorded: {decision} {dimension} on {passage_id} (by {reviewer}).")
+    return Response.redirect(_with_param(back, "reviewer", reviewer))
+
+
 @hookimpl
 def register_routes(datasette: Any) -> list[tuple[str, Any]]:
-    return [(r"^/-/rpp-search(?P<format>\.json)?$", search_view)]
+    return [
+        (r"^/-/rpp-search(?P<format>\.json)?$", search_view),
+        (r"^/-/rpp-review$", review_view),
+    ]

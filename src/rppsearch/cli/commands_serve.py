@@ -56,6 +56,6 @@ def serve(
     argv = [sys.executable, "-m", "datasette", *args]
     if os.name == "posix":
         os.execve(sys.executable, argv, env)
-    import subprocess  # noqa: PLC0415 - elsewhere, run it as a child and pass its exit code on
+    import subprocess  # noqa: PLC0415 - elsewhere, run Datasette as a child and pass its exit code on
 
     raise typer.Exit(subprocess.call(argv, env=env))
