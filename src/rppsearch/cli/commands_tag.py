@@ -181,7 +181,7 @@ def evaluate(
     rows.append({"kind": "average", "name": "micro", "precision": round(cv["micro_precision"], 4), "recall": round(cv["micro_recall"], 4), "f1": round(cv["micro_f1"], 4), "support": cv["n"]})
     rows.append({"kind": "none", "name": "(none)", "support": cv["none"]["support"], "confused_with": {k: v for k, v in cv["confusion"].get("(none)", {}).items() if v}, "n": cv["none"]["correct"]})
     for name, v in result["variants"].items():
-        rows.append({"kind": "variant" + (" (selected)" if name == result["selected"] else ""), "name": name, "f1": round(v["macro_f1"], 4), "n": cv["n"]})
+        rows.append({"kind": "variant", "name": name + (" (selected)" if name == result["selected"] else ""), "f1": round(v["macro_f1"], 4), "n": cv["n"]})
     agreement = result.get("agreement")
     if agreement and agreement["n"]:
         for dim, a in agreement["dimensions"].items():

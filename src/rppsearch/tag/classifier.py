@@ -156,23 +156,23 @@ def fit_variant(
 
     `counts`/`terms` (from `count_matrix`, rows matching `texts`) save re-tokenising in CV.
     """
+    if variant not in FEATURE_VARIANTS:
+        raise ModelError(f"unknown feature variant {variant!r}", hint=f"choose one of {', '.join(FEATURE_VARIANTS)}")
     C = {**DEFAULT_C, **(C or {})}
     heads: dict[str, LinearHead] = {}
     tfidf = None
-    with blas_limits(1):
-        if variant in ("tfidf", "concat", "average"):
-            if counts is None or terms is None:
-                counts, terms = count_matrix(texts)
-            tfidf = TfidfFeatures().fit_counts(counts, terms)
-            X_t = tfidf.transform_counts(counts)
-        if variant in ("embedding", "average"):
-            heads["embedding"] = _fit_head(_need(vectors), Y, C["embedding"])
-        if variant in ("tfidf", "average"):
-            heads["tfidf"] = _fit_head(X_t, Y, C["tfidf"])
-        if variant == "concat":
-            heads["concat"] = _fit_head(_hstack(_need(vectors), X_t), Y, C["concat"])
-    if variant not in FEATURE_VARIANTS:
-        raise ModelError(f"unknown feature variant {variant!r}", hint=f"choose one of {', '.join(FEATURE_VARIANTS)}")
+    # callers limit BLAS threads (`blas_limits`) around whole CV runs
+    if variant in ("tfidf", "concat", "average"):
+        if counts is None or terms is None:
+            counts, terms = count_matrix(texts)
+        tfidf = TfidfFeatures().fit_counts(counts, terms)
+        X_t = tfidf.transform_counts(counts)
+    if variant in ("embedding", "average"):
+        heads["embedding"] = _fit_head(_need(vectors), Y, C["embedding"])
+    if variant in ("tfidf", "average"):
+        heads["tfidf"] = _fit_head(X_t, Y, C["tfidf"])
+    if variant == "concat":
+        heads["concat"] = _fit_head(_hstack(_need(vectors), X_t), Y, C["concat"])
     return Fitted(variant=variant, heads=heads, tfidf=tfidf)
 
 
@@ -224,8 +224,22 @@ def cross_validate(
     Returns metrics (per dimension, macro/micro), the confusion summary, the out-of-fold
     probabilities and predictions, and the time it took.
     """
+    with blas_limits(1):
+        return _cross_validate(variant, list(texts), vectors, Y, ids, n_folds=n_folds, seed=seed, C=C)
+
+
+def _cross_validate(
+    variant: str,
+    texts: list[str],
+    vectors: np.ndarray | None,
+    Y: np.ndarray,
+    ids: Sequence[str],
+    *,
+    n_folds: int,
+    seed: int,
+    C: dict[str, float] | None,
+) -> dict[str, Any]:
     started = time.perf_counter()
-    texts = list(texts)
     counts, terms = count_matrix(texts) if variant != "embedding" else (None, None)
     folds = multilabel_folds(Y, n_folds, seed=seed)
     proba = np.zeros(Y.shape, dtype=np.float32)
@@ -407,16 +421,17 @@ def train_model(
     close = [v for v in variants if results[v]["metrics"]["macro_f1"] >= top - TIE_MARGIN]
     best = min(close, key=PREFERENCE.index)
     say(f"fitting the {best} model on all {len(texts)} examples")
-    folds = results[best]["folds"]
-    oof = _oof_proba(best, texts, vectors, Y, folds, C)
-    thresholds = best_thresholds(oof, Y)
-    fitted = fit_variant(best, texts, vectors, Y, C=C)
-    heads = dict(fitted.heads)
-    tfidf = fitted.tfidf
-    if "tfidf" not in heads:  # a small TF-IDF head scores evidence sentences without encoding them
-        aux = fit_variant("tfidf", texts, vectors, Y, C=C)
-        heads["tfidf"] = aux.heads["tfidf"]
-        tfidf = tfidf or aux.tfidf  # same texts, same settings: the same vocabulary
+    with blas_limits(1):
+        folds = results[best]["folds"]
+        oof = _oof_proba(best, texts, vectors, Y, folds, C)
+        thresholds = best_thresholds(oof, Y)
+        fitted = fit_variant(best, texts, vectors, Y, C=C)
+        heads = dict(fitted.heads)
+        tfidf = fitted.tfidf
+        if "tfidf" not in heads:  # a small TF-IDF head scores evidence sentences without encoding them
+            aux = fit_variant("tfidf", texts, vectors, Y, C=C)
+            heads["tfidf"] = aux.heads["tfidf"]
+            tfidf = tfidf or aux.tfidf  # same texts, same settings: the same vocabulary
     Cs = {**DEFAULT_C, **(C or {})}
     card = {
         "encoder": encoder.fingerprint if (encoder is not None and best != "tfidf") else None,
