@@ -49,6 +49,8 @@ def serve(
         env[WRITABLE_ENV] = "1"
     else:
         env.pop(WRITABLE_ENV, None)
+    if writable and host not in ("127.0.0.1", "localhost", "::1"):
+        info(f"Warning: --writable on {host}: anyone who can reach this port can record review decisions.")
     shown = "any free port" if port == 0 else f"http://{host}:{port}/-/rpp-search"
     info(f"Serving {db_path} ({'writable' if writable else 'read-only'}) on {shown}; Ctrl-C stops.")
     sys.stderr.flush()
