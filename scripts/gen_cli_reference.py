@@ -26,11 +26,11 @@ def _help(args: list[str]) -> str:
 
 def _commands() -> list[list[str]]:
     text = _help([])
-    names = re.findall(r"^[│|]\s+([a-z][a-z-]*)\s", text, flags=re.M)
+    names = re.findall(r"^[│|] ([a-z][a-z-]*)\s{2,}", text, flags=re.M)
     out: list[list[str]] = []
     for name in names:
         sub = _help([name])
-        nested = re.findall(r"^[│|]\s+([a-z][a-z-]*)\s", sub.split("Commands", 1)[1], flags=re.M) if "Commands" in sub else []
+        nested = re.findall(r"^[│|] ([a-z][a-z-]*)\s{2,}", sub.split("Commands", 1)[1], flags=re.M) if "Commands" in sub else []
         out.append([name])
         out.extend([name, n] for n in nested)
     return out
