@@ -100,7 +100,11 @@ def _print_suggestions(store: Any, doc_ids: list[str], statuses: dict[str, str],
                 + "\n"
             )
             continue
-        console.print(Text(f"{doc_id}", style="bold") + Text(f" — {doc['title'] or ''} ({doc['passage_count']} passages, {statuses.get(doc_id, 'unchanged')})"))
+        n = doc["passage_count"]
+        console.print(
+            Text(doc_id, style="bold")
+            + Text(f" — {doc['title'] or ''} ({n} passage{'' if n == 1 else 's'}, {statuses.get(doc_id, 'unchanged')})")
+        )
         assigned = [r for r in rows if r["assigned"]]
         if not rows:
             console.print("  no suggestions yet: the store has no tagger model (run `rpp build` or `rpp train`)")
@@ -112,7 +116,7 @@ def _print_suggestions(store: Any, doc_ids: list[str], statuses: dict[str, str],
             by = " (decided by a person)" if r["source"] == "human" else ""
             console.print(
                 Text("  ") + Text(f"{r['dimension_id']:<24}", style="bold")
-                + Text(f" {r['score']:.2f}  {r['n_passages']} passage(s){by}")
+                + Text(f" {r['score']:.2f}  in {r['n_passages']} passage{'' if r['n_passages'] == 1 else 's'}{by}")
             )
             ev = r.get("evidence") or {}
             sentences = ev.get("sentences") or []
