@@ -9,6 +9,7 @@ import getpass
 import json
 import os
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,11 +25,28 @@ labels_app = typer.Typer(
 )
 app.add_typer(labels_app, name="labels")
 
+class Order(str, Enum):
+    uncertain = "uncertain"
+    document = "document"
+    random = "random"
+
+
+class ExportFormat(str, Enum):
+    jsonl = "jsonl"
+    csv = "csv"
+    qdc = "qdc"
+
+
+class ImportFormat(str, Enum):
+    jsonl = "jsonl"
+    csv = "csv"
+
+
 Reviewer = Annotated[
     str | None,
     typer.Option(
         "--reviewer",
-        help="Who is deciding [default: $RPP_REVIEWER, or your user name].",
+        help="Who is deciding (default: $RPP_REVIEWER, or your user name).",
         show_default=False,
     ),
 ]
@@ -125,8 +143,9 @@ def _print_suggestions(store: Any, doc_ids: list[str], statuses: dict[str, str],
                 if len(sentence) > 160:
                     sentence = sentence[:157].rstrip() + "…"
                 console.print(Text(f"    “{sentence}” ", style="italic") + Text(f"({ev['passage_id']})", style="dim"))
-    if not as_json:
-        console.print(Text("Review them: rpp review --document ID (or rpp add FILE --review)", style="dim"))
+    if not as_json and doc_ids:
+        docs = " ".join(f"--document {d}" for d in doc_ids)
+        console.print(Text(f"Review them: rpp review {docs}", style="dim"))
 
 
 @app.command()
@@ -167,14 +186,14 @@ def add(
 def review(
     index_dir: IndexDir = None,
     reviewer: Reviewer = None,
-    order: Annotated[str, typer.Option(help="uncertain (scores nearest the threshold first), document, or random.")] = "uncertain",
+    order: Annotated[Order, typer.Option(help="uncertain (scores nearest the 0.5 threshold first), document (in order), or random.")] = Order.uncertain,
     document: Annotated[list[str] | None, typer.Option("--document", help="Only this document's passages (repeatable).", show_default=False)] = None,
     dimension: Annotated[str | None, typer.Option(help="Only passages where the model suggests this dimension or nearly does.", show_default=False)] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for --order random.", show_default=False)] = None,
 ) -> None:
     """Review suggested dimensions passage by passage (single keys; ? for help). Quitting keeps everything; re-run to resume."""
     with _open(index_dir) as store:
-        _run_review(store, reviewer=_reviewer(reviewer), order=order, documents=list(document or []), dimension=dimension, seed=seed)
+        _run_review(store, reviewer=_reviewer(reviewer), order=order.value, documents=list(document or []), dimension=dimension, seed=seed)
 
 
 # -- rpp label ---------------------------------------------------------------------------
@@ -223,7 +242,7 @@ def label(
 # -- rpp labels export / import ----------------------------------------------------------
 @labels_app.command("export")
 def labels_export(
-    fmt: Annotated[str, typer.Option("--format", "-f", help="jsonl or csv (one decision a row, with the passage text), or qdc (the codebook for QDA tools).")] = "jsonl",
+    fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="jsonl or csv (one decision a row, with the passage text), or qdc (the codebook for QDA tools).")] = ExportFormat.jsonl,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (default: stdout).", show_default=False)] = None,
     index_dir: IndexDir = None,
     quiet: Quiet = False,
@@ -232,16 +251,16 @@ def labels_export(
     from ..labels_io import write_export  # noqa: PLC0415
 
     with _open(index_dir) as store:
-        count = write_export(store, fmt=fmt, output=output, stdout=sys.stdout)
+        count = write_export(store, fmt=fmt.value, output=output, stdout=sys.stdout)
     if output is not None:
-        what = "codes" if fmt == "qdc" else "decisions"
+        what = "codes" if fmt == ExportFormat.qdc else "decisions"
         info(f"wrote {count} {what} to {output}", quiet=quiet)
 
 
 @labels_app.command("import")
 def labels_import(
     file: Annotated[Path, typer.Argument(help="A .jsonl or .csv file as written by `rpp labels export`.", show_default=False)],
-    fmt: Annotated[str | None, typer.Option("--format", "-f", help="jsonl or csv [default: from the file name].", show_default=False)] = None,
+    fmt: Annotated[ImportFormat | None, typer.Option("--format", "-f", help="jsonl or csv (default: from the file name).", show_default=False)] = None,
     index_dir: IndexDir = None,
     quiet: Quiet = False,
 ) -> None:
@@ -249,7 +268,7 @@ def labels_import(
     from ..labels_io import import_labels  # noqa: PLC0415
 
     with _open(index_dir) as store:
-        report = import_labels(store, file, fmt=fmt)
+        report = import_labels(store, file, fmt=fmt.value if fmt else None)
     info(f"imported {report.imported} decisions ({report.duplicates} already present)", quiet=quiet)
 
 
