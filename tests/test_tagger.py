@@ -114,6 +114,14 @@ def toy_model(toy_taxonomy, fake_encoder):
     return train_model(taxonomy=toy_taxonomy, examples=synthetic_examples(), encoder=fake_encoder)
 
 
+@pytest.fixture(scope="module")
+def toy_average_model(toy_taxonomy, fake_encoder):
+    """A model that uses both embeddings and TF-IDF (the `average` variant)."""
+    from rppsearch.tag.classifier import train_model
+
+    return train_model(taxonomy=toy_taxonomy, examples=synthetic_examples(), encoder=fake_encoder, features="average")
+
+
 def fake_settings(index_dir: Path) -> Settings:
     return Settings(index_dir=index_dir, embedding_model="fake")
 
@@ -268,11 +276,12 @@ def test_zero_shot_fallback_without_examples(toy_taxonomy, fake_encoder) -> None
     assert list(scores[:3].argmax(axis=1)) == [0, 1, 2]
     assert (np.diag(scores[:3]) >= 0.5).all()
     assert (scores[3] < 0.5).all()
-    # the calibration is monotone in cosine similarity: a closer text never scores lower
-    z = model.zeroshot
-    cos = z.cosines(fake_encoder.encode(texts))
-    order = np.argsort(cos[:, 0])
-    assert np.all(np.diff(scores[order, 0]) >= 0)
+    # more of a dimension's vocabulary raises its score; a text far from every dimension is gated off
+    mixed = ["Minutes were approved. The storm brought rain.", "Minutes were approved. The storm brought rain, thunder, snow and wind."]
+    pair = model.scores(mixed, fake_encoder.encode(mixed))
+    assert pair[1, 2] > pair[0, 2]
+    far = ["Zyx qwv plok."]
+    assert (model.scores(far, fake_encoder.encode(far)) < 0.5).all()
 
 
 # -- evidence -----------------------------------------------------------------------------------
@@ -328,10 +337,11 @@ def _save(model, taxonomy, folder: Path, version: str = "v1") -> Path:
     return save_model(model, models_dir=folder, version=version, taxonomy=taxonomy, training={"hash": "h", "n_examples": 1})
 
 
-def test_round_trip_gives_the_same_scores_and_evidence(tmp_path: Path, toy_model, toy_taxonomy, fake_encoder) -> None:
+def test_round_trip_gives_the_same_scores_and_evidence(tmp_path: Path, toy_average_model, toy_taxonomy, fake_encoder) -> None:
     from rppsearch.tag.evidence import evidence_for_passages
     from rppsearch.tag.persist import load_model
 
+    toy_model = toy_average_model
     folder = _save(toy_model, toy_taxonomy, tmp_path)
     assert sorted(p.name for p in folder.iterdir()) == ["codebook.json", "model.json", "tfidf.json", "weights.safetensors"]
     assert not any(p.name.startswith(".tmp") for p in tmp_path.iterdir())
@@ -401,11 +411,11 @@ def test_weights_that_do_not_fit_are_rejected_even_with_a_consistent_card(tmp_pa
         load_model(folder)
 
 
-def test_model_for_another_codebook_or_encoder_is_refused(tmp_path: Path, toy_model, toy_taxonomy) -> None:
+def test_model_for_another_codebook_or_encoder_is_refused(tmp_path: Path, toy_average_model, toy_taxonomy) -> None:
     from rppsearch.taxonomy import load_default_taxonomy
     from rppsearch.tag.persist import load_model
 
-    folder = _save(toy_model, toy_taxonomy, tmp_path)
+    folder = _save(toy_average_model, toy_taxonomy, tmp_path)
     with pytest.raises(ModelError, match="was trained on codebook 'toy'") as info:
         load_model(folder, taxonomy=load_default_taxonomy())
     assert "rpp train --taxonomy" in (info.value.hint or "")

@@ -45,6 +45,8 @@ __all__ = [
     "train_model",
     "zeroshot_model",
     "labels_matrix",
+    "training_matrix",
+    "codebook_training_examples",
 ]
 
 FEATURE_VARIANTS = ("embedding", "tfidf", "concat", "average")
@@ -190,10 +192,11 @@ def _oof_proba(
     counts: Any = None,
     terms: Sequence[str] | None = None,
 ) -> np.ndarray:
+    """Out-of-fold probabilities; rows in fold -1 are always training rows (their output stays 0)."""
     if counts is None and variant != "embedding":
         counts, terms = count_matrix(texts)
     out = np.zeros(Y.shape, dtype=np.float32)
-    for k in np.unique(folds):
+    for k in np.unique(folds[folds >= 0]):
         train = np.flatnonzero(folds != k)
         test = np.flatnonzero(folds == k)
         fitted = fit_variant(
@@ -218,14 +221,24 @@ def cross_validate(
     n_folds: int = N_FOLDS,
     seed: int = 0,
     C: dict[str, float] | None = None,
+    fixed: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Nested k-fold CV of one variant: thresholds chosen inside each training fold.
 
-    Returns metrics (per dimension, macro/micro), the confusion summary, the out-of-fold
-    probabilities and predictions, and the time it took.
+    Rows marked in `fixed` (e.g. the codebook's own sentences) are always in the training
+    part and never scored. Returns metrics (per dimension, macro/micro) over the other rows,
+    the confusion summary, out-of-fold probabilities and predictions, and the time taken.
     """
     with blas_limits(1):
-        return _cross_validate(variant, list(texts), vectors, Y, ids, n_folds=n_folds, seed=seed, C=C)
+        return _cross_validate(variant, list(texts), vectors, Y, ids, n_folds=n_folds, seed=seed, C=C, fixed=fixed)
+
+
+def make_folds(Y: np.ndarray, n_folds: int, *, seed: int, fixed: np.ndarray | None = None) -> np.ndarray:
+    """Stratified fold numbers for the rows not `fixed`; -1 for fixed rows."""
+    fixed = np.zeros(len(Y), dtype=bool) if fixed is None else np.asarray(fixed, dtype=bool)
+    folds = np.full(len(Y), -1)
+    folds[~fixed] = multilabel_folds(Y[~fixed], n_folds, seed=seed)
+    return folds
 
 
 def _cross_validate(
@@ -238,31 +251,34 @@ def _cross_validate(
     n_folds: int,
     seed: int,
     C: dict[str, float] | None,
+    fixed: np.ndarray | None,
 ) -> dict[str, Any]:
     started = time.perf_counter()
     counts, terms = count_matrix(texts) if variant != "embedding" else (None, None)
-    folds = multilabel_folds(Y, n_folds, seed=seed)
+    folds = make_folds(Y, n_folds, seed=seed, fixed=fixed)
     proba = np.zeros(Y.shape, dtype=np.float32)
     pred = np.zeros(Y.shape, dtype=bool)
     for k in range(n_folds):
         train = np.flatnonzero(folds != k)
         test = np.flatnonzero(folds == k)
         tr_texts = [texts[i] for i in train]
-        inner = multilabel_folds(Y[train], min(INNER_FOLDS, len(train)), seed=seed + 1 + k)
+        inner = make_folds(Y[train], INNER_FOLDS, seed=seed + 1 + k, fixed=folds[train] < 0)
         inner_proba = _oof_proba(
             variant, tr_texts, _subset(vectors, train), Y[train], inner, C, counts=_rows(counts, train), terms=terms
         )
-        thresholds = best_thresholds(inner_proba, Y[train])
+        scored = inner >= 0
+        thresholds = best_thresholds(inner_proba[scored], Y[train][scored])
         fitted = fit_variant(
             variant, tr_texts, _subset(vectors, train), Y[train], C=C, counts=_rows(counts, train), terms=terms
         )
         proba[test] = fitted.proba([texts[i] for i in test], _subset(vectors, test), counts=_rows(counts, test))
         pred[test] = proba[test] >= thresholds[None, :]
-    metrics = per_dimension_metrics(Y, pred, ids)
+    scored = folds >= 0
+    metrics = per_dimension_metrics(Y[scored], pred[scored], ids)
     return {
         "variant": variant,
         "metrics": metrics,
-        "confusion": confusion_summary(Y, pred, ids),
+        "confusion": confusion_summary(Y[scored], pred[scored], ids),
         "proba": proba,
         "pred": pred,
         "folds": folds,
@@ -349,6 +365,24 @@ def labels_matrix(examples: Sequence[tuple[str, Sequence[str]]], ids: Sequence[s
     return Y
 
 
+def codebook_training_examples(taxonomy: Taxonomy) -> list[tuple[str, tuple[str, ...]]]:
+    """Each dimension's definition, include notes and examples as (text, (dimension,)) pairs."""
+    return [(text, (dim.id,)) for dim in taxonomy.dimensions for text in dim.prototype_texts()]
+
+
+def training_matrix(
+    taxonomy: Taxonomy, examples: Sequence[tuple[str, Sequence[str]]], *, codebook_examples: bool = True
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Texts, label matrix and the `fixed` mask (codebook rows: always trained on, never scored)."""
+    texts = [t for t, _ in examples]
+    Y = labels_matrix(examples, taxonomy.ids)
+    if codebook_examples:
+        extra = codebook_training_examples(taxonomy)
+        texts += [t for t, _ in extra]
+        Y = np.concatenate([Y, labels_matrix(extra, taxonomy.ids)])
+    return texts, Y, np.arange(len(texts)) >= len(examples)
+
+
 def zeroshot_model(*, taxonomy: Taxonomy, encoder: Any) -> TaggerModel:
     """The fallback for a codebook with no labelled examples (see `tag.zeroshot`)."""
     zs = build_zeroshot(taxonomy, encoder)
@@ -373,14 +407,19 @@ def train_model(
     embed: Callable[[list[str]], np.ndarray] | None = None,
     C: dict[str, float] | None = None,
     seed: int = 0,
+    codebook_examples: bool = True,
     on_step: Callable[[str], None] | None = None,
 ) -> TaggerModel:
     """Train a tagger on `examples` ((text, labels) pairs); the zero-shot model when there are none.
 
     `features` is one of `FEATURE_VARIANTS` or "auto" (cross-validate them all and keep the
     best macro-F1; without an encoder only `tfidf`). `embed` turns example texts into vectors
-    (default: `encoder.encode`; pass a cached one). The returned model's card holds the CV
-    metrics of every variant tried; `tag.persist.save_model` adds version and hashes.
+    (default: `encoder.encode`; pass a cached one). With `codebook_examples`, each
+    dimension's definition, include notes and example sentences join the training data as
+    examples of that dimension (always on the training side of every fold, never scored):
+    they carry the codebook's own wording, which held up better on text written by someone
+    other than the examples' authors. The returned model's card holds the CV metrics of
+    every variant tried; `tag.persist.save_model` adds version and hashes.
     """
     say = on_step or (lambda message: None)
     ids = taxonomy.ids
@@ -400,6 +439,8 @@ def train_model(
         )
     if len(examples) < 2 * N_FOLDS:
         raise TaxonomyError(f"{len(examples)} labelled examples are too few (need at least {2 * N_FOLDS})")
+    n_labelled = len(texts)
+    texts, Y, fixed = training_matrix(taxonomy, examples, codebook_examples=codebook_examples)
     if features == "auto":
         variants = list(FEATURE_VARIANTS) if encoder is not None else ["tfidf"]
     elif features in FEATURE_VARIANTS:
@@ -416,15 +457,15 @@ def train_model(
     results: dict[str, dict[str, Any]] = {}
     for variant in variants:
         say(f"cross-validating {variant} features")
-        results[variant] = cross_validate(variant, texts, vectors, Y, ids, seed=seed, C=C)
+        results[variant] = cross_validate(variant, texts, vectors, Y, ids, seed=seed, C=C, fixed=fixed)
     top = max(results[v]["metrics"]["macro_f1"] for v in variants)
     close = [v for v in variants if results[v]["metrics"]["macro_f1"] >= top - TIE_MARGIN]
     best = min(close, key=PREFERENCE.index)
-    say(f"fitting the {best} model on all {len(texts)} examples")
+    say(f"fitting the {best} model on all {n_labelled} examples")
     with blas_limits(1):
         folds = results[best]["folds"]
         oof = _oof_proba(best, texts, vectors, Y, folds, C)
-        thresholds = best_thresholds(oof, Y)
+        thresholds = best_thresholds(oof[~fixed], Y[~fixed])
         fitted = fit_variant(best, texts, vectors, Y, C=C)
         heads = dict(fitted.heads)
         tfidf = fitted.tfidf
@@ -440,6 +481,7 @@ def train_model(
             "C": {k: Cs[k] for k in heads if k in Cs},
             "tfidf": {"ngram_max": tfidf.ngram_max, "min_df": tfidf.min_df, "max_features": tfidf.max_features} if tfidf else None,
             "class_weight": "balanced",
+            "codebook_examples": int(fixed.sum()),
             "cv": {"folds": N_FOLDS, "inner_folds": INNER_FOLDS, "seed": seed, "stratification": "iterative"},
         },
         "metrics": {

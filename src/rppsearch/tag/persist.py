@@ -98,6 +98,7 @@ def save_model(
             tensors["zeroshot.prototypes"] = np.ascontiguousarray(model.zeroshot.prototypes, dtype=np.float32)
             tensors["zeroshot.midpoints"] = np.ascontiguousarray(model.zeroshot.midpoints, dtype=np.float32)
             tensors["zeroshot.scales"] = np.ascontiguousarray(model.zeroshot.scales, dtype=np.float32)
+            tensors["zeroshot.gate"] = np.array([model.zeroshot.gate, model.zeroshot.gate_scale], dtype=np.float32)
         save_file(tensors, str(tmp / WEIGHTS), metadata={"format": str(FORMAT), "version": version})
         files = [WEIGHTS, CODEBOOK]
         _write_json(tmp / CODEBOOK, taxonomy.to_dict())
@@ -246,6 +247,8 @@ def load_model(
             prototypes=protos,
             midpoints=tensor("zeroshot.midpoints", (n,)),
             scales=tensor("zeroshot.scales", (n,)),
+            gate=float(tensor("zeroshot.gate", (2,))[0]),
+            gate_scale=float(tensor("zeroshot.gate", (2,))[1]),
         )
     else:
         required = {"embedding": ["embedding"], "tfidf": ["tfidf"], "concat": ["concat"], "average": ["embedding", "tfidf"]}[features]

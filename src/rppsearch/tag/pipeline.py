@@ -26,7 +26,7 @@ from ..models import Evidence
 from ..store import Store
 from ..store import tags as tagstore
 from ..taxonomy import Example, Taxonomy, examples_hash, load_examples, load_taxonomy
-from .classifier import TaggerModel, cross_validate, labels_matrix, train_model
+from .classifier import TaggerModel, cross_validate, labels_matrix, train_model, training_matrix
 from .evidence import evidence_for_passages
 from .features import EmbeddingCache, blas_limits, fingerprint_for
 from .metrics import agreement_with_decisions
@@ -605,8 +605,7 @@ def evaluate(
             hint="pass --labels FILE (JSON lines with text and labels)",
         )
     ids = data.taxonomy.ids
-    texts = [t for t, _ in data.examples]
-    Y = labels_matrix(data.examples, ids)
+    texts, Y, fixed = training_matrix(data.taxonomy, data.examples)
     variants = ["embedding", "tfidf", "concat", "average"] if features == "auto" else [features]
     vectors = None
     if any(v != "tfidf" for v in variants):
@@ -617,7 +616,7 @@ def evaluate(
     for v in variants:
         if v not in FEATURE_VARIANTS:
             raise ModelError(f"unknown features {v!r}", hint=f"choose auto or one of {', '.join(FEATURE_VARIANTS)}")
-    results = {v: cross_validate(v, texts, vectors, Y, ids) for v in variants}
+    results = {v: cross_validate(v, texts, vectors, Y, ids, fixed=fixed) for v in variants}
     top = max(r["metrics"]["macro_f1"] for r in results.values())
     best = min((v for v in variants if results[v]["metrics"]["macro_f1"] >= top - TIE_MARGIN), key=PREFERENCE.index)
     out: dict[str, Any] = {

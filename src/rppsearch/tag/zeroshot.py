@@ -1,18 +1,26 @@
 """Zero-shot scoring for a codebook without labelled examples.
 
 Each dimension gets a *prototype*: the normalised mean of the embeddings of its definition,
-include notes and example sentences. A passage's raw score for a dimension is the cosine
-similarity of its vector to the prototype.
+include notes and example sentences. A passage's raw similarity to a dimension is the cosine
+of its vector with the prototype.
 
-Calibration rule (uses only the codebook itself):
-- *in*: each of the dimension's own texts against the prototype of its other texts
-  (leave-one-out), averaged → how similar on-topic text typically is;
-- *out*: every other dimension's texts against this prototype, averaged → how similar
-  off-topic text typically is;
-- midpoint m = (in + out) / 2 and scale s = max((in − out) / 4, 0.02);
-- score = sigmoid((cosine − m) / s), so a passage exactly half-way between typical on- and
-  off-topic similarity scores 0.5, and the score is assigned when it reaches 0.5.
-A dimension with a single text borrows the mean *in* of the others (0.5 when none has two).
+Text from one field is similar to *every* dimension of a codebook for that field, so the
+rule scores how much closer a passage is to one dimension than to the codebook as a whole,
+and gates that by whether the passage is near the codebook at all:
+
+- relative similarity r_d = cos_d − mean over dimensions of cos;
+- calibration from the codebook's own texts: *in* = each dimension's texts against the
+  prototype of its other texts (leave-one-out), *out* = other dimensions' texts against
+  it, both as relative similarities; midpoint m_d = (in + out) / 2, scale
+  s_d = max((in − out) / 4, 0.01);
+- gate g = sigmoid((max_d cos_d − G) / S) with G half-way between how similar the
+  codebook's texts are to their own dimension's prototype (leave-one-out) and to other
+  dimensions' prototypes, S = max((own − other) / 4, 0.01): a passage no nearer to any
+  dimension than that is off-topic;
+- score_d = sigmoid((r_d − m_d) / s_d) · g, assigned at 0.5.
+
+A dimension with a single text borrows the mean *in* of the others; a one-dimension codebook
+uses the absolute cosine against a modest fixed spread.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ from ..taxonomy import Taxonomy
 
 __all__ = ["ZeroShot", "build_zeroshot"]
 
-MIN_SCALE = 0.02
+MIN_SCALE = 0.01
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -33,21 +41,34 @@ def _unit(x: np.ndarray) -> np.ndarray:
     return x / np.where(norm > 0, norm, 1.0)
 
 
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+
+
 @dataclass
 class ZeroShot:
-    """Prototype vectors (d, dim) with per-dimension midpoint and scale."""
+    """Prototype vectors (d, dim), per-dimension midpoint and scale, and the gate level."""
 
     prototypes: np.ndarray
     midpoints: np.ndarray
     scales: np.ndarray
+    gate: float = -1.0
+    gate_scale: float = 0.05
 
     def cosines(self, vectors: np.ndarray) -> np.ndarray:
         return _unit(np.asarray(vectors, dtype=np.float32)) @ self.prototypes.T
 
+    def _relative(self, cos: np.ndarray) -> np.ndarray:
+        if cos.shape[1] == 1:
+            return cos
+        return cos - cos.mean(axis=1, keepdims=True)
+
     def scores(self, vectors: np.ndarray) -> np.ndarray:
         """Calibrated 0–1 scores (n, d); 0.5 is the decision point."""
-        z = (self.cosines(vectors) - self.midpoints[None, :]) / self.scales[None, :]
-        return (1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))).astype(np.float32)
+        cos = self.cosines(vectors)
+        rel = (self._relative(cos) - self.midpoints[None, :]) / self.scales[None, :]
+        gate = _sigmoid((cos.max(axis=1, keepdims=True) - self.gate) / self.gate_scale)
+        return (_sigmoid(rel) * gate).astype(np.float32)
 
 
 def build_zeroshot(taxonomy: Taxonomy, encoder: object) -> ZeroShot:
@@ -58,24 +79,33 @@ def build_zeroshot(taxonomy: Taxonomy, encoder: object) -> ZeroShot:
     owner = np.concatenate([np.full(len(g), i) for i, g in enumerate(groups)])
     n_dims = len(groups)
     protos = np.stack([_unit(vectors[owner == i].mean(axis=0)) for i in range(n_dims)])
-    ins: list[float | None] = []
-    outs: list[float] = []
-    for i in range(n_dims):
-        own = vectors[owner == i]
+    cos = vectors @ protos.T  # every codebook text against every prototype
+    for i in range(n_dims):  # own dimension: leave the text itself out of the prototype
+        own = np.flatnonzero(owner == i)
         if len(own) >= 2:
-            total = own.sum(axis=0)
-            loo = _unit(total[None, :] - own)
-            ins.append(float(np.mean(np.sum(loo * own, axis=1))))
-        else:
-            ins.append(None)
-        others = vectors[owner != i]
-        outs.append(float(np.mean(others @ protos[i])) if len(others) else 0.0)
-    known = [x for x in ins if x is not None]
-    fallback = float(np.mean(known)) if known else 0.5
-    in_arr = np.array([x if x is not None else fallback for x in ins], dtype=np.float32)
-    out_arr = np.array(outs, dtype=np.float32)
+            total = vectors[own].sum(axis=0)
+            loo = _unit(total[None, :] - vectors[own])
+            cos[own, i] = np.sum(loo * vectors[own], axis=1)
+    single = [i for i in range(n_dims) if (owner == i).sum() < 2]
     if n_dims == 1:
-        out_arr = in_arr - 4 * 0.05  # no off-topic texts: assume a modest spread
-    mid = (in_arr + out_arr) / 2
-    scale = np.maximum((in_arr - out_arr) / 4, MIN_SCALE)
-    return ZeroShot(prototypes=protos.astype(np.float32), midpoints=mid.astype(np.float32), scales=scale.astype(np.float32))
+        inside = float(np.mean(cos[:, 0])) if len(flat) >= 2 else 0.5
+        mid = np.array([inside - 0.1], dtype=np.float32)
+        scale = np.array([0.05], dtype=np.float32)
+        return ZeroShot(prototypes=protos.astype(np.float32), midpoints=mid, scales=scale, gate=-1.0)
+    rel = cos - cos.mean(axis=1, keepdims=True)
+    ins = np.array([rel[owner == i, i].mean() for i in range(n_dims)], dtype=np.float64)
+    known = [ins[i] for i in range(n_dims) if i not in single]
+    for i in single:
+        ins[i] = float(np.mean(known)) if known else 0.1
+    outs = np.array([rel[owner != i, i].mean() for i in range(n_dims)], dtype=np.float64)
+    mid = (ins + outs) / 2
+    scale = np.maximum((ins - outs) / 4, MIN_SCALE)
+    own_abs = float(np.mean([cos[owner == i, i].mean() for i in range(n_dims)]))
+    other_abs = float(cos[owner[:, None] != np.arange(n_dims)[None, :]].mean())
+    return ZeroShot(
+        prototypes=protos.astype(np.float32),
+        midpoints=mid.astype(np.float32),
+        scales=scale.astype(np.float32),
+        gate=(own_abs + other_abs) / 2,
+        gate_scale=max((own_abs - other_abs) / 4, MIN_SCALE),
+    )
