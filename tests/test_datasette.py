@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -616,3 +617,23 @@ def test_rejecting_a_tag_in_the_browser_is_recorded_and_changes_search(
     conn.close()
     assert labels == [(target, dim, "reject", "ana"), (target, dim, "accept", "ana")]
     assert tag == ("human", 1)  # the later accept is in force
+
+
+def test_bm25_pages_and_empty_similarity_queries_never_import_torch(db_path: Path) -> None:
+    """The model loads only when a query needs it: keyword search and browsing stay light."""
+    script = f"""
+import asyncio, sys
+from datasette.app import Datasette
+ds = Datasette([{str(db_path)!r}])
+async def main():
+    for path in ["/-/rpp-search?q=principals&mode=bm25", "/-/rpp-search.json?q=principals&mode=bm25",
+                 "/rpp/passages?_search=principals", "/rpp/semantic_passages_sql?query=", "/rpp"]:
+        r = await ds.client.get(path)
+        assert r.status_code == 200, (path, r.status_code)
+    print("torch" in sys.modules, "sentence_transformers" in sys.modules)
+asyncio.run(main())
+"""
+    env = {**os.environ, "RPP_MODEL": "all-MiniLM-L6-v2"}
+    result = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "False"]
