@@ -80,21 +80,23 @@ def decide(
 ) -> list[int]:
     """Record one action's decisions on `target` (see `store.labels.record_decisions`) and roll
     up its document. Returns the new label ids."""
-    ids = labelstore.record_decisions(store, target=target, decisions=decisions, reviewer=reviewer, note=note)
-    if target.type == "passage":
-        rollup(store, [target.document_id])
+    with store.transaction():  # the decision and its document's roll-up land together or not at all
+        ids = labelstore.record_decisions(store, target=target, decisions=decisions, reviewer=reviewer, note=note)
+        if target.type == "passage":
+            rollup(store, [target.document_id])
     return ids
 
 
 def undo_last(store: Store, *, reviewer: str) -> list[labelstore.Label]:
     """Take back `reviewer`'s last action and roll up the document it touched."""
-    undone = labelstore.undo_last(store, reviewer=reviewer)
-    if undone and undone[0].target_type == "passage":
-        try:
-            target = labelstore.resolve_target(store, undone[0].target_id, target_type="passage")
-        except LabelError:
-            return undone
-        rollup(store, [target.document_id])
+    with store.transaction():
+        undone = labelstore.undo_last(store, reviewer=reviewer)
+        if undone and undone[0].target_type == "passage":
+            try:
+                target = labelstore.resolve_target(store, undone[0].target_id, target_type="passage")
+            except LabelError:
+                return undone
+            rollup(store, [target.document_id])
     return undone
 
 
@@ -226,37 +228,22 @@ class ReviewSession:
 
     # -- the queue -------------------------------------------------------------------
     def _build_queue(self, seed: int | None) -> tuple[list[int], dict[int, float | None]]:
-        passages, tags = labelstore.passage_candidates(self.store, document_ids=self.document_ids or None)
-        self._pk_to_id = {p["pk"]: p["id"] for p in passages}
-        scored: list[tuple[float, int]] = []
-        unscored: list[int] = []
-        values: dict[int, float | None] = {}
-        for index, p in enumerate(passages):
-            rows = tags.get(p["pk"], [])
-            if self.dimension is not None:
-                rows = [r for r in rows if r["dimension_id"] == self.dimension]
-                if not rows:
-                    continue
-                row = rows[0]
-                u = uncertainty(row["score"])
-                if not (row["assigned"] or abs(float(row["score"]) - THRESHOLD) <= NEAR_MISS):
-                    continue
-            elif rows:
-                u = max(uncertainty(r["score"]) for r in rows)
-            else:
-                values[p["pk"]] = None
-                unscored.append(p["pk"])
-                continue
-            values[p["pk"]] = u
-            scored.append((u, index))
+        rows = labelstore.passage_candidates(
+            self.store, document_ids=self.document_ids or None, dimension=self.dimension, threshold=THRESHOLD
+        )
+        self._pk_to_id = {r["pk"]: r["id"] for r in rows}
+        if self.dimension is not None:
+            rows = [r for r in rows if r["uncertainty"] is not None and (r["assigned"] or r["margin"] <= NEAR_MISS)]
+        values = {r["pk"]: r["uncertainty"] for r in rows}
         if self.order == "uncertain":
-            scored.sort(key=lambda x: (-x[0], x[1]))
-            ordered = [passages[i]["pk"] for _, i in scored] + unscored
-        elif self.order == "document":
-            ordered = [p["pk"] for p in passages if p["pk"] in values]
+            scored = [r for r in rows if r["uncertainty"] is not None]
+            unscored = [r["pk"] for r in rows if r["uncertainty"] is None]
+            # a stable sort keeps document order among equals
+            ordered = [r["pk"] for r in sorted(scored, key=lambda r: -r["uncertainty"])] + unscored
         else:
-            ordered = [p["pk"] for p in passages if p["pk"] in values]
-            random.Random(seed).shuffle(ordered)
+            ordered = [r["pk"] for r in rows]
+            if self.order == "random":
+                random.Random(seed).shuffle(ordered)
         return ordered, values
 
     def finished_here(self) -> int:

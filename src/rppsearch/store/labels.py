@@ -490,42 +490,41 @@ def reviewer_progress(store: Store, *, reviewer: str) -> dict[str, tuple[bool, s
 
 
 def passage_candidates(
-    store: Store, *, document_ids: Sequence[str] | None = None
-) -> tuple[list[dict[str, Any]], dict[int, list[dict[str, Any]]]]:
-    """Passages (pk, id, document_id, seq) to consider for review, and their tag rows by pk.
+    store: Store,
+    *,
+    document_ids: Sequence[str] | None = None,
+    dimension: str | None = None,
+    threshold: float = 0.5,
+) -> list[dict[str, Any]]:
+    """Passages to consider for review, in document order, with the model's reading summarised.
 
-    Tag rows carry the model's reading: for a human row, the reading kept with its latest label.
+    Each: pk, id, document_id, seq; `uncertainty` = the largest `1 − 2·|score − threshold|`
+    (floored at 0) over the passage's dimensions, or over `dimension` alone when given (None:
+    never scored); `assigned` = the model assigned that dimension (any dimension without one);
+    `margin` = the smallest |score − threshold|. The model's reading of a human-decided tag is
+    the one kept with its latest label.
     """
-    conn = store.conn
-    where, params = "", []
-    if document_ids:
-        where = f" WHERE p.document_id IN ({','.join('?' * len(document_ids))})"
-        params = list(document_ids)
-    passages = [
-        dict(r)
-        for r in conn.execute(
-            f"SELECT p.pk, p.id, p.document_id, p.seq FROM passages p{where} ORDER BY p.document_id, p.seq", params
-        )
-    ]
-    tags: dict[int, list[dict[str, Any]]] = {}
-    for row in conn.execute(
-        "SELECT t.passage_pk, t.dimension_id, "
-        "CASE WHEN t.source = 'model' THEN t.score ELSE (SELECT l.suggested_score FROM labels l "
-        "  WHERE l.target_type = 'passage' AND l.target_id = p.id AND l.dimension_id = t.dimension_id "
-        "  AND (l.suggested_score IS NOT NULL OR l.suggested_assigned IS NOT NULL) ORDER BY l.id DESC LIMIT 1) END AS score, "
-        "CASE WHEN t.source = 'model' THEN t.assigned ELSE (SELECT l.suggested_assigned FROM labels l "
-        "  WHERE l.target_type = 'passage' AND l.target_id = p.id AND l.dimension_id = t.dimension_id "
-        "  AND (l.suggested_score IS NOT NULL OR l.suggested_assigned IS NOT NULL) ORDER BY l.id DESC LIMIT 1) END AS assigned, "
-        "CASE WHEN t.source = 'model' THEN t.model_version ELSE (SELECT l.model_version FROM labels l "
-        "  WHERE l.target_type = 'passage' AND l.target_id = p.id AND l.dimension_id = t.dimension_id "
-        "  AND (l.suggested_score IS NOT NULL OR l.suggested_assigned IS NOT NULL) ORDER BY l.id DESC LIMIT 1) END AS model_version "
-        f"FROM passage_tags t JOIN passages p ON p.pk = t.passage_pk{where}",
-        params,
-    ):
-        if row["score"] is None:
-            continue
-        tags.setdefault(row["passage_pk"], []).append(dict(row))
-    return passages, tags
+    snapshot = (
+        "(SELECT l.{col} FROM labels l WHERE l.target_type = 'passage' AND l.target_id = p.id "
+        "AND l.dimension_id = t.dimension_id AND (l.suggested_score IS NOT NULL OR l.suggested_assigned IS NOT NULL) "
+        "ORDER BY l.id DESC LIMIT 1)"
+    )
+    tag_filter = " AND t.dimension_id = ?" if dimension is not None else ""
+    where = f" WHERE p.document_id IN ({','.join('?' * len(document_ids))})" if document_ids else ""
+    sql = (
+        "WITH eff AS (SELECT t.passage_pk AS pk, "
+        f"CASE WHEN t.source = 'model' THEN t.score ELSE {snapshot.format(col='suggested_score')} END AS score, "
+        f"CASE WHEN t.source = 'model' THEN t.assigned ELSE {snapshot.format(col='suggested_assigned')} END AS assigned "
+        f"FROM passage_tags t JOIN passages p ON p.pk = t.passage_pk WHERE 1 = 1{tag_filter}) "
+        "SELECT p.pk, p.id, p.document_id, p.seq, "
+        "max(max(0.0, 1.0 - 2.0 * abs(e.score - ?))) AS uncertainty, max(e.assigned) AS assigned, "
+        "min(abs(e.score - ?)) AS margin "
+        f"FROM passages p LEFT JOIN eff e ON e.pk = p.pk AND e.score IS NOT NULL{where} "
+        "GROUP BY p.pk ORDER BY p.document_id, p.seq"
+    )
+    # parameters in the order they appear: the CTE's dimension, the two thresholds, the documents
+    params = ([dimension] if dimension is not None else []) + [threshold, threshold] + list(document_ids or [])
+    return [dict(r) for r in store.conn.execute(sql, params)]
 
 
 def passage_view(store: Store, passage_pk: int) -> dict[str, Any] | None:
