@@ -13,6 +13,8 @@ them: `rpp_similarity()` in a query, or a semantic/hybrid search.
 - `/-/rpp-search` and `/-/rpp-search.json`: hybrid, BM25 or semantic search with dimension
   and metadata filters over `rppsearch.search.search`, run in a worker thread on a read-only
   connection. Bad parameters get a 400 naming the parameter.
+- `/-/rpp-review` (POST, only with writing enabled): accept or reject a dimension on a passage
+  from the search results, recorded through `review.decide` like `rpp review` does.
 """
 
 from __future__ import annotations
