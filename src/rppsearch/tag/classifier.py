@@ -53,7 +53,7 @@ FEATURE_VARIANTS = ("embedding", "tfidf", "concat", "average")
 DEFAULT_C = {"embedding": 16.0, "tfidf": 64.0, "concat": 16.0}
 # Among variants within TIE_MARGIN macro-F1 of the best, prefer those that use both views of the text.
 TIE_MARGIN = 0.01
-PREFERENCE = ("concat", "average", "embedding", "tfidf")
+PREFERENCE = ("average", "concat", "embedding", "tfidf")
 MIN_POSITIVES = 5
 N_FOLDS = 5
 INNER_FOLDS = 3
