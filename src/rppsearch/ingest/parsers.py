@@ -342,7 +342,9 @@ def _dehyphenate_join(left: str, right: str, vocabulary: set[str], compounds: se
 def _word_sets(text: str) -> tuple[set[str], set[str]]:
     """Lower-cased words, and hyphenated compounds written inside a line, of a text."""
     words = set(re.findall(r"[^\W\d_]+", text.lower()))
-    compounds = set(re.findall(r"[^\W\d_]+-[^\W\d_]+", text.lower()))
+    # The look-behind starts matches only at a word's first letter: without it a long run of
+    # letters with no hyphen (CJK, base64, a PDF without spaces) is scanned quadratically.
+    compounds = set(re.findall(r"(?<![^\W\d_])[^\W\d_]+-[^\W\d_]+", text.lower()))
     return words, compounds
 
 
