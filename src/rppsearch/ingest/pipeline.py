@@ -92,6 +92,9 @@ def discover(paths: list[Path]) -> tuple[list[tuple[Path, Path]], list[tuple[str
                     except (OSError, RuntimeError):
                         errors.append((str(file), "broken or looping symlink"))
                         continue
+                    if not resolved.is_file():  # a FIFO would block the hash's read forever
+                        errors.append((str(file), "not a regular file"))
+                        continue
                     if resolved not in seen:
                         seen.add(resolved)
                         found.append((file, given))
@@ -103,6 +106,9 @@ def discover(paths: list[Path]) -> tuple[list[tuple[Path, Path]], list[tuple[str
                 continue
             if given.suffix.lower() not in supported:
                 errors.append((str(given), f"unsupported file type {given.suffix or '(none)'}"))
+                continue
+            if not resolved.is_file():
+                errors.append((str(given), "not a regular file"))
                 continue
             if resolved not in seen:
                 seen.add(resolved)
