@@ -126,7 +126,8 @@ def progress_bar(label: str, total: int | None, *, quiet: bool) -> Iterator[Any]
 
 
 def error_line(message: str) -> None:
-    """`Error: …` on stderr, one line."""
+    """`Error: …` on stderr, one line (line breaks in file names are shown escaped)."""
+    message = message.replace("\r", "\\r").replace("\n", "\\n")
     sys.stderr.write(f"Error: {message}\n")
 
 
