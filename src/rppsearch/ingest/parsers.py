@@ -256,6 +256,10 @@ def decode_text(data: bytes, path: Path) -> str:
             raise InputError(path, "binary data, not text")
         return text
 
+    western = _western_cp1252(data)
+    if western is not None:
+        return western
+
     from charset_normalizer import from_bytes
 
     best = from_bytes(data).best()
@@ -266,6 +270,35 @@ def decode_text(data: bytes, path: Path) -> str:
     text = str(best)
     if _looks_binary(text):
         raise InputError(path, "binary data, not text")
+    return text
+
+
+# Non-ASCII characters of Western European text in cp1252 (a superset of Latin-1): accented
+# letters, typographic punctuation, currency and a few symbols.
+_WESTERN = set("ÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÐÑÒÓÔÕÖØÙÚÛÜÝÞßàáâãäåæçèéêëìíîïðñòóôõöøùúûüýþÿŒœŠšŽžŸƒ"
+               "\u00a0¡¢£¤¥§¨©ª«¬®¯°±²³´µ¶·¸¹º»¼½¾¿×÷‘’‚“”„†‡•…‰‹›€™–—˜ˆ")
+
+
+def _western_cp1252(data: bytes) -> str | None:
+    """`data` as cp1252 when it reads as Western European text, else None.
+
+    charset detection often names a wrong single-byte code page for short Latin-1/cp1252
+    text ("naïve" read as cp1250 "naďve"), and cp1252 is by far the commonest legacy
+    encoding. Accented letters must stay a minority of the letters, so Cyrillic or Greek
+    text in its own code page (which decodes to runs of accented Latin letters) is left
+    to detection.
+    """
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        return None
+    non_ascii = [c for c in text if ord(c) > 127]
+    if not non_ascii or any(c not in _WESTERN for c in non_ascii):
+        return None
+    letters = sum(c.isalpha() for c in text)
+    accented = sum(c.isalpha() for c in non_ascii)
+    if letters == 0 or accented > 0.2 * letters or _looks_binary(text):
+        return None
     return text
 
 
