@@ -88,8 +88,6 @@ BAD_LINES = [
     ('{"target_id": "coaching-p0000", "decision": "accept", "reviewer": "x"}', "missing 'dimension_id'"),
     ('{"target_id": "coaching-p0000", "dimension_id": "stewardship", "decision": "accept", "reviewer": "x", '
      '"created_at": "last tuesday"}', "created_at 'last tuesday'"),
-    ('{"target_id": "coaching-p0000", "dimension_id": "stewardship", "decision": "accept", "reviewer": "x", '
-     '"target_hash": "0000"}', "has changed since this decision"),
     ('{"target_id": "coaching-p0000", "dimension_id": "stewardship"', "invalid JSON"),
     ('["coaching-p0000", "stewardship"]', "JSON object"),
 ]
@@ -172,3 +170,20 @@ def test_cli_import_error_is_one_line_and_exit_1(store: Store, index_dir: Path, 
     assert proc.returncode == 1
     assert proc.stderr.splitlines()[0] == f"Error: {path}:1: unknown dimension 'nope'"
     assert "Traceback" not in proc.stderr
+
+
+def test_a_decision_on_an_earlier_text_is_kept_but_not_applied(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "labels.jsonl"
+    row = {"target_id": "coaching-p0001", "dimension_id": "stewardship", "decision": "accept", "reviewer": "x",
+           "created_at": "2024-05-01T10:00:00Z", "target_hash": "an-earlier-text"}
+    path.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    report = import_labels(store, path)
+    assert (report.imported, report.stale) == (1, 1)
+    assert labels(store)[0]["target_hash"] == "an-earlier-text"
+    assert "stewardship" not in passage_dims(store, "coaching-p0001")
+    # the same decision on the current text applies
+    row["target_hash"] = store.conn.execute("SELECT text_hash FROM passages WHERE id = 'coaching-p0001'").fetchone()[0]
+    row["created_at"] = "2024-05-02T10:00:00Z"
+    path.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    assert import_labels(store, path).stale == 0
+    assert "stewardship" in passage_dims(store, "coaching-p0001")

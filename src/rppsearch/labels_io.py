@@ -3,9 +3,10 @@
 Export (`jsonl`, `csv`): one decision a row, oldest first, with the passage text (or the
 document title) for context. Import reads the same formats back: each row needs
 `target_id`, `decision` (accept | reject | skip) and `reviewer`, and `dimension_id` unless it
-is a skip; `target_type`, `created_at`, `note` and `target_hash` are optional (a passage
-whose text changed since the decision, per `target_hash`, is refused); other columns are
-ignored. A file is checked line by line first; any bad line fails the whole file with
+is a skip; `target_type`, `created_at`, `note` and `target_hash` are optional; other
+columns are ignored. A decision made on an earlier text of a passage (its `target_hash`
+differs from the passage's text now) is kept in the log as it was, but does not set the tag
+of the new text, just as decisions already in the store do not after an edit. A file is checked line by line first; any bad line fails the whole file with
 `FILE:LINE: problem` and nothing is imported. Rows already in the store (same reviewer,
 target, dimension, decision and time) are skipped, so importing a file twice adds nothing.
 
@@ -175,6 +176,7 @@ class ImportReport:
     imported: int = 0
     duplicates: int = 0
     rows: int = 0
+    stale: int = 0  # imported decisions on an earlier text of their passage (kept, not applied)
 
 
 @dataclass
@@ -186,6 +188,11 @@ class _Row:
     reviewer: str
     note: str | None
     created_at: str | None
+    target_hash: str | None = None
+
+    @property
+    def stale(self) -> bool:
+        return self.target.type == "passage" and self.target_hash not in (None, self.target.text_hash)
 
 
 def _format_for(path: Path, fmt: str | None) -> str:
@@ -291,14 +298,12 @@ def _check(store: Store, record: dict[str, Any], dims: set[str]) -> _Row | str:
         target = labelstore.resolve_target(store, target_id, target_type=target_type)
     except LabelError as exc:
         return exc.message
-    if target_hash is not None and target.type == "passage" and target_hash != target.text_hash:
-        return f"passage {target_id!r} has changed since this decision (its text hash differs)"
     if created_at is not None:
         try:
             created_at = labelstore.normalize_stamp(created_at)
         except ValueError:
             return f"created_at {created_at!r} is not an ISO 8601 time"
-    return _Row(0, target, dimension_id, decision, reviewer, note, created_at)
+    return _Row(0, target, dimension_id, decision, reviewer, note, created_at, target_hash)
 
 
 def import_labels(store: Store, path: Path, *, fmt: str | None = None) -> ImportReport:
@@ -338,8 +343,10 @@ def import_labels(store: Store, path: Path, *, fmt: str | None = None) -> Import
                 reviewer=row.reviewer,
                 note=row.note,
                 created_at=row.created_at,
+                target_hash=row.target_hash,
             )
             report.imported += 1
+            report.stale += int(row.stale)
             if row.target.type == "passage":
                 documents.add(row.target.document_id)
         rollup(store, sorted(documents))

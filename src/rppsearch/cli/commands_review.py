@@ -269,7 +269,8 @@ def labels_import(
 
     with _open(index_dir) as store:
         report = import_labels(store, file, fmt=fmt.value if fmt else None)
-    info(f"imported {report.imported} decisions ({report.duplicates} already present)", quiet=quiet)
+    stale = f"; {report.stale} made on an earlier text of their passage: kept, not applied" if report.stale else ""
+    info(f"imported {report.imported} decisions ({report.duplicates} already present{stale})", quiet=quiet)
 
 
 # -- rpp agreement -----------------------------------------------------------------------

@@ -312,12 +312,14 @@ def record_decisions(
     reviewer: str,
     note: str | None = None,
     created_at: str | None = None,
+    target_hash: str | None = None,
 ) -> list[int]:
     """Record one action: (dimension id or None, decision) pairs on `target`; return the label ids.
 
     Dimensions are checked against the codebook; `skip` takes no dimension (or one). The
     tags follow the latest decision on each target/dimension and the `dimensions` columns
-    are refreshed, all in one transaction.
+    are refreshed, all in one transaction. `target_hash` (imports) records a decision made on
+    an earlier text of the passage: it is kept in the log but does not apply to the new text.
     """
     reviewer = (reviewer or "").strip()
     if not reviewer:
@@ -349,7 +351,7 @@ def record_decisions(
                 (
                     target.type,
                     target.id,
-                    target.text_hash,
+                    target_hash or target.text_hash,
                     dimension_id,
                     decision,
                     reviewer,
