@@ -236,7 +236,9 @@ def _limit_blas_threads() -> None:
 def encode_query(settings: Settings, query: str) -> np.ndarray:
     """The query's embedding, computed once, with the index's encoder."""
     from .embed import get_encoder  # noqa: PLC0415
+    from .index.vectors import prepare_torch  # noqa: PLC0415
 
+    prepare_torch()
     _limit_blas_threads()
     return get_encoder(settings.embedding_model).encode([query])[0]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
@@ -34,6 +35,16 @@ TEXT_RECIPE = "title+heading+text"
 VECTORS_FILE = "vectors.npy"
 PKS_FILE = "pks.npy"
 DOCS_FILE = "docs.npy"
+
+
+def prepare_torch() -> None:
+    """Before torch first loads: OpenMP threads that sleep instead of spinning while they wait.
+
+    Spinning (libgomp's default) is fine on an idle machine, but beside other busy processes
+    (or numpy's OpenBLAS pool) it turned a 12 ms query encoding into 150-970 ms here.
+    """
+    if "torch" not in sys.modules:
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def _no_progress(label: str, total: int | None) -> AbstractContextManager[Callable[..., None]]:
@@ -78,6 +89,7 @@ def embed_missing(
     Passages are encoded longest first in chunks of `chunk` (each chunk one transaction),
     so batches pad little and a crash loses at most one chunk of work.
     """
+    prepare_torch()
     from ..embed import get_encoder  # noqa: PLC0415
 
     progress = progress or _no_progress
@@ -343,6 +355,7 @@ _LOADED: dict[str, tuple[tuple[int, int], VectorIndex]] = {}
 
 def load_index(settings: Settings) -> VectorIndex:
     """The vectors index at `settings.vectors_dir`, memory-mapped; cached while unchanged."""
+    prepare_torch()
     import torch  # noqa: PLC0415
 
     folder = settings.vectors_dir
