@@ -280,6 +280,20 @@ def _passage_vectors(store: Store, settings: Settings, model: TaggerModel, pks: 
     return vstore.get_vectors(store, pks, model=fingerprint), len(rows)
 
 
+def _embed_missing(store: Store, settings: Settings, model: TaggerModel, progress: ProgressFactory) -> int:
+    """Encode every passage lacking a current vector the way the search index does (longest
+    first, chunked, one transaction a chunk), so tagging and search share one encoding."""
+    from ..index.vectors import current_fingerprint, embed_missing  # noqa: PLC0415
+    from ..store import vectors as vstore  # noqa: PLC0415
+
+    fingerprint = model.encoder_fingerprint
+    if not fingerprint or current_fingerprint(settings) != fingerprint:
+        return 0  # `_passage_vectors` reports the mismatch
+    if not vstore.missing_vector_pks(store, model=fingerprint):
+        return 0
+    return int(embed_missing(store, settings, progress=progress).get("encoded", 0))
+
+
 def _evidence_json(items: list[Evidence]) -> list[dict[str, Any]]:
     return [{"text": e.text, "start": e.start, "end": e.end, "score": e.score} for e in items]
 
@@ -302,6 +316,8 @@ def tag_store(store: Store, settings: Settings, *, progress: ProgressFactory | N
     version = model.version
     todo = tagstore.passages_needing_tags(store, model_version=version, n_dimensions=len(ids), force=force)
     encoded = 0
+    if todo and model.needs_vectors:
+        encoded += _embed_missing(store, settings, model, progress)
     tag_seconds = 0.0
     encoder = None
     documents: set[str] = set()
