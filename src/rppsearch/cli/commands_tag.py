@@ -196,7 +196,14 @@ def evaluate(
         f"{result['codebook']}: {t['n_examples']} examples ({t['n_none']} with no dimension, {t['n_multi']} with several); "
         f"5-fold nested cross-validation, features {result['selected']}"
     )
-    emit([r for r in rows if r["kind"] in ("dimension", "average", "none")], columns=["name", "precision", "recall", "f1", "support", "confused_with"])
+    table = []
+    for r in rows:
+        if r["kind"] in ("dimension", "average", "none"):
+            confused = ", ".join(f"{k} {v}" for k, v in sorted((r.get("confused_with") or {}).items(), key=lambda kv: -kv[1]))
+            table.append({**r, "also predicted (count)": confused})
+    emit(table, columns=["name", "precision", "recall", "f1", "support", "also predicted (count)"])
+    none = cv["none"]
+    typer.echo(f"examples with no dimension left untagged: {none['correct']} of {none['support']}")
     typer.echo("feature variants (macro-F1): " + ", ".join(f"{k} {v['macro_f1']:.3f}" for k, v in result["variants"].items()))
     if agreement and agreement["n"]:
         typer.echo(f"model {agreement['model']} agreed with people on {agreement['agreement']:.1%} of {agreement['n']} decisions")
