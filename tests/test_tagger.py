@@ -654,3 +654,28 @@ def test_cli_corrupt_model_is_an_error_line_not_a_traceback(tmp_path: Path, toy_
     assert done.returncode == 1
     assert done.stderr.splitlines()[0] == f"Error: {folder / 'weights.safetensors'}: model file is corrupt (checksum differs from the model card)"
     assert "Hint: retrain with `rpp train`" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_tag_store_trains_from_the_shipped_examples_and_retrains_when_they_change(index_dir: Path) -> None:
+    from rppsearch.config import default_examples_paths
+    from rppsearch.tag.pipeline import AUTO_FEATURES, tag_store
+
+    if not default_examples_paths():
+        pytest.skip("the labelled examples are not written yet")
+    settings = fake_settings(index_dir)
+    with Store.open(settings.db_path) as store:
+        with store.transaction():
+            replace_document(store, make_document("d", ["The chief of schools halved each principal supervisor's caseload so supervisors could coach principals."]))
+        first = tag_store(store, settings)
+        assert first["trained"] and first["model"] == "v1" and first["passages"] == 1
+        row = tagstore.active_model(store)
+        assert row["kind"] == "classifier" and row["metrics"]["selected"] == AUTO_FEATURES
+        assert tagstore.dimension_ids(store)[0] == "learning-partnerships"
+        assert not tag_store(store, settings)["trained"]
+        # the shipped examples change (a new release): the automatic model is retrained, all re-tagged
+        card_path = index_dir / row["path"] / "model.json"
+        card = json.loads(card_path.read_text())
+        card["training"]["hash"] = "0" * 64
+        card_path.write_text(json.dumps(card))
+        again = tag_store(store, settings)
+        assert again["trained"] and again["model"] == "v2" and again["passages"] == 1

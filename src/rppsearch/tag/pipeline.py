@@ -47,6 +47,11 @@ __all__ = [
     "model_agreement",
 ]
 
+# The feature set of models trained automatically by `rpp build` / `rpp tag`: the variant the
+# full comparison (`rpp train`, `rpp evaluate`) selects on the shipped examples. Skipping that
+# comparison makes the first build 3-4x faster; its card still holds nested-CV metrics.
+AUTO_FEATURES = "average"
+
 ProgressFactory = Callable[[str, int | None], AbstractContextManager[Callable[..., None]]]
 BATCH = 256
 
@@ -149,10 +154,22 @@ def training_data(
     )
 
 
+# Trained models kept for the life of the process, keyed by codebook, data, encoder and features:
+# several index dirs built in one process (tests, notebooks) train once. Never written to disk.
+_TRAINED: dict[tuple[str, str, str, str], TaggerModel] = {}
+_TRAINED_MAX = 4
+
+
 def _train(data: TrainingData, settings: Settings, *, features: str, on_step: Callable[[str], None] | None) -> TaggerModel:
-    encoder = None if features == "tfidf" and data.examples else _encoder(settings)
+    import copy  # noqa: PLC0415
+
+    needs_encoder = not (features == "tfidf" and data.examples)
+    key = (data.taxonomy.hash, data.hash, _fingerprint(settings) if needs_encoder else "-", features)
+    if key in _TRAINED:
+        return copy.deepcopy(_TRAINED[key])
+    encoder = _encoder(settings) if needs_encoder else None
     cache = _cache(settings)
-    return train_model(
+    model = train_model(
         taxonomy=data.taxonomy,
         examples=data.examples,
         encoder=encoder,
@@ -160,6 +177,10 @@ def _train(data: TrainingData, settings: Settings, *, features: str, on_step: Ca
         embed=(lambda texts: cache.embed(texts, encoder)) if encoder is not None else None,
         on_step=on_step,
     )
+    if len(_TRAINED) >= _TRAINED_MAX:
+        _TRAINED.pop(next(iter(_TRAINED)))
+    _TRAINED[key] = copy.deepcopy(model)
+    return model
 
 
 def train_and_register(
@@ -248,7 +269,7 @@ def ensure_model(store: Store, settings: Settings, *, on_step: Callable[[str], N
     if reason is not None:
         if on_step:
             on_step(f"training a tagger ({reason})")
-        return train_and_register(store, settings, on_step=on_step), True
+        return train_and_register(store, settings, features=AUTO_FEATURES, on_step=on_step), True
     assert model is not None
     return model, False
 
