@@ -100,19 +100,21 @@ def store_violations(db: Path) -> list[str]:
 
 
 def store_snapshot(db: Path) -> dict[str, Any]:
-    """What a user would call the store's content: documents and their passages (no pks, no times)."""
+    """What a user would call the store's content, keyed by file path (ids depend on whether a
+    file was first given directly or found in a folder): documents and their passages."""
     conn = connect(db, readonly=True)
     try:
         docs = {
-            r[0]: (r[1], r[2], r[3])
-            for r in conn.execute("SELECT id, path, text, passage_count FROM documents ORDER BY id")
+            r[0]: (r[1], r[2])
+            for r in conn.execute("SELECT path, text, passage_count FROM documents ORDER BY path")
         }
-        passages = [
+        passages = sorted(
             tuple(r)
             for r in conn.execute(
-                'SELECT id, document_id, seq, text, start, "end", heading FROM passages ORDER BY id'
+                'SELECT d.path, p.seq, p.text, p.start, p."end", p.heading FROM passages p '
+                "JOIN documents d ON d.id = p.document_id"
             )
-        ]
+        )
         return {"documents": docs, "passages": passages}
     finally:
         conn.close()

@@ -1,0 +1,247 @@
+"""Crash safety: `rpp build` / `rpp add` killed with SIGKILL at random points, many times.
+
+After every kill the store must pass `PRAGMA integrity_check` and FTS5's integrity check
+against its content tables, every document must have all its passages, no derived row may be
+orphaned, and the vectors index must either match the store or be detected as stale. Then an
+uninterrupted run finishes the job and the store equals a clean build of the same corpus.
+
+Figures (kills landed, phases hit, temp files left behind) are printed with `-s`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from _reliability import connect, document_text, store_snapshot, store_violations, write_corpus
+from rppsearch.config import Settings
+
+pytestmark = pytest.mark.slow
+
+KILLS = int(os.environ.get("RPP_CRASH_KILLS", "20"))
+# The real CLI, after warming up the heavy imports and printing "ready", so that kill delays
+# are measured from when the command starts working rather than from interpreter start-up.
+DRIVER = """
+import sys
+from rppsearch.ingest import nlp, parsers, pipeline
+import rppsearch.build, rppsearch.tag.pipeline, rppsearch.index.vectors, sklearn.linear_model
+nlp.get_sentencizer()
+print("ready", flush=True)
+from rppsearch.cli.main import main
+main()
+"""
+RPP = [sys.executable, "-c", DRIVER]
+
+
+def start(args: list[str], index_dir: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "RPP_MODEL": "fake", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [*RPP, *args, "--index-dir", str(index_dir), "--quiet"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    assert line.strip() == b"ready", (line, proc.stderr.read() if proc.stderr else b"")
+    return proc
+
+
+def index_agrees_or_is_stale(settings: Settings) -> str:
+    """'fresh' when the manifest matches the store and the files really hold the store's vectors,
+    'stale: …' when the mismatch is detected; raises AssertionError when an index claims to be
+    fresh but disagrees with the store."""
+    from rppsearch.index.vectors import DOCS_FILE, PKS_FILE, VECTORS_FILE, index_state
+    from rppsearch.store import Store
+    from rppsearch.store import vectors as vstore
+
+    with Store.open(settings.db_path, readonly=True) as store:
+        problem = index_state(store, settings, fingerprint="fake@384")
+        if problem is not None:
+            return f"stale: {problem}"
+        folder = settings.vectors_dir
+        manifest = json.loads((folder / "manifest.json").read_text())
+        pks = np.load(folder / PKS_FILE, allow_pickle=False)
+        docs = np.load(folder / DOCS_FILE, allow_pickle=False)
+        matrix = np.load(folder / VECTORS_FILE, mmap_mode="r", allow_pickle=False)
+        assert matrix.shape == (manifest["count"], manifest["dim"]) == (len(pks), manifest["dim"])
+        assert len(docs) == len(pks)
+        stored_pks = vstore.vector_pks(store, model="fake@384")
+        assert np.array_equal(pks, stored_pks), "index claims to be fresh but holds other passages"
+        if len(pks):
+            stored = vstore.get_vectors(store, pks.tolist(), model="fake@384", dim=manifest["dim"])
+            assert np.array_equal(np.asarray(matrix), stored), "index claims to be fresh but its rows differ"
+    return "fresh"
+
+
+def active_model_is_whole(settings: Settings) -> None:
+    """The active tagger model, if any, is a complete folder (written to a temp path, renamed)."""
+    conn = connect(settings.db_path, readonly=True)
+    try:
+        row = conn.execute("SELECT path FROM models WHERE active = 1").fetchone()
+    finally:
+        conn.close()
+    if row is None:
+        return
+    folder = Path(row[0]) if Path(row[0]).is_absolute() else settings.index_dir / row[0]
+    from rppsearch.tag.persist import read_card
+
+    card = read_card(folder)
+    for name in card.get("files", {}):
+        assert (folder / name).is_file(), f"active model lacks {name}"
+
+
+def temp_leftovers(index_dir: Path) -> list[str]:
+    return sorted(
+        str(p.relative_to(index_dir)) for p in index_dir.rglob("*")
+        if p.name.endswith(".tmp") or ".tmp" in p.name
+    )
+
+
+def phase_reached(settings: Settings, inputs: list[Path]) -> str:
+    """Which stage a killed run was in, judged from the work it left undone."""
+    conn = connect(settings.db_path, readonly=True)
+    try:
+        stored = {r[0] for r in conn.execute("SELECT path FROM documents")}
+        unembedded, untagged = conn.execute(
+            "SELECT (SELECT count(*) FROM passages WHERE pk NOT IN (SELECT passage_pk FROM passage_vectors)), "
+            "(SELECT count(*) FROM passages WHERE pk NOT IN (SELECT passage_pk FROM passage_tags))"
+        ).fetchone()
+    finally:
+        conn.close()
+    if not {str(p.resolve()) for p in inputs} <= stored:
+        return "ingest"
+    if unembedded:
+        return "encode"
+    if untagged:
+        return "tag"
+    if index_agrees_or_is_stale(settings) != "fresh":
+        return "index"
+    return "finishing"
+
+
+def mutate(corpus: Path, rng: random.Random, next_id: list[int]) -> list[Path]:
+    """Give the next run work to do: add documents, change one, delete one. Returns added files."""
+    added = write_corpus(corpus, rng.randint(1, 3), start=next_id[0])
+    next_id[0] += len(added)
+    existing = sorted(corpus.glob("doc-*.txt"))
+    changed = rng.choice(existing)
+    changed.write_text(changed.read_text(encoding="utf-8") + f"\n\nAn added note {rng.random()} about coaching.\n")
+    if len(existing) > 8:
+        victim = rng.choice([p for p in existing if p != changed and p not in added])
+        victim.unlink()
+    return added
+
+
+def test_sigkill_at_random_points_never_corrupts_and_the_next_run_finishes(tmp_path: Path) -> None:
+    rng = random.Random(int(os.environ.get("RPP_CRASH_SEED", "7")))
+    corpus = tmp_path / "corpus"
+    write_corpus(corpus, 10, paragraphs=6)
+    next_id = [10]
+    settings = Settings(index_dir=tmp_path / "ix", embedding_model="fake")
+
+    kills = completed = 0
+    outcomes: dict[str, int] = {}
+    phases: dict[str, int] = {}
+    max_delay = 1.0  # seconds after the imports: an incremental run of 1-3 documents takes about 1 s
+    attempt = 0
+    while kills < KILLS and attempt < KILLS * 3:
+        attempt += 1
+        added = mutate(corpus, rng, next_id) if attempt > 1 else []
+        use_add = bool(added) and rng.random() < 0.3
+        args = ["add", *map(str, added)] if use_add else ["build", str(corpus)]
+        proc = start(args, settings.index_dir)
+        # Every fifth run is left to finish.
+        delay = None if attempt % 5 == 0 else rng.uniform(0.0, max_delay)
+        try:
+            proc.wait(timeout=delay if delay is not None else 600)
+            completed += 1
+            stderr = proc.stderr.read().decode() if proc.stderr else ""
+            assert proc.returncode == 0, f"run {attempt} ({args[0]}) failed: {stderr[-1500:]}"
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            kills += 1
+            if not settings.db_path.exists():
+                phases["start-up"] = phases.get("start-up", 0) + 1
+        finally:
+            for stream in (proc.stdout, proc.stderr):
+                if stream:
+                    stream.close()
+        if not settings.db_path.exists():
+            outcomes["killed before the store existed"] = outcomes.get("killed before the store existed", 0) + 1
+            continue
+        if delay is not None and proc.returncode == -signal.SIGKILL:
+            phase = phase_reached(settings, added if use_add else sorted(corpus.glob("*.txt")))
+            phases[phase] = phases.get(phase, 0) + 1
+        violations = store_violations(settings.db_path)
+        assert violations == [], f"after run {attempt} (killed={delay is not None}): {violations}"
+        state = index_agrees_or_is_stale(settings) if (settings.vectors_dir / "manifest.json").exists() else "no index yet"
+        outcomes[state.split(":")[0]] = outcomes.get(state.split(":")[0], 0) + 1
+        active_model_is_whole(settings)
+
+    assert kills >= KILLS, f"only {kills} kills landed in {attempt} runs"
+    leftovers = temp_leftovers(settings.index_dir)
+
+    # An uninterrupted run finishes the job ...
+    final = start(["build", str(corpus)], settings.index_dir)
+    assert final.wait(timeout=900) == 0, final.stderr.read().decode()[-2000:] if final.stderr else ""
+    assert store_violations(settings.db_path) == []
+    assert index_agrees_or_is_stale(settings) == "fresh"
+    # ... and the store equals a clean build of the same corpus.
+    clean = Settings(index_dir=tmp_path / "clean-ix", embedding_model="fake")
+    fresh = start(["build", str(corpus)], clean.index_dir)
+    assert fresh.wait(timeout=900) == 0
+    assert store_snapshot(settings.db_path) == store_snapshot(clean.db_path)
+    conn = connect(settings.db_path, readonly=True)
+    try:
+        passages, vectors, tagged = conn.execute(
+            "SELECT (SELECT count(*) FROM passages), (SELECT count(*) FROM passage_vectors), "
+            "(SELECT count(DISTINCT passage_pk) FROM passage_tags)"
+        ).fetchone()
+    finally:
+        conn.close()
+    assert passages == vectors == tagged
+    assert set(store_snapshot(settings.db_path)["documents"]) == {str(p.resolve()) for p in corpus.glob("*.txt")}
+    print(
+        f"\ncrash safety: {kills} SIGKILLs survived in {attempt} runs ({completed} ran to the end), "
+        f"work left by the kills: {phases}, index after each run: {outcomes}, "
+        f"temp files left by kills: {len(leftovers)} {leftovers[:3]}"
+    )
+
+
+def test_a_kill_between_the_index_files_and_the_manifest_is_detected(tmp_path: Path) -> None:
+    """Files renamed into place but the manifest not yet written: the index reads as stale."""
+    from rppsearch.index.vectors import PKS_FILE, index_state, refresh_index
+    from rppsearch.store import Store
+
+    corpus = tmp_path / "corpus"
+    write_corpus(corpus, 3)
+    settings = Settings(index_dir=tmp_path / "ix", embedding_model="fake")
+    assert start(["build", str(corpus)], settings.index_dir).wait(timeout=900) == 0
+    old_manifest = (settings.vectors_dir / "manifest.json").read_text()
+    (corpus / "doc-0001.txt").write_text(document_text(101), encoding="utf-8")
+    from rppsearch.ingest.pipeline import ingest_paths
+
+    with Store.open(settings.db_path) as store:
+        ingest_paths(store, [corpus])
+        from rppsearch.index.vectors import embed_missing
+
+        embed_missing(store, settings)
+        refresh_index(store, settings)  # writes new npy files, then the manifest
+    (settings.vectors_dir / "manifest.json").write_text(old_manifest)  # as if killed before the last rename
+    with Store.open(settings.db_path, readonly=True) as store:
+        assert index_state(store, settings, fingerprint="fake@384") is not None
+    from rppsearch.errors import IndexStateError
+    from rppsearch.index.vectors import load_index
+
+    with pytest.raises(IndexStateError, match="do not match their manifest"):
+        load_index(settings)
+    assert np.load(settings.vectors_dir / PKS_FILE).size > 0
