@@ -142,7 +142,10 @@ def training_data(
         if unknown:
             from ..errors import TaxonomyError  # noqa: PLC0415
 
-            raise TaxonomyError(f"extra example labels {unknown[0]!r}, which codebook {taxonomy.name!r} does not have")
+            raise TaxonomyError(
+                f"a labelled passage has dimension {unknown[0]!r}, which codebook {taxonomy.name!r} does not have",
+                hint="people's decisions were made with another codebook: train with --no-human",
+            )
         merged[text] = tuple(sorted(set(labels), key=order.__getitem__))
         n_extra += 1
     return TrainingData(
