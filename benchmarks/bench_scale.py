@@ -86,6 +86,7 @@ def phase_build(n: int, folder: Path) -> dict[str, Any]:
     import numpy as np  # noqa: PLC0415
 
     from rppsearch.config import PACKAGED_MODEL, Settings  # noqa: PLC0415
+    from rppsearch.index.bm25 import refresh_lexical  # noqa: PLC0415
     from rppsearch.index.vectors import current_fingerprint, refresh_index  # noqa: PLC0415
     from rppsearch.store import Store  # noqa: PLC0415
     from rppsearch.store.vectors import put_vectors  # noqa: PLC0415
@@ -158,6 +159,9 @@ def phase_build(n: int, folder: Path) -> dict[str, Any]:
     t0 = time.perf_counter()
     report = refresh_index(store, settings, fingerprint=model)
     index_seconds = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    lexical_report = refresh_lexical(store, settings)
+    lexical_seconds = time.perf_counter() - t0
     store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     store.close()
     return {
@@ -167,6 +171,8 @@ def phase_build(n: int, folder: Path) -> dict[str, Any]:
         "vectors_write_seconds": round(vectors_seconds, 1),
         "vectors_index_seconds": round(index_seconds, 2),
         "index_report": report,
+        "lexical_index_seconds": round(lexical_seconds, 1),
+        "lexical_report": lexical_report,
         "db_mb": round(settings.db_path.stat().st_size / 2**20),
         "matrix_mb": round((settings.vectors_dir / "vectors.npy").stat().st_size / 2**20),
     }

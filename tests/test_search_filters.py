@@ -6,16 +6,19 @@ import pytest
 
 from rppsearch.config import Settings
 from rppsearch.errors import QueryError
+from rppsearch.index.bm25 import refresh_lexical
 from rppsearch.index.vectors import embed_missing, refresh_index
-from rppsearch.search import Filters, search
+from rppsearch.search import Filters, _Allowed, _Lexical, search
 from test_search_support import Doc, add_dimensions, add_docs, tag_passage
 
 QUERY = "principal supervisors coach principals on instruction"
 
 
-@pytest.fixture
-def corpus(store):  # noqa: ANN001, ANN201
-    """100 strongly matching passages from 'Big Org' and 30 weaker ones from 'Small Org'."""
+@pytest.fixture(params=["tantivy", "fts5"])
+def corpus(store, request):  # noqa: ANN001, ANN201
+    """100 strongly matching passages from 'Big Org' and 30 weaker ones from 'Small Org'.
+
+    Run with the tantivy lexical index built, and without it (the FTS5 fallback)."""
     docs = []
     for i in range(50):
         docs.append(
@@ -48,6 +51,9 @@ def corpus(store):  # noqa: ANN001, ANN201
     settings = Settings(index_dir=store.path.parent, embedding_model="fake")
     embed_missing(store, settings)
     refresh_index(store, settings)
+    if request.param == "tantivy":
+        assert refresh_lexical(store, settings)["count"] == 130
+    assert _Lexical(store, settings, QUERY, allowed=_Allowed(store, None), auto_refresh=False).name == request.param
     return store, settings
 
 

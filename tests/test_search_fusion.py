@@ -6,8 +6,8 @@ import pytest
 
 from rppsearch.config import Settings
 from rppsearch.index.vectors import embed_missing, refresh_index
-from rppsearch.search import _bm25, _open_vectors, _semantic, convex_fuse, encode_query, rrf_fuse, search
-from rppsearch.index import lexical
+from rppsearch.index.bm25 import refresh_lexical
+from rppsearch.search import _Allowed, _bm25, _Lexical, _open_vectors, _semantic, convex_fuse, encode_query, rrf_fuse, search
 from test_search_support import Doc, add_docs
 
 
@@ -51,6 +51,7 @@ def small(store):  # noqa: ANN001, ANN201
     settings = Settings(index_dir=store.path.parent, embedding_model="fake")
     embed_missing(store, settings)
     refresh_index(store, settings)
+    refresh_lexical(store, settings)
     return store, settings
 
 
@@ -59,8 +60,10 @@ def test_hybrid_is_rrf_of_the_two_modes(small, by: str) -> None:  # noqa: ANN001
     store, settings = small
     query = "how do supervisors coach principals on instruction"
     depth = 5
-    lex = _bm25(store, lexical.build_match(query), filters=None, depth=depth, by=by)
-    dense = _semantic(store, _open_vectors(store, settings, auto_refresh=False), encode_query(settings, query), filters=None, depth=depth, by=by)
+    allowed = _Allowed(store, None)
+    lex = _bm25(_Lexical(store, settings, query, allowed=allowed, auto_refresh=False), depth=depth, by=by)
+    index = _open_vectors(store, settings, auto_refresh=False)
+    dense = _semantic(store, index, encode_query(settings, query), allowed=allowed, depth=depth, by=by)
     if by == "passage":
         lists = [[pk for pk, _ in dense.passages], [pk for pk, _ in lex.passages]]
     else:

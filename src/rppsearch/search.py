@@ -158,18 +158,73 @@ class _Ranked:
     documents: list[tuple[int, float, int]] = field(default_factory=list)
 
 
-def _bm25(
-    store: Store, match: str | None, *, filters: Filters | None, depth: int, by: str
-) -> _Ranked:
-    if match is None:
-        return _Ranked()
-    weights = lexical.DEFAULT_WEIGHTS
+class _Lexical:
+    """BM25 for one query: the tantivy index when current, else the store's FTS5 index."""
+
+    def __init__(self, store: Store, settings: Settings, query: str, *, allowed: "_Allowed", auto_refresh: bool) -> None:
+        from .index import bm25  # noqa: PLC0415
+
+        self.store = store
+        self.query = query
+        self.allowed = allowed
+        self.engine = bm25.open_lexical(store, settings, auto_refresh=auto_refresh)
+        self.match = lexical.build_match(query) if self.engine is None else None
+
+    @property
+    def name(self) -> str:
+        return "tantivy" if self.engine is not None else "fts5"
+
+    def passages(self, limit: int) -> list[tuple[int, float]]:
+        if self.engine is not None:
+            return self.engine.search(
+                self.query, limit=limit, doc_pks=self.allowed.doc_pks(), passage_pks=self.allowed.passage_pks()
+            )
+        if self.match is None:
+            return []
+        return search_sql.fts_search(
+            self.store, self.match, weights=lexical.DEFAULT_WEIGHTS, filters=self.allowed.filters, limit=limit
+        )
+
+    def highlights(self, texts: dict[int, str]) -> dict[int, list[tuple[int, int]]]:
+        if self.engine is not None:
+            from .index.bm25 import highlight_spans  # noqa: PLC0415
+
+            return {pk: spans for pk, text in texts.items() if (spans := highlight_spans(text, self.query))}
+        return _highlights(self.match, texts)
+
+
+class _Allowed:
+    """What a filter lets through, computed once per query: documents (metadata filters) and
+    passages (dimension filters); None on either side means no restriction there."""
+
+    def __init__(self, store: Store, filters: Filters | None) -> None:
+        self.store = store
+        self.filters = filters
+        self._docs: np.ndarray | None = None
+        self._passages: np.ndarray | None = None
+
+    def doc_pks(self) -> np.ndarray | None:
+        if self.filters is None or not search_sql.has_document_filter(self.filters):
+            return None
+        if self._docs is None:
+            self._docs = search_sql.filtered_document_pks(self.store, self.filters)
+        return self._docs
+
+    def passage_pks(self) -> np.ndarray | None:
+        if self.filters is None or not search_sql.has_dimension_filter(self.filters):
+            return None
+        if self._passages is None:
+            self._passages = search_sql.tagged_passage_pks(self.store, self.filters)
+        return self._passages
+
+
+def _bm25(lex: _Lexical, *, depth: int, by: str) -> _Ranked:
     if by == "passage":
-        return _Ranked(passages=search_sql.fts_search(store, match, weights=weights, filters=filters, limit=depth))
+        return _Ranked(passages=lex.passages(depth))
     fetch = max(depth * 3, 100)
     while True:
-        hits = search_sql.fts_search(store, match, weights=weights, filters=filters, limit=fetch)
-        docs = search_sql.passage_document_pks(store, [pk for pk, _ in hits])
+        hits = lex.passages(fetch)
+        docs = search_sql.passage_document_pks(lex.store, [pk for pk, _ in hits])
         best: dict[int, tuple[float, int]] = {}
         for (pk, score), doc in zip(hits, docs.tolist()):
             if doc not in best:
@@ -194,14 +249,12 @@ def _semantic(
     index: Any,
     query_vector: np.ndarray,
     *,
-    filters: Filters | None,
+    allowed: _Allowed,
     depth: int,
     by: str,
     exclude: np.ndarray | None = None,
 ) -> _Ranked:
-    mask = None
-    if filters is not None:
-        mask = index.mask_for_pks(search_sql.filtered_pks(store, filters))
+    mask = index.mask_for(doc_pks=allowed.doc_pks(), passage_pks=allowed.passage_pks())
     if exclude is not None and len(exclude):
         import torch  # noqa: PLC0415
 
@@ -275,21 +328,23 @@ def search(
     if len(query) > MAX_QUERY_CHARS:
         raise QueryError(f"query: longer than {MAX_QUERY_CHARS} characters ({len(query)})")
     filters = _check_filters(store, filters)
-    match = lexical.build_match(query)
+    allowed = _Allowed(store, filters)
     if mode == "bm25":
-        ranked = _bm25(store, match, filters=filters, depth=limit, by=by)
+        lex = _Lexical(store, settings, query, allowed=allowed, auto_refresh=auto_refresh)
+        ranked = _bm25(lex, depth=limit, by=by)
         items = ranked.passages if by == "passage" else [(d, s) for d, s, _ in ranked.documents]
         best = {d: pk for d, _, pk in ranked.documents}
-        return _hits(store, items[:limit], by=by, match=match, best=best)
+        return _hits(store, items[:limit], by=by, lex=lex, best=best)
     pool = max(limit, depth or DEFAULT_DEPTH) if mode == "hybrid" else limit
     index = _open_vectors(store, settings, auto_refresh=auto_refresh)
     vector = encode_query(settings, query)
-    dense = _semantic(store, index, vector, filters=filters, depth=pool, by=by)
+    dense = _semantic(store, index, vector, allowed=allowed, depth=pool, by=by)
+    lex = _Lexical(store, settings, query, allowed=allowed, auto_refresh=auto_refresh)
     if mode == "semantic":
         items = dense.passages if by == "passage" else [(d, s) for d, s, _ in dense.documents]
         best = {d: pk for d, _, pk in dense.documents}
-        return _hits(store, items[:limit], by=by, match=match, best=best)
-    lexical_ranked = _bm25(store, match, filters=filters, depth=pool, by=by)
+        return _hits(store, items[:limit], by=by, lex=lex, best=best)
+    lexical_ranked = _bm25(lex, depth=pool, by=by)
     if by == "passage":
         lists = [dense.passages, lexical_ranked.passages]
         best: dict[int, int] = {}
@@ -302,7 +357,7 @@ def search(
         fused = rrf_fuse([[key for key, _ in items] for items in lists], k=rrf_k)
     else:
         fused = convex_fuse(lists, [weight, 1.0 - weight])
-    return _hits(store, fused[:limit], by=by, match=match, best=best)
+    return _hits(store, fused[:limit], by=by, lex=lex, best=best)
 
 
 def similar(
@@ -346,10 +401,10 @@ def similar(
     exclude = np.asarray(target_pks, dtype=np.int64)
     if by == "document":
         exclude = index.pks[index.docs == own_doc]
-    dense = _semantic(store, index, vector, filters=filters, depth=limit, by=by, exclude=exclude)
+    dense = _semantic(store, index, vector, allowed=_Allowed(store, filters), depth=limit, by=by, exclude=exclude)
     items = dense.passages if by == "passage" else [(d, s) for d, s, _ in dense.documents]
     best = {d: pk for d, _, pk in dense.documents}
-    return _hits(store, items[:limit], by=by, match=None, best=best)
+    return _hits(store, items[:limit], by=by, lex=None, best=best)
 
 
 # -- hits --------------------------------------------------------------------------------
@@ -358,12 +413,12 @@ def _hits(
     items: list[tuple[int, float]],
     *,
     by: str,
-    match: str | None,
+    lex: _Lexical | None,
     best: dict[int, int],
 ) -> list[Hit]:
     passage_pks = [pk for pk, _ in items] if by == "passage" else [best[d] for d, _ in items]
     rows = search_sql.hit_rows(store, passage_pks)
-    marks = _highlights(match, {pk: row["text"] for pk, row in rows.items()})
+    marks = lex.highlights({pk: row["text"] for pk, row in rows.items()}) if lex is not None else {}
     hits: list[Hit] = []
     for (key, score), pk in zip(items, passage_pks):
         row = rows.get(pk)

@@ -299,6 +299,21 @@ class VectorIndex:
             mask[torch.from_numpy(rows)] = True
         return mask
 
+    def mask_for(self, *, doc_pks: np.ndarray | None, passage_pks: np.ndarray | None) -> Any:
+        """A torch bool mask of rows in the given documents and passages (None: no limit)."""
+        import torch  # noqa: PLC0415
+
+        mask = None
+        if doc_pks is not None:
+            top = int(max(self.docs.max(initial=0), doc_pks.max(initial=0))) + 1
+            table = np.zeros(top, dtype=bool)
+            table[doc_pks] = True
+            mask = torch.from_numpy(table[self.docs])
+        if passage_pks is not None:
+            by_passage = self.mask_for_pks(passage_pks)
+            mask = by_passage if mask is None else mask & by_passage
+        return mask
+
     def scores(self, query: np.ndarray, mask: Any = None) -> Any:
         """Cosine scores of every row (-inf where `mask` is False)."""
         import torch  # noqa: PLC0415

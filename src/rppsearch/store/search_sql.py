@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -94,6 +94,50 @@ def filtered_pks(store: Store, filters: "Filters") -> np.ndarray:
         sql += f" WHERE {where}"
     sql += " ORDER BY p.pk"
     rows = store.conn.execute(sql, params).fetchall()
+    return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+
+def has_document_filter(filters: "Filters") -> bool:
+    return bool(
+        filters.organization
+        or filters.doc_type
+        or filters.district
+        or filters.year_from is not None
+        or filters.year_to is not None
+    )
+
+
+def has_dimension_filter(filters: "Filters") -> bool:
+    return bool(filters.dimensions) or filters.min_score is not None
+
+
+def filtered_document_pks(store: Store, filters: "Filters") -> np.ndarray:
+    """Sorted int64 pks of the documents passing the document-level filters (metadata)."""
+    no_dims = type(filters)(
+        organization=filters.organization,
+        doc_type=filters.doc_type,
+        district=filters.district,
+        year_from=filters.year_from,
+        year_to=filters.year_to,
+    )
+    where, params = filter_sql(no_dims)
+    sql = "SELECT d.pk FROM documents d" + (f" WHERE {where}" if where else "") + " ORDER BY d.pk"
+    rows = store.conn.execute(sql, params).fetchall()
+    return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+
+def tagged_passage_pks(store: Store, filters: "Filters") -> np.ndarray:
+    """Sorted int64 pks of passages with an assigned tag for any of the filter's dimensions
+    (any dimension when none is given), at `min_score` or above when set."""
+    sql = "SELECT DISTINCT passage_pk FROM passage_tags WHERE assigned = 1"
+    params: list[Any] = []
+    if filters.dimensions:
+        sql += f" AND dimension_id IN ({','.join('?' * len(filters.dimensions))})"
+        params.extend(filters.dimensions)
+    if filters.min_score is not None:
+        sql += " AND score >= ?"
+        params.append(float(filters.min_score))
+    rows = store.conn.execute(sql + " ORDER BY passage_pk", params).fetchall()
     return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
 
@@ -203,3 +247,41 @@ def all_passage_document_pks(store: Store) -> tuple[np.ndarray, np.ndarray]:
     pks = np.fromiter((r[0] for r in rows), dtype=np.int64, count=n)
     docs = np.fromiter((r[1] for r in rows), dtype=np.int64, count=n)
     return pks, docs
+
+
+def all_passage_pks(store: Store) -> np.ndarray:
+    """Sorted int64 pks of every passage."""
+    rows = store.conn.execute("SELECT pk FROM passages ORDER BY pk").fetchall()
+    return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+
+_INDEX_COLUMNS = "p.pk, d.pk, coalesce(p.title, ''), p.heading, p.text FROM passages p JOIN documents d ON d.id = p.document_id"
+
+
+def iter_passages_for_index(
+    store: Store, *, after_pk: int = 0, batch: int = 10_000
+) -> Iterator[list[tuple[int, int, str, str, str]]]:
+    """Batches of `(pk, document pk, title, heading, text)` with pk > `after_pk`, in pk order."""
+    last = int(after_pk)
+    while True:
+        rows = store.conn.execute(
+            f"SELECT {_INDEX_COLUMNS} WHERE p.pk > ? ORDER BY p.pk LIMIT ?", (last, batch)
+        ).fetchall()
+        if not rows:
+            return
+        yield [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+        last = rows[-1][0]
+
+
+def passages_for_index(store: Store, pks: Sequence[int]) -> list[tuple[int, int, str, str, str]]:
+    """`(pk, document pk, title, heading, text)` of the given passages."""
+    out = []
+    pks = [int(pk) for pk in pks]
+    for i in range(0, len(pks), _CHUNK):
+        part = pks[i : i + _CHUNK]
+        marks = ",".join("?" * len(part))
+        out.extend(
+            (r[0], r[1], r[2], r[3], r[4])
+            for r in store.conn.execute(f"SELECT {_INDEX_COLUMNS} WHERE p.pk IN ({marks})", part)
+        )
+    return out

@@ -1,0 +1,366 @@
+"""The BM25 engine that serves `rpp search`: a tantivy index in `indexes/lexical/`.
+
+Chosen by measurement (benchmarks/results/lexical_engines.json): at 100k passages SQLite
+FTS5's `bm25()` scores every matching row (19 ms p50 for short queries) while tantivy's
+block-max WAND answers in 0.3 ms. FTS5 stays in the store (Datasette uses it) and is the
+fallback when this index is missing or stale and cannot be refreshed (a read-only store).
+
+One document per passage: `pk` (indexed, fast, stored), `doc` (its document's pk, for
+metadata filters) and `body` = title, heading path and
+passage text, tokenised by `ANALYZER` (Unicode words, lower-cased, ASCII-folded, Snowball
+English stems); BM25 with k1=1.2, b=0.75. Refreshes are incremental and idempotent: passages
+added since the last refresh (pks only grow) are indexed, removed ones deleted, and the
+manifest (store generation and schema, analyzer, indexed pks) is written last.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..config import Settings
+from ..errors import IndexStateError
+from ..store import Store
+from ..store import search_sql
+from .lexical import STOP_WORDS
+from .manifest import atomic_path, now_iso, read_manifest, write_manifest
+
+FORMAT = 2
+ANALYZER = "simple|remove_long(40)|lowercase|ascii_fold|stemmer(english)"
+TOKENIZER_NAME = "rpp_en"
+PKS_FILE = "pks.npy"
+FIELD = "body"
+
+
+def lexical_dir(settings: Settings) -> Path:
+    return settings.index_dir / "lexical"
+
+
+def _tantivy() -> Any:
+    import tantivy  # noqa: PLC0415
+
+    return tantivy
+
+
+def _analyzer(*, stop_words: bool = False) -> Any:
+    tv = _tantivy()
+    builder = (
+        tv.TextAnalyzerBuilder(tv.Tokenizer.simple())
+        .filter(tv.Filter.remove_long(40))
+        .filter(tv.Filter.lowercase())
+        .filter(tv.Filter.ascii_fold())
+    )
+    if stop_words:
+        builder = builder.filter(tv.Filter.custom_stopword(sorted(STOP_WORDS)))
+    return builder.filter(tv.Filter.stemmer("english")).build()
+
+
+def _schema() -> Any:
+    tv = _tantivy()
+    builder = tv.SchemaBuilder()
+    builder.add_integer_field("pk", stored=True, indexed=True, fast=True)
+    builder.add_integer_field("doc", indexed=True, fast=True)
+    builder.add_text_field(FIELD, tokenizer_name=TOKENIZER_NAME, index_option="position")
+    return builder.build()
+
+
+def body_text(title: str | None, heading: str | None, text: str) -> str:
+    """What is indexed for a passage: its document's title, its heading path, its text."""
+    return "\n".join(p for p in (title or "", heading or "", text) if p)
+
+
+def _open(folder: Path) -> Any:
+    tv = _tantivy()
+    index = tv.Index(_schema(), path=str(folder), reuse=True)
+    index.register_tokenizer(TOKENIZER_NAME, _analyzer())
+    return index
+
+
+# -- state -------------------------------------------------------------------------------
+def _mismatch(manifest: dict[str, Any] | None, store: Store, folder: Path) -> str | None:
+    if manifest is None or not (folder / PKS_FILE).exists() or not (folder / "meta.json").exists():
+        return f"no lexical index at {folder}"
+    if manifest.get("format") != FORMAT or manifest.get("analyzer") != ANALYZER:
+        return f"lexical index at {folder} was built by another rppsearch (format or analyzer differ)"
+    schema = store.schema_version()
+    if manifest.get("schema_version") != schema:
+        return f"lexical index was built for store schema {manifest.get('schema_version')}, store is at {schema}"
+    generation = store.passages_generation()
+    if manifest.get("passages_generation") != generation:
+        return (
+            f"lexical index is stale: built at generation {manifest.get('passages_generation')}, "
+            f"store at {generation}"
+        )
+    return None
+
+
+def lexical_state(store: Store, settings: Settings) -> str | None:
+    """Why the lexical index does not match the store; None when it does."""
+    folder = lexical_dir(settings)
+    return _mismatch(read_manifest(folder), store, folder)
+
+
+# -- building ----------------------------------------------------------------------------
+def refresh_lexical(store: Store, settings: Settings, *, force: bool = False) -> dict[str, Any]:
+    """Bring `indexes/lexical/` up to date with the store's passages (incrementally)."""
+    start = time.perf_counter()
+    folder = lexical_dir(settings)
+    manifest = read_manifest(folder)
+    problem = _mismatch(manifest, store, folder)
+    if problem is None and not force:
+        return {"status": "fresh", "count": manifest.get("count", 0) if manifest else 0}
+    generation = store.passages_generation()
+    schema = store.schema_version()
+    current = search_sql.all_passage_pks(store)
+    incremental = (
+        not force
+        and manifest is not None
+        and manifest.get("format") == FORMAT
+        and manifest.get("analyzer") == ANALYZER
+        and (folder / PKS_FILE).exists()
+        and (folder / "meta.json").exists()
+    )
+    if incremental:
+        try:
+            old = np.load(folder / PKS_FILE)
+            index = _open(folder)
+        except (OSError, ValueError):
+            incremental = False
+    if incremental:
+        report = _apply_changes(store, index, folder, old, current)
+        status = "updated"
+    else:
+        report = _rebuild(store, folder, current)
+        status = "rebuilt"
+    with atomic_path(folder / PKS_FILE) as tmp:
+        with open(tmp, "wb") as handle:
+            np.save(handle, current)
+    write_manifest(
+        folder,
+        {
+            "kind": "lexical",
+            "engine": "tantivy",
+            "format": FORMAT,
+            "analyzer": ANALYZER,
+            "bm25": {"k1": 1.2, "b": 0.75},
+            "schema_version": schema,
+            "passages_generation": generation,
+            "count": int(len(current)),
+            "created": now_iso(),
+        },
+    )
+    _LOADED.pop(str(folder), None)
+    return {"status": status, "count": int(len(current)), **report, "seconds": round(time.perf_counter() - start, 3)}
+
+
+def _writer(index: Any) -> Any:
+    try:
+        return index.writer(heap_size=128_000_000, num_threads=1)
+    except ValueError as exc:  # the writer lock is held by another process
+        raise IndexStateError(
+            f"lexical index is being written by another process ({exc})", hint="try again when it is done"
+        ) from exc
+
+
+def _add_rows(writer: Any, rows: list[tuple[int, int, str, str, str]]) -> None:
+    tv = _tantivy()
+    for pk, doc, title, heading, text in rows:
+        writer.add_document(tv.Document(pk=int(pk), doc=int(doc), body=body_text(title, heading, text)))
+
+
+def _apply_changes(store: Store, index: Any, folder: Path, old: np.ndarray, current: np.ndarray) -> dict[str, int]:
+    tv = _tantivy()
+    removed = np.setdiff1d(old, current, assume_unique=True)
+    added = np.setdiff1d(current, old, assume_unique=True)
+    writer = _writer(index)
+    try:
+        for pk in removed.tolist():
+            writer.delete_documents_by_term("pk", int(pk))
+        high = int(old.max()) if len(old) else 0
+        # pks only grow: anything above the old maximum may be a half-finished earlier run
+        writer.delete_documents_by_query(
+            tv.Query.range_query(index.schema, "pk", tv.FieldType.Integer, lower_bound=high + 1, include_lower=True)
+        )
+        below = added[added <= high]
+        if len(below):  # not expected with AUTOINCREMENT pks, handled anyway
+            for pk in below.tolist():
+                writer.delete_documents_by_term("pk", int(pk))
+            _add_rows(writer, search_sql.passages_for_index(store, below.tolist()))
+        for rows in search_sql.iter_passages_for_index(store, after_pk=high):
+            _add_rows(writer, rows)
+        writer.commit()
+        writer.wait_merging_threads()
+    except BaseException:
+        writer.rollback()
+        raise
+    return {"added": int(len(added)), "removed": int(len(removed))}
+
+
+def _rebuild(store: Store, folder: Path, current: np.ndarray) -> dict[str, int]:
+    """Build a new index beside the old one, then swap the folders."""
+    tv = _tantivy()
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    fresh = folder.parent / f".{folder.name}.new-{os.getpid()}"
+    shutil.rmtree(fresh, ignore_errors=True)
+    fresh.mkdir()
+    index = tv.Index(_schema(), path=str(fresh))
+    index.register_tokenizer(TOKENIZER_NAME, _analyzer())
+    writer = index.writer(heap_size=256_000_000, num_threads=1)
+    for rows in search_sql.iter_passages_for_index(store, after_pk=0):
+        _add_rows(writer, rows)
+    writer.commit()
+    writer.wait_merging_threads()
+    del writer, index
+    trash = folder.parent / f".{folder.name}.old-{os.getpid()}"
+    if folder.exists():
+        os.replace(folder, trash)
+    os.replace(fresh, folder)
+    shutil.rmtree(trash, ignore_errors=True)
+    return {"added": int(len(current)), "removed": 0}
+
+
+# -- querying ----------------------------------------------------------------------------
+@dataclass
+class LexicalIndex:
+    """An open tantivy index with its searcher."""
+
+    folder: Path
+    index: Any
+    searcher: Any
+    manifest: dict[str, Any]
+
+    def query(self, query: str) -> Any | None:
+        """A tantivy query for free text: stemmed terms OR-ed, `"quoted phrases"` kept whole."""
+        tv = _tantivy()
+        terms, phrases = parse_query(query)
+        schema = self.index.schema
+        clauses = [(tv.Occur.Should, tv.Query.term_query(schema, FIELD, t)) for t in terms]
+        for words in phrases:
+            clauses.append((tv.Occur.Should, tv.Query.phrase_query(schema, FIELD, words)))
+        if not clauses:
+            return None
+        return tv.Query.boolean_query(clauses)
+
+    def search(
+        self,
+        query: str,
+        *,
+        limit: int,
+        doc_pks: np.ndarray | None = None,
+        passage_pks: np.ndarray | None = None,
+    ) -> list[tuple[int, float]]:
+        """`(passage pk, bm25 score)` best first, restricted to the given documents/passages."""
+        tv = _tantivy()
+        q = self.query(query)
+        if q is None or limit <= 0:
+            return []
+        clauses = [(tv.Occur.Must, q)]
+        for field_name, keep in (("doc", doc_pks), ("pk", passage_pks)):
+            if keep is None:
+                continue
+            if not len(keep):
+                return []
+            only = tv.Query.term_set_query(self.index.schema, field_name, [int(x) for x in keep.tolist()])
+            clauses.append((tv.Occur.Must, tv.Query.const_score_query(only, 0.0)))
+        if len(clauses) > 1:
+            q = tv.Query.boolean_query(clauses)
+        result = self.searcher.search(q, limit=limit, count=False)
+        if not result.hits:
+            return []
+        addresses = [addr for _, addr in result.hits]
+        pks = self.searcher.fast_field_values("pk", addresses)
+        return [(int(pk), float(score)) for (score, _), pk in zip(result.hits, pks)]
+
+
+_QUERY_ANALYZERS: dict[bool, Any] = {}
+
+
+def _query_analyzer(stop_words: bool) -> Any:
+    if stop_words not in _QUERY_ANALYZERS:
+        _QUERY_ANALYZERS[stop_words] = _analyzer(stop_words=stop_words)
+    return _QUERY_ANALYZERS[stop_words]
+
+
+def parse_query(query: str) -> tuple[list[str], list[list[str]]]:
+    """(stemmed terms, stemmed phrases) of free text; stop words dropped outside phrases.
+
+    An unbalanced double quote is ignored; when every word is a stop word, all are kept.
+    """
+    import re  # noqa: PLC0415
+
+    phrases: list[list[str]] = []
+    rest = query
+    if query.count('"') % 2 == 0:
+        for inner in re.findall(r'"([^"]*)"', query):
+            words = _query_analyzer(False).analyze(inner)
+            if len(words) > 1:
+                phrases.append(words)
+            elif words:
+                rest += " " + words[0]
+        rest = re.sub(r'"[^"]*"', " ", rest)
+    else:
+        rest = query.replace('"', " ")
+    terms = _query_analyzer(True).analyze(rest) or _query_analyzer(False).analyze(rest)
+    return list(dict.fromkeys(terms)), phrases
+
+
+def highlight_spans(text: str, query: str) -> list[tuple[int, int]]:
+    """Character offsets in `text` of the words whose stems the query matches."""
+    terms, phrases = parse_query(query)
+    wanted = set(terms) | {w for words in phrases for w in words}
+    if not wanted:
+        return []
+    tokens = _query_analyzer(False).pre_tokenize(text).tokens
+    return [(t.char_offset_from, t.char_offset_to) for t in tokens if t.text in wanted]
+
+
+_LOADED: dict[str, tuple[tuple[int, int], LexicalIndex]] = {}
+
+
+def load_lexical(settings: Settings) -> LexicalIndex:
+    """The lexical index, opened once per process while its manifest is unchanged."""
+    folder = lexical_dir(settings)
+    try:
+        stat = (folder / "manifest.json").stat()
+    except OSError:
+        raise IndexStateError(f"no lexical index at {folder}", hint="run `rpp build`") from None
+    key = (stat.st_mtime_ns, stat.st_size)
+    cached = _LOADED.get(str(folder))
+    if cached and cached[0] == key:
+        return cached[1]
+    manifest = read_manifest(folder) or {}
+    try:
+        index = _open(folder)
+        index.reload()
+        searcher = index.searcher()
+    except (OSError, ValueError) as exc:
+        raise IndexStateError(f"{folder}: unreadable lexical index ({exc})", hint="run `rpp build`") from exc
+    loaded = LexicalIndex(folder=folder, index=index, searcher=searcher, manifest=manifest)
+    _LOADED[str(folder)] = (key, loaded)
+    return loaded
+
+
+def open_lexical(store: Store, settings: Settings, *, auto_refresh: bool = False) -> LexicalIndex | None:
+    """The lexical index when it matches the store (refreshed first when allowed), else None.
+
+    None tells the caller to use the store's FTS5 index, which is always current.
+    """
+    folder = lexical_dir(settings)
+    problem = _mismatch(read_manifest(folder), store, folder)
+    if problem is not None:
+        if not auto_refresh or not os.access(settings.index_dir, os.W_OK):
+            return None
+        try:
+            refresh_lexical(store, settings)
+        except IndexStateError:
+            return None
+    try:
+        return load_lexical(settings)
+    except IndexStateError:
+        return None
