@@ -71,7 +71,7 @@ def test_incremental_add_and_delete_equal_a_fresh_rebuild(store, settings, tmp_p
     pks = store.conn.execute("SELECT pk FROM passages ORDER BY pk").fetchall()
     assert incremental[0].tolist() == [r[0] for r in pks]
     texts = [vindex.embedding_text(t, h, x) for _, _, t, h, x in vstore.passages_for_embedding(store, incremental[0].tolist())]
-    assert np.allclose(incremental[2], get_encoder("fake").encode(texts), atol=1e-6)
+    assert np.array_equal(incremental[2], get_encoder("fake").encode(texts).astype(vindex.MATRIX_DTYPE))
     assert not list(settings.vectors_dir.glob("*.tmp"))
     manifest = json.loads((settings.vectors_dir / "manifest.json").read_text())
     assert manifest["passages_generation"] == store.passages_generation()

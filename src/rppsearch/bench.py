@@ -63,7 +63,8 @@ def read_beir(folder: Path, split: str) -> tuple[dict[str, str], dict[str, dict[
 
 def prepare_store(folder: Path, settings: Settings, cache_dir: Path | None = None) -> tuple[Settings, dict[str, Any]]:
     """Ingest, encode and index `folder/corpus.jsonl` into a cache; return its settings and a summary."""
-    from .index.vectors import embed_missing, refresh_index  # noqa: PLC0415
+    from .index import refresh_indexes  # noqa: PLC0415
+    from .index.vectors import embed_missing  # noqa: PLC0415
     from .ingest.pipeline import ingest_paths  # noqa: PLC0415
     from .store import Store  # noqa: PLC0415
 
@@ -88,7 +89,7 @@ def prepare_store(folder: Path, settings: Settings, cache_dir: Path | None = Non
                 summary["ingest"]["first_failures"] = report.failed[:3]
             stamp_path.write_text(json.dumps(stamp), encoding="utf-8")
         summary["embed"] = embed_missing(store, bench_settings)
-        summary["index"] = refresh_index(store, bench_settings)
+        summary["index"] = refresh_indexes(store, bench_settings)
         summary["documents"] = int(store.conn.execute("SELECT count(*) FROM documents").fetchone()[0])
         summary["passages"] = int(store.conn.execute("SELECT count(*) FROM passages").fetchone()[0])
     return bench_settings, summary
