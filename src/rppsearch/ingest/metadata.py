@@ -120,7 +120,8 @@ def read_sidecar(file: Path) -> dict[str, Any] | None:
     try:
         data = yaml.safe_load(sidecar.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise InputError(sidecar, f"cannot read metadata sidecar ({exc})") from exc
+        detail = " ".join(str(exc).split())  # YAML errors span several lines
+        raise InputError(sidecar, f"cannot read metadata sidecar ({detail})") from exc
     if data is None:
         return None
     if not isinstance(data, dict):
