@@ -362,3 +362,28 @@ def rows(settings: Settings, query: str, params: tuple = ()) -> list[tuple]:
         return [tuple(r) for r in conn.execute(query, params)]
     finally:
         conn.close()
+
+
+# -- the real encoder -----------------------------------------------------------------------------
+@pytest.mark.model
+def test_real_minilm_vectors_re_encode_to_themselves_and_a_swap_is_caught(tmp_path: Path) -> None:
+    """With MiniLM (bf16 autocast, batches of other sizes) re-encoding must still match closely,
+    and a stored vector from another passage must not."""
+    from rppsearch.index.vectors import embed_missing, refresh_index
+    from rppsearch.ingest.pipeline import ingest_paths
+
+    corpus = tmp_path / "corpus"
+    write_corpus(corpus, 2, paragraphs=3)
+    settings = Settings(index_dir=tmp_path / "ix", embedding_model="all-MiniLM-L6-v2")
+    with Store.open(settings.db_path) as store:
+        ingest_paths(store, [corpus])
+        embed_missing(store, settings)
+        refresh_index(store, settings)
+    report = run_doctor(settings=settings, sample=4)
+    model_check = next(f for f in report.findings if f.check == "vectors:model")
+    assert model_check.status == "ok", model_check
+    assert float(model_check.message.rsplit("min cosine ", 1)[1].rstrip(")")) > 0.99
+    (a, _), (_, blob_b) = rows(settings, "SELECT passage_pk, vector FROM passage_vectors ORDER BY passage_pk LIMIT 2")
+    sql(settings, "UPDATE passage_vectors SET vector = ? WHERE passage_pk = ?", (blob_b, a))
+    found = run_doctor(settings=settings, sample=100)
+    assert {"vectors:model", "vectors:index"} <= problems(found)
