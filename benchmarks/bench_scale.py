@@ -91,10 +91,11 @@ def phase_build(n: int, folder: Path) -> dict[str, Any]:
     from rppsearch.store import Store  # noqa: PLC0415
     from rppsearch.store.vectors import put_vectors  # noqa: PLC0415
 
+    import shutil  # noqa: PLC0415
+
     settings = Settings(index_dir=folder, embedding_model=PACKAGED_MODEL)
-    folder.mkdir(parents=True, exist_ok=True)
-    if settings.db_path.exists():
-        settings.db_path.unlink()
+    shutil.rmtree(folder, ignore_errors=True)  # store and indexes: build everything from scratch
+    folder.mkdir(parents=True)
     words, probs = vocabulary()
     vocab = np.array(words, dtype=object)
     rng = np.random.default_rng(42)

@@ -176,3 +176,18 @@ def test_similar_excludes_the_target_and_finds_its_neighbours(store, settings) -
     assert "coach-p0000" not in [h.id for h in hits]
     docs = similar(store, settings, target_id="coach", by="document", limit=5)
     assert [h.id for h in docs] == ["coach2", "bus"]
+
+
+def test_index_of_another_store_is_detected(store, settings, tmp_path) -> None:  # noqa: ANN001
+    """Same documents, same generation, another store file: not taken as current."""
+    _built(store, settings)
+    other = Settings(index_dir=tmp_path / "other", embedding_model="fake")
+    with Store.open(other.db_path) as second:
+        add_docs(second, _docs("a", 4))
+        vindex.embed_missing(second, other)
+        assert second.passages_generation() == store.passages_generation()
+        shutil.copytree(settings.vectors_dir, other.vectors_dir)
+        with pytest.raises(IndexStateError, match="built for another store"):
+            search(second, other, query="principals", mode="semantic")
+        assert vindex.refresh_index(second, other)["status"] == "rebuilt"  # not reused
+        assert search(second, other, query="principals", mode="semantic")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ from ..config import Settings
 from ..errors import IndexStateError
 from ..store import Store
 from ..store import search_sql
+from ..store import vectors as vstore
 from .lexical import STOP_WORDS
 from .manifest import atomic_path, now_iso, read_manifest, write_manifest
 
@@ -88,6 +90,8 @@ def _mismatch(manifest: dict[str, Any] | None, store: Store, folder: Path) -> st
         return f"no lexical index at {folder}"
     if manifest.get("format") != FORMAT or manifest.get("analyzer") != ANALYZER:
         return f"lexical index at {folder} was built by another rppsearch (format or analyzer differ)"
+    if manifest.get("store_id") != vstore.store_identity(store):
+        return "lexical index was built for another store (store ids differ)"
     schema = store.schema_version()
     if manifest.get("schema_version") != schema:
         return f"lexical index was built for store schema {manifest.get('schema_version')}, store is at {schema}"
@@ -115,6 +119,7 @@ def refresh_lexical(store: Store, settings: Settings, *, force: bool = False) ->
     problem = _mismatch(manifest, store, folder)
     if problem is None and not force:
         return {"status": "fresh", "count": manifest.get("count", 0) if manifest else 0}
+    store_id = vstore.store_identity(store, create=True)
     generation = store.passages_generation()
     schema = store.schema_version()
     current = search_sql.all_passage_pks(store)
@@ -125,6 +130,7 @@ def refresh_lexical(store: Store, settings: Settings, *, force: bool = False) ->
         and manifest.get("analyzer") == ANALYZER
         and (folder / PKS_FILE).exists()
         and (folder / "meta.json").exists()
+        and manifest.get("store_id") == store_id
     )
     if incremental:
         try:
@@ -149,6 +155,7 @@ def refresh_lexical(store: Store, settings: Settings, *, force: bool = False) ->
             "format": FORMAT,
             "analyzer": ANALYZER,
             "bm25": {"k1": 1.2, "b": 0.75},
+            "store_id": store_id,
             "schema_version": schema,
             "passages_generation": generation,
             "count": int(len(current)),
@@ -358,7 +365,7 @@ def open_lexical(store: Store, settings: Settings, *, auto_refresh: bool = False
             return None
         try:
             refresh_lexical(store, settings)
-        except IndexStateError:
+        except (IndexStateError, sqlite3.OperationalError):  # locked, or a read-only connection
             return None
     try:
         return load_lexical(settings)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sqlite3
 import sys
 import time
 from collections.abc import Callable
@@ -153,6 +154,8 @@ def _mismatch(manifest: dict[str, Any], store: Store, fingerprint: str) -> str |
         return f"vectors index was built with model {manifest.get('model')}, settings use {fingerprint}"
     if manifest.get("text_recipe") != TEXT_RECIPE:
         return f"vectors index encodes {manifest.get('text_recipe')!r}, this rppsearch encodes {TEXT_RECIPE!r}"
+    if manifest.get("store_id") != vstore.store_identity(store):
+        return "vectors index was built for another store (store ids differ)"
     schema = store.schema_version()
     if manifest.get("schema_version") != schema:
         return f"vectors index was built for store schema {manifest.get('schema_version')}, store is at {schema}"
@@ -179,6 +182,7 @@ def refresh_index(
     old = read_manifest(folder)
     if old is not None and not force and _index_files_ok(folder, old) and _mismatch(old, store, model) is None:
         return {"status": "fresh", "count": old.get("count", 0)}
+    store_id = vstore.store_identity(store, create=True)
     generation = store.passages_generation()
     schema = store.schema_version()
     pks, docs = vstore.vector_rows(store, model=model)
@@ -195,6 +199,7 @@ def refresh_index(
         and old.get("text_recipe") == TEXT_RECIPE
         and old.get("format") == FORMAT
         and old.get("dtype") == MATRIX_DTYPE
+        and old.get("store_id") == store_id
     ):
         try:
             old_pks = np.load(folder / PKS_FILE)
@@ -236,6 +241,7 @@ def refresh_index(
     manifest = {
         "kind": "vectors",
         "format": FORMAT,
+        "store_id": store_id,
         "schema_version": schema,
         "passages_generation": generation,
         "model": model,
@@ -432,7 +438,10 @@ def open_index(
         if auto_refresh and vstore.vector_count(store, model=fingerprint) > 0 and os.access(
             settings.index_dir, os.W_OK
         ):
-            refresh_index(store, settings, fingerprint=fingerprint)
+            try:
+                refresh_index(store, settings, fingerprint=fingerprint)
+            except sqlite3.OperationalError as exc:  # a read-only connection cannot record the store id
+                raise IndexStateError(problem, hint="run `rpp build`") from exc
         else:
             raise IndexStateError(problem, hint="run `rpp build`")
     return load_index(settings)

@@ -14,6 +14,7 @@ import numpy as np
 from . import Store
 
 __all__ = [
+    "store_identity",
     "put_vectors",
     "get_vectors",
     "missing_vector_pks",
@@ -26,6 +27,23 @@ __all__ = [
 ]
 
 _CHUNK = 900  # stay below SQLite's default host-parameter limit
+
+
+def store_identity(store: Store, *, create: bool = False) -> str | None:
+    """A random id naming this store file (meta `store_id`), so an index built for another
+    store with the same passage count and generation is never taken as current.
+
+    With `create`, one is made when missing (in its own transaction or the caller's).
+    """
+    value = store.get_meta("store_id")
+    if value is None and create:
+        import uuid  # noqa: PLC0415
+
+        value = uuid.uuid4().hex
+        with store.transaction():
+            store.conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('store_id', ?)", (value,))
+        value = store.get_meta("store_id")
+    return value
 
 
 def put_vectors(
