@@ -47,7 +47,7 @@ def test_good_codebook_loads_with_defaults_for_missing_lists(tmp_path: Path) -> 
     assert taxonomy.name == "tiny" and taxonomy.version == "2"
     assert taxonomy.ids == ["fruit", "weather"]
     assert taxonomy.get("weather").examples == ()
-    assert taxonomy.get("fruit").prototype_texts() == ["Talk about fruit.", "orchards", "The apples were ripe."]
+    assert taxonomy.get("fruit").prototype_texts() == ["Fruit", "Talk about fruit.", "orchards", "The apples were ripe."]
 
 
 def test_hash_follows_content_not_formatting(tmp_path: Path) -> None:

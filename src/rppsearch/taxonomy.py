@@ -70,8 +70,8 @@ class Dimension:
         }
 
     def prototype_texts(self) -> list[str]:
-        """Texts that describe the dimension: definition, include notes, examples."""
-        return [self.definition, *self.include, *self.examples]
+        """Texts that describe the dimension: name, definition, include notes, examples."""
+        return [self.name, self.definition, *self.include, *self.examples]
 
 
 @dataclass(frozen=True)
