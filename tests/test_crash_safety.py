@@ -77,7 +77,8 @@ def index_agrees_or_is_stale(settings: Settings) -> str:
         assert np.array_equal(pks, stored_pks), "index claims to be fresh but holds other passages"
         if len(pks):
             stored = vstore.get_vectors(store, pks.tolist(), model="fake@384", dim=manifest["dim"])
-            assert np.array_equal(np.asarray(matrix), stored), "index claims to be fresh but its rows differ"
+            block = np.asarray(matrix)
+            assert np.array_equal(block, stored.astype(block.dtype)), "index claims to be fresh but its rows differ"
     return "fresh"
 
 

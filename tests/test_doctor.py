@@ -40,9 +40,11 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     build(settings, paths=[corpus], progress=no_progress)
     with Store.open(settings.db_path) as store:
         tag_store(store, settings)
+        from rppsearch.index.bm25 import refresh_lexical
         from rppsearch.index.vectors import refresh_index
 
         refresh_index(store, settings)
+        refresh_lexical(store, settings)  # until build does it
     return root
 
 
@@ -232,6 +234,18 @@ def test_a_half_written_document_is_marked_and_the_next_ingest_completes_it(ix: 
     assert store_violations(ix.db_path) == []
 
 
+def test_a_missing_or_stale_lexical_index_is_a_warning_and_is_refreshed(ix: Settings) -> None:
+    from rppsearch.index.bm25 import lexical_dir
+
+    shutil.rmtree(lexical_dir(ix))
+    found = run_doctor(settings=ix, quick=True)
+    assert found.ok and by_check(found)["lexical:index"] == "warning"  # BM25 still works, through FTS5
+    repaired = run_doctor(settings=ix, quick=True, repair=True)
+    assert by_check(repaired)["lexical:index"] == "repaired"
+    sql(ix, "DELETE FROM passages WHERE pk = (SELECT max(pk) FROM passages)")
+    assert by_check(run_doctor(settings=ix, quick=True))["lexical:index"] == "warning"
+
+
 def test_missing_generation_counter_is_restored_and_indexes_count_as_stale(ix: Settings) -> None:
     sql(ix, "DELETE FROM meta WHERE key = 'passages_generation'")
     assert "generation" in problems(run_doctor(settings=ix, quick=True))
@@ -317,7 +331,7 @@ def test_cli_exit_codes_json_and_csv(ix: Settings) -> None:
     healthy = rpp("doctor", "--index-dir", str(ix.index_dir), "--json", "--quick")
     assert healthy.returncode == 0, healthy.stderr
     lines = [json.loads(line) for line in healthy.stdout.splitlines()]
-    assert {row["status"] for row in lines} <= {"ok", "skipped"}
+    assert {row["status"] for row in lines} <= {"ok", "skipped", "warning"}
     assert {"check", "status", "count", "message", "action"} <= set(lines[0])
 
     (ix.vectors_dir / "manifest.json").unlink()

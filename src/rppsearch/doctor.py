@@ -49,8 +49,9 @@ MAX_REPAIR_ROUNDS = 3
 _ROWS = 20_000
 #: Temp names of atomic writes (`.NAME.XXXX.tmp`, index/manifest.py) and caches (`NAME.tmpPID[.npy]`).
 _TEMP_NAME = re.compile(r"^\..+\.tmp$|\.tmp\d+(?:\.npy)?$")
-#: Temp folders of model saves (`.tmp-VERSION-PID`, tag/persist.py).
-_TEMP_DIR = re.compile(r"^\.tmp-")
+#: Temp folders of model saves (`.tmp-VERSION-PID`, tag/persist.py) and lexical rebuilds
+#: (`.lexical.new-PID` / `.lexical.old-PID`, index/bm25.py).
+_TEMP_DIR = re.compile(r"^\.tmp-|^\..+\.(?:new|old)-\d+$")
 
 
 @dataclass
@@ -204,6 +205,7 @@ class _Doctor:
             self.check_missing_vectors,
             self.check_tags,
             self.check_vectors_index,
+            self.check_lexical_index,
             self.check_labels,
             self.check_models,
             self.check_temp_files,
@@ -556,6 +558,41 @@ class _Doctor:
             return problem(f"{differ} rows of the vectors index differ from passage_vectors")
         return _ok("vectors:index", f"vectors index matches the store ({len(pks)} rows, {manifest.get('model')})", len(pks))
 
+    def check_lexical_index(self) -> Finding:
+        """The tantivy index serving BM25. Search falls back to FTS5 when it is missing or
+        stale, so a mismatch is a warning (slower searches), repaired by refreshing it."""
+        try:
+            from .index import bm25  # noqa: PLC0415
+        except ImportError:
+            return Finding("lexical:index", "skipped", "the lexical index is not part of this build")
+        folder = bm25.lexical_dir(self.settings)
+        passages = int(self.scalar("SELECT count(*) FROM passages"))
+
+        def fix() -> str:
+            result = bm25.refresh_lexical(self.store, self.settings, force=not folder.exists() or bool(wrong))
+            return f"refreshed the lexical index ({result.get('status')}, {result.get('count', 0)} passages)"
+
+        wrong = ""
+        reason = bm25.lexical_state(self.store, self.settings)
+        if reason is None:
+            try:
+                pks = np.load(folder / bm25.PKS_FILE, allow_pickle=False)
+            except (OSError, ValueError) as exc:
+                wrong = f"unreadable {bm25.PKS_FILE} ({exc})"
+            else:
+                current = np.fromiter((r[0] for r in self.conn.execute("SELECT pk FROM passages ORDER BY pk")), dtype=np.int64)
+                if not np.array_equal(np.sort(pks), current):
+                    wrong = f"it lists {len(pks)} passages, the store has {len(current)}"
+            if not wrong:
+                return _ok("lexical:index", f"lexical index matches the store ({passages} passages)", passages)
+            reason = f"lexical index disagrees with the store: {wrong}"
+        if passages == 0 and not folder.exists():
+            return _ok("lexical:index", "no lexical index and no passages")
+        return Finding(
+            "lexical:index", "warning", f"{reason} (BM25 falls back to SQLite FTS5 meanwhile)",
+            action="refresh it from the store", fix=fix,
+        )
+
     def _index_rows_differ(self, matrix: np.ndarray, pks: np.ndarray) -> int:
         from .store import vectors as vstore  # noqa: PLC0415
 
@@ -570,7 +607,8 @@ class _Doctor:
             if stored.shape != (len(part), dim):
                 return len(part)
             block = np.asarray(matrix[i : i + len(part)])
-            differ += int((block != stored).any(axis=1).sum())
+            # the index may hold a narrower dtype (float16): compare with the store's rows cast alike
+            differ += int((block != stored.astype(block.dtype)).any(axis=1).sum())
         return differ
 
     # -- tags --------------------------------------------------------------------------
