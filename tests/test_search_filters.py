@@ -9,16 +9,18 @@ from rppsearch.errors import QueryError
 from rppsearch.index.bm25 import refresh_lexical
 from rppsearch.index.vectors import embed_missing, refresh_index
 from rppsearch.search import Filters, _Allowed, _Lexical, search
+from rppsearch.store import Store
 from test_search_support import Doc, add_dimensions, add_docs, tag_passage
 
 QUERY = "principal supervisors coach principals on instruction"
 
 
-@pytest.fixture(params=["tantivy", "fts5"])
-def corpus(store, request):  # noqa: ANN001, ANN201
+@pytest.fixture(scope="module", params=["tantivy", "fts5"])
+def corpus(request, tmp_path_factory):  # noqa: ANN001, ANN201
     """100 strongly matching passages from 'Big Org' and 30 weaker ones from 'Small Org'.
 
-    Run with the tantivy lexical index built, and without it (the FTS5 fallback)."""
+    Run with the tantivy lexical index built, and without it (the FTS5 fallback). Shared by
+    the module: only the dimension test adds tags, which no other test filters on."""
     docs = []
     for i in range(50):
         docs.append(
@@ -47,14 +49,17 @@ def corpus(store, request):  # noqa: ANN001, ANN201
                 passages=[f"A note on budgets, number {i}, that mentions principals once among many other words about money."],
             )
         )
+    index_dir = tmp_path_factory.mktemp(f"filters-{request.param}")
+    store = Store.open(index_dir / "rpp.db")
     add_docs(store, docs)
-    settings = Settings(index_dir=store.path.parent, embedding_model="fake")
+    settings = Settings(index_dir=index_dir, embedding_model="fake")
     embed_missing(store, settings)
     refresh_index(store, settings)
     if request.param == "tantivy":
         assert refresh_lexical(store, settings)["count"] == 130
     assert _Lexical(store, settings, QUERY, allowed=_Allowed(store, None), auto_refresh=False).name == request.param
-    return store, settings
+    yield store, settings
+    store.close()
 
 
 MODES = ["bm25", "semantic", "hybrid"]

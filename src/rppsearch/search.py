@@ -1,8 +1,10 @@
-"""Search: BM25 (SQLite FTS5), semantic (the vectors index) and hybrid fusion, filters first.
+"""Search: BM25 (tantivy, or the store's FTS5), semantic (the vectors index), hybrid fusion.
 
 `search()` and `similar()` are the API the CLI and the Datasette plugin call. Filters are
-applied before ranking (SQL joins for FTS5, a row mask for the matrix), so a filtered query
-fills its `limit` whenever that many passages match. BM25 mode never imports torch.
+applied before ranking: metadata filters select documents and dimension filters passages
+(SQL), which restrict tantivy through term sets, FTS5 through joins and the matrix through
+a row mask, so a filtered query fills its `limit` whenever that many passages match.
+BM25 mode never imports torch.
 """
 
 from __future__ import annotations
@@ -332,7 +334,9 @@ def search(
     `mode`: `bm25`, `semantic` or `hybrid` (fusion of both: `rrf` with `rrf_k`, or `convex`
     over min-max normalised scores, `weight` being the semantic share). `depth`: candidates
     taken from each mode before fusion (default 200, at least `limit`). With `auto_refresh`,
-    a stale vectors index is rebuilt from the stored vectors instead of raising.
+    stale indexes are refreshed from the store (no re-encoding) instead of raising
+    IndexStateError (vectors) or falling back to FTS5 (lexical); pass it only when the caller
+    may write the index folder. Raises QueryError naming a bad parameter.
     """
     _check_choice("mode", mode, MODES)
     _check_choice("by", by, BY)
