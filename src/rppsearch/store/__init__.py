@@ -12,8 +12,6 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-import sqlite_utils
-
 from ..errors import StoreError
 from .schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -26,7 +24,16 @@ class Store:
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self.conn = conn
         self.path = path
-        self.db = sqlite_utils.Database(conn)
+
+    @property
+    def db(self) -> "sqlite_utils.Database":  # noqa: F821
+        """A sqlite-utils view of the connection, made on first use: importing sqlite_utils
+        imports pandas (~0.5 s), which `rpp search --mode bm25` must not pay for."""
+        import sqlite_utils  # noqa: PLC0415
+
+        if getattr(self, "_db", None) is None:
+            self._db = sqlite_utils.Database(self.conn)
+        return self._db
 
     # -- lifecycle -------------------------------------------------------------------
     @classmethod
