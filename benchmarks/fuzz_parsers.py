@@ -116,7 +116,9 @@ class Target:
         self.InputError = InputError
         self.parse_file, self.clean_blocks, self.split_passages = parse_file, clean_blocks, split_passages
         self.stats: dict[str, Any] = {"inputs": 0, "parsed": 0, "refused": 0, "reasons": {}, "findings": {}}
-        self.split_passages([])  # load spaCy before timing anything
+        from rppsearch.models import Block
+
+        self.split_passages([Block("Warm up spaCy. Before timing anything.")])
 
     def _finding(self, kind: str, signature: str, data: bytes, detail: str) -> None:
         key = f"{kind}: {signature}"
@@ -151,8 +153,10 @@ class Target:
                     if text[p.start : p.end] != p.text:
                         self._finding("invariant", "passage offsets do not point at its text", data, repr(p.text[:200]))
                         break
-                body = [w for b in blocks if b.heading_level == 0 for w in b.text.split()]
-                if [w for p in passages for w in p.text.split()] != body:
+                # every non-space character of the body, in order (a passage may end inside a
+                # space-free run such as `safety."The`, so whole words are not the unit)
+                body = "".join("".join(b.text.split()) for b in blocks if b.heading_level == 0)
+                if "".join("".join(p.text.split()) for p in passages) != body:
                     self._finding("invariant", "text lost between blocks and passages", data, "")
             except Exception as exc:  # noqa: BLE001
                 self._finding("crash", "clean/split: " + _signature(exc), data, _short_tb(exc))

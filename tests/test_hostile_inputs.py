@@ -632,10 +632,11 @@ def test_clean_blocks_keeps_all_prose_drops_furniture_and_is_idempotent(prose, f
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.one_of(NOISY_TEXT, ANY_TEXT, PROSE), min_size=1, max_size=8))
+@example(['He said "The plan works."The board agreed. "A new start," she said.'])
 def test_clean_then_split_loses_no_text_and_offsets_point_at_passages(raw_blocks: list[str]) -> None:
     blocks = clean_blocks([Block(normalize_text(t)) for t in raw_blocks if normalize_text(t)])
     text, passages = split_passages(blocks)
     for p in passages:
         assert text[p.start : p.end] == p.text
-    body = [w for b in blocks if b.heading_level == 0 for w in b.text.split()]
-    assert [w for p in passages for w in p.text.split()] == body
+    body = "".join("".join(b.text.split()) for b in blocks if b.heading_level == 0)
+    assert "".join("".join(p.text.split()) for p in passages) == body
