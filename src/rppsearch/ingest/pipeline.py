@@ -116,6 +116,11 @@ def discover(paths: list[Path]) -> tuple[list[tuple[Path, Path]], list[tuple[str
     return found, errors
 
 
+def storable_path(path: Path) -> str:
+    """The path as valid UTF-8 text: bytes of a non-UTF-8 file name become `\\xNN` escapes."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
 def _default_id(file: Path, root: Path) -> str:
     """Slug of the file name (a file given directly) or of `FOLDER/relative/path` (found in a folder)."""
     if root == file:
@@ -258,7 +263,7 @@ class Ingester:
 
     def sources(self, file: Path, root: Path, report: IngestReport) -> Iterator[Source]:
         """The file itself, or each record of a JSONL corpus."""
-        key = str(file.resolve())
+        key = storable_path(file.resolve())
         if file.suffix.lower() != JSONL_SUFFIX:
             yield Source(path=file, key=key, default_id=_default_id(file, root))
             return
@@ -308,7 +313,7 @@ def ingest_paths(
 
 def prune_missing(store: Store, *, roots: list[Path], keep: set[str]) -> list[str]:
     """Delete documents stored from under `roots` whose file (or JSONL record) is gone."""
-    prefixes = [str(r.resolve()) for r in roots]
+    prefixes = [storable_path(r.resolve()) for r in roots]
     removed = []
     for doc_id, key in docstore.all_document_paths(store):
         file_part = key.split("#", 1)[0]
