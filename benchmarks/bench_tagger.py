@@ -26,7 +26,6 @@ import time
 from contextlib import nullcontext
 from pathlib import Path
 
-import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 

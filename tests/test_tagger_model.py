@@ -9,7 +9,6 @@ from __future__ import annotations
 from contextlib import nullcontext
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from rppsearch.config import PACKAGED_MODEL, Settings, default_examples_paths
