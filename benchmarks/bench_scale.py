@@ -307,13 +307,13 @@ def load_average() -> float:
 
 def markdown(results: dict[str, Any]) -> str:
     lines = [
-        "| passages | store+FTS5 build | vectors index build | build peak RSS | bm25 p50 / p95 | semantic p50 / p95 | hybrid p50 / p95 | hybrid+filter p50 | hybrid by doc p50 | query RSS | cold `rpp search` bm25 / hybrid | `rpp --help` |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| passages | store+FTS5 build | tantivy build | vectors index build | build peak RSS | bm25 p50 / p95 | semantic p50 / p95 | hybrid p50 / p95 | hybrid+filter p50 | hybrid by doc p50 | query RSS | cold `rpp search` bm25 / hybrid | `rpp --help` |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for size, r in sorted(results.get("sizes", {}).items(), key=lambda kv: kv[1]["passages"]):
         b, q, c = r["build"], r["query"], r["cold_start_s"]
         lines.append(
-            f"| {size} | {b['store_fts_seconds']} s | {b['vectors_index_seconds']} s | {r['build_peak_rss_mb']:.0f} MB | "
+            f"| {size} | {b['store_fts_seconds']} s | {b.get('lexical_index_seconds', '?')} s | {b['vectors_index_seconds']} s | {r['build_peak_rss_mb']:.0f} MB | "
             f"{q['bm25']['p50_ms']} / {q['bm25']['p95_ms']} ms | {q['semantic']['p50_ms']} / {q['semantic']['p95_ms']} ms | "
             f"{q['hybrid']['p50_ms']} / {q['hybrid']['p95_ms']} ms | {q['hybrid+filter']['p50_ms']} ms | "
             f"{q['hybrid by document']['p50_ms']} ms | {r['query_peak_rss_mb']:.0f} MB | "
@@ -327,7 +327,11 @@ def markdown(results: dict[str, Any]) -> str:
             f"{enc['bare_passages_per_s']} passages/s: **{enc['ratio'] * 100:.0f}%**."
         )
     m = results.get("machine", {})
+    loads = ", ".join(
+        f"{size}: {r.get('load_average_before')}-{r.get('load_average_after')}" for size, r in results.get("sizes", {}).items()
+    )
     lines.append("")
+    lines.append(f"Load average (1 min) around the query measurements: {loads}.")
     lines.append(f"Machine: {m.get('cpus')} cores ({m.get('cpu', '?')}), {m.get('memory_gb')} GB, Python {m.get('python')}, SQLite {m.get('sqlite')}.")
     return "\n".join(lines)
 

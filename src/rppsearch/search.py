@@ -303,14 +303,25 @@ def _limit_blas_threads() -> None:
     _BLAS_LIMITED = True
 
 
+_QUERY_VECTORS: dict[tuple[str, str], np.ndarray] = {}
+
+
 def encode_query(settings: Settings, query: str) -> np.ndarray:
-    """The query's embedding, computed once, with the index's encoder."""
+    """The query's embedding with the index's encoder; the last 256 are kept (paging, facets)."""
+    key = (settings.embedding_model, query)
+    cached = _QUERY_VECTORS.get(key)
+    if cached is not None:
+        return cached
     from .embed import get_encoder  # noqa: PLC0415
     from .index.vectors import prepare_torch  # noqa: PLC0415
 
     prepare_torch()
     _limit_blas_threads()
-    return get_encoder(settings.embedding_model).encode([query])[0]
+    vector = get_encoder(settings.embedding_model).encode([query])[0]
+    if len(_QUERY_VECTORS) >= 256:
+        _QUERY_VECTORS.pop(next(iter(_QUERY_VECTORS)))
+    _QUERY_VECTORS[key] = vector
+    return vector
 
 
 # -- the API -----------------------------------------------------------------------------
