@@ -201,11 +201,6 @@ def test_readers_never_see_locks_or_half_added_documents_while_rpp_add_writes(
     assert store_violations(settings.db_path) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gap: index/vectors._mismatch compares only model, schema and passages generation; "
-    "vectors added after an index was built (embed_missing, the tagger) do not make it stale",
-)
 def test_a_search_that_refreshes_the_index_mid_build_does_not_leave_it_stale(
     built: tuple[Path, Settings], monkeypatch: pytest.MonkeyPatch
 ) -> None:

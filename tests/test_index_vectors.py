@@ -191,3 +191,19 @@ def test_index_of_another_store_is_detected(store, settings, tmp_path) -> None: 
             search(second, other, query="principals", mode="semantic")
         assert vindex.refresh_index(second, other)["status"] == "rebuilt"  # not reused
         assert search(second, other, query="principals", mode="semantic")
+
+
+def test_vectors_stored_after_the_index_make_it_stale(store, settings) -> None:  # noqa: ANN001
+    """Same passages generation, but the index was built while encoding was half done."""
+    add_docs(store, _docs("a", 6))
+    missing = vstore.missing_vector_pks(store, model="fake@384")
+    rows = vstore.passages_for_embedding(store, missing[: len(missing) // 2])
+    vectors = get_encoder("fake").encode([vindex.embedding_text(t, h, x) for _, _, t, h, x in rows])
+    with store.transaction():
+        vstore.put_vectors(store, ((pk, d, v) for (pk, d, *_), v in zip(rows, vectors)), model="fake@384")
+    assert vindex.refresh_index(store, settings)["missing"] == len(missing) - len(rows)
+    vindex.embed_missing(store, settings)
+    assert "vectors were stored after it was built" in (vindex.index_state(store, settings) or "")
+    report = vindex.refresh_index(store, settings)
+    assert (report["status"], report["missing"], report["reused"]) == ("updated", 0, len(rows))
+    assert vindex.index_state(store, settings) is None

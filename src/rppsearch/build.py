@@ -49,7 +49,8 @@ def ingest_step(
 
 def derived_steps(store: Store, settings: Settings, *, progress: ProgressFactory) -> dict[str, Any]:
     """Encode, tag and index whatever is new or stale. Each stage is incremental."""
-    from .index.vectors import embed_missing, refresh_index  # noqa: PLC0415
+    from .index import refresh_indexes  # noqa: PLC0415
+    from .index.vectors import embed_missing  # noqa: PLC0415
     from .review import reapply_decisions  # noqa: PLC0415
     from .tag.pipeline import tag_store  # noqa: PLC0415
 
@@ -57,7 +58,7 @@ def derived_steps(store: Store, settings: Settings, *, progress: ProgressFactory
     stages["encode"] = embed_missing(store, settings, progress=progress)
     stages["tag"] = tag_store(store, settings, progress=progress)
     stages["labels"] = reapply_decisions(store)  # people's decisions back on re-created, unchanged passages
-    stages["index"] = refresh_index(store, settings)
+    stages["index"] = refresh_indexes(store, settings)  # tantivy BM25 + vectors matrix
     return stages
 
 

@@ -165,6 +165,12 @@ def _mismatch(manifest: dict[str, Any], store: Store, fingerprint: str) -> str |
             f"vectors index is stale: built at generation {manifest.get('passages_generation')}, "
             f"store at {generation}"
         )
+    stored = vstore.vectors_generation(store)
+    if manifest.get("vectors_generation", 0) != stored:
+        return (
+            f"vectors index is stale: vectors were stored after it was built (vectors generation "
+            f"{manifest.get('vectors_generation', 0)}, store at {stored})"
+        )
     return None
 
 
@@ -184,6 +190,7 @@ def refresh_index(
         return {"status": "fresh", "count": old.get("count", 0)}
     store_id = vstore.store_identity(store, create=True)
     generation = store.passages_generation()
+    vectors_generation = vstore.vectors_generation(store)
     schema = store.schema_version()
     pks, docs = vstore.vector_rows(store, model=model)
     total_passages = int(store.conn.execute("SELECT count(*) FROM passages").fetchone()[0])
@@ -244,6 +251,7 @@ def refresh_index(
         "store_id": store_id,
         "schema_version": schema,
         "passages_generation": generation,
+        "vectors_generation": vectors_generation,
         "model": model,
         "model_name": settings.embedding_model,
         "weights_sha256": model.rsplit("@", 1)[-1],

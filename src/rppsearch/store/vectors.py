@@ -15,6 +15,7 @@ from . import Store
 
 __all__ = [
     "store_identity",
+    "vectors_generation",
     "put_vectors",
     "get_vectors",
     "missing_vector_pks",
@@ -61,7 +62,18 @@ def put_vectors(
         "INSERT OR REPLACE INTO passage_vectors (passage_pk, model, text_hash, vector) VALUES (?, ?, ?, ?)",
         rows,
     )
+    if rows:  # indexes built before these vectors are stale even at the same passages generation
+        store.conn.execute(
+            "INSERT INTO meta(key, value) VALUES ('vectors_generation', '1') "
+            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
     return len(rows)
+
+
+def vectors_generation(store: Store) -> int:
+    """A counter bumped by every `put_vectors` (vectors carried over with passages, or deleted
+    with them, move the passages generation instead)."""
+    return int(store.get_meta("vectors_generation", "0") or 0)
 
 
 def get_vectors(store: Store, pks: Sequence[int], *, model: str, dim: int | None = None) -> np.ndarray:
