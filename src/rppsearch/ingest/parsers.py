@@ -472,10 +472,12 @@ _HTML_SCRIPT = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.DOTALL | re.
 _HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1")
 _INLINE_RULES: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"!\[[^\]]*\]\([^)]*\)"), ""),  # image: dropped
-    (re.compile(r"!\[[^\]]*\]\[[^\]]*\]"), ""),  # reference image: dropped
-    (re.compile(r"\[([^\]]+)\]\((?:[^()]|\([^)]*\))*\)"), r"\1"),  # link: its text
-    (re.compile(r"\[([^\]]+)\]\[[^\]]*\]"), r"\1"),  # reference link: its text
+    # Bracket texts exclude '[' (and inner parentheses exclude '('), so a run of unclosed
+    # brackets is scanned once instead of once per bracket (200k '[' hung the parser).
+    (re.compile(r"!\[[^\[\]]*\]\([^)]*\)"), ""),  # image: dropped
+    (re.compile(r"!\[[^\[\]]*\]\[[^\[\]]*\]"), ""),  # reference image: dropped
+    (re.compile(r"\[([^\[\]]+)\]\((?:[^()]|\([^()]*\))*\)"), r"\1"),  # link: its text
+    (re.compile(r"\[([^\[\]]+)\]\[[^\[\]]*\]"), r"\1"),  # reference link: its text
     (re.compile(r"<((?:https?|ftp|mailto):[^>\s]+)>"), r"\1"),  # autolink: the address
     (re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1"), r"\2"),  # strong
     (re.compile(r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])"), r"\1"),  # emphasis *x*
