@@ -226,16 +226,17 @@ def test_gigabyte_files_and_a_zip_bomb_are_refused_with_bounded_memory(tmp_path:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "good.txt").write_text(GOOD, encoding="utf-8")
-    for name in ("zeros-1g.txt", "zeros-1g.pdf"):
-        with open(corpus / name, "wb") as handle:
-            handle.truncate(1 << 30)  # sparse: 1 GB of zeros without using the disk
+    with open(corpus / "zeros-1g.txt", "wb") as handle:
+        handle.truncate(1 << 30)  # sparse: 1 GB of zeros without using the disk
+    with open(corpus / "zeros-300m.pdf", "wb") as handle:
+        handle.truncate(300 << 20)
     zip_bomb_docx(corpus / "bomb-300mb.docx")
     out = run_memory_probe(tmp_path, corpus)
     assert out["added"] == ["corpus-good"]
     reasons = {Path(p).name: r for p, r in out["failed"]}
-    assert set(reasons) == {"zeros-1g.txt", "zeros-1g.pdf", "bomb-300mb.docx"}
-    for name in ("zeros-1g.txt", "zeros-1g.pdf"):
-        assert reasons[name].startswith("file too large (1024 MB"), reasons[name]
+    assert set(reasons) == {"zeros-1g.txt", "zeros-300m.pdf", "bomb-300mb.docx"}
+    assert reasons["zeros-1g.txt"].startswith("file too large (1024 MB"), reasons
+    assert reasons["zeros-300m.pdf"].startswith("file too large (300 MB"), reasons
     assert "zip bomb" in reasons["bomb-300mb.docx"]
     grown_mb = (out["after_kb"] - out["before_kb"]) / 1024
     assert grown_mb < 100, f"peak memory grew by {grown_mb:.0f} MB for files that were refused"
@@ -255,6 +256,45 @@ def test_ten_megabytes_of_nested_tags_fail_cleanly_with_bounded_memory(tmp_path:
         assert Path(path).name == "nested-10mb.html" and "HTML" in reason and "\n" not in reason
     grown_mb = (out["after_kb"] - out["before_kb"]) / 1024
     assert grown_mb < 1500, f"peak memory grew by {grown_mb:.0f} MB on 10 MB of nested tags"
+
+
+# -- pathological text: long runs that once made regexes or spaCy quadratic -------------------------
+PATHOLOGICAL = {
+    "letters-no-space.txt": "a" * 200_000,
+    "cjk-no-punctuation.txt": "日本語の文章です" * 25_000,
+    "toc-leader.txt": "Contents" + "." * 200_000 + " 5",
+    "hash-rule.txt": "#" * 200_000,
+    "brackets.md": "Intro text.\n\n" + "[" * 200_000,
+    "link-starts.md": "[a](" * 50_000,
+    "lt-run.html": "<html><body><p>" + "<" * 200_000 + "</p></body></html>",
+    "one-6mb-paragraph.txt": ("word " * 200 + "and ") * 6_000,
+}
+
+
+def test_pathological_texts_finish(tmp_path: Path) -> None:
+    """Each once hung ingest for minutes (quadratic regexes, spaCy on 200k-character tokens).
+    A liveness check, not a speed target: the child gets a generous time limit."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "good.txt").write_text(GOOD, encoding="utf-8")
+    for name, text in PATHOLOGICAL.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    code = (
+        "import json,sys; from pathlib import Path; from rppsearch.store import Store; "
+        "from rppsearch.ingest.pipeline import ingest_paths; "
+        "s=Store.open(sys.argv[2]); r=ingest_paths(s,[Path(sys.argv[1])]); print(json.dumps([r.added, r.failed]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(corpus), str(tmp_path / "rpp.db")],
+        capture_output=True, text=True, timeout=240,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    added, failed = json.loads(result.stdout.strip().splitlines()[-1])
+    assert "corpus-good" in added
+    assert len(added) + len(failed) == len(PATHOLOGICAL) + 1
+    assert all("\n" not in reason for _, reason in failed)
+    assert "corpus-one-6mb-paragraph" in added  # over spaCy's max_length (5M), fed in pieces
+    assert store_violations(tmp_path / "rpp.db") == []
 
 
 # -- HTML that tries to run code or reach the network ----------------------------------------------
