@@ -26,6 +26,7 @@ def main() -> None:
     parser.add_argument("--index-dir", type=Path, default=Path("/tmp/rpp-bench"))
     parser.add_argument("--out", type=Path, default=HERE / "results" / "scifact_tuning.json")
     parser.add_argument("--compare-recipes", action="store_true", help="also encode passage text alone (slow)")
+    parser.add_argument("--only-recipes", action="store_true", help="just the recipe comparison (merged into --out)")
     args = parser.parse_args()
 
     from rppsearch import search as search_mod  # noqa: PLC0415
@@ -56,6 +57,13 @@ def main() -> None:
             run[qid] = {str(source[h.document_id]): float(100 - i) for i, h in enumerate(hits)}
         return evaluate_runs(qrels, {"x": run})["x"]
 
+    if args.only_recipes:
+        results = json.loads(args.out.read_text()) if args.out.exists() else {}
+        results["recipes"] = compare_recipes(store, encoder, splits, source)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(results, indent=2) + "\n")
+        print(json.dumps(results["recipes"], indent=2))
+        return
     results: dict[str, Any] = {"rrf": {}, "convex": {}}
     results["bm25_train"] = ndcg("train", mode="bm25")
     results["semantic_train"] = ndcg("train", mode="semantic")
