@@ -166,13 +166,22 @@ def refresh_lexical(store: Store, settings: Settings, *, force: bool = False) ->
     return {"status": status, "count": int(len(current)), **report, "seconds": round(time.perf_counter() - start, 3)}
 
 
+#: How long a refresh waits for another process's writer (two `rpp add` at once), like
+#: SQLite's busy timeout; the index stays consistent either way (pks only grow).
+WRITER_WAIT_SECONDS = 60.0
+
+
 def _writer(index: Any) -> Any:
-    try:
-        return index.writer(heap_size=128_000_000, num_threads=1)
-    except ValueError as exc:  # the writer lock is held by another process
-        raise IndexStateError(
-            f"lexical index is being written by another process ({exc})", hint="try again when it is done"
-        ) from exc
+    deadline = time.monotonic() + WRITER_WAIT_SECONDS
+    while True:
+        try:
+            return index.writer(heap_size=128_000_000, num_threads=1)
+        except ValueError as exc:  # the writer lock is held by another process
+            if time.monotonic() >= deadline:
+                raise IndexStateError(
+                    f"lexical index is being written by another process ({exc})", hint="try again when it is done"
+                ) from exc
+            time.sleep(0.2)
 
 
 def _add_rows(writer: Any, rows: list[tuple[int, int, str, str, str]]) -> None:
