@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import select
 import signal
 import subprocess
 import sys
@@ -27,31 +28,94 @@ from rppsearch.config import Settings
 
 pytestmark = pytest.mark.slow
 
-KILLS = int(os.environ.get("RPP_CRASH_KILLS", "20"))
-# The real CLI, after warming up the heavy imports and printing "ready", so that kill delays
-# are measured from when the command starts working rather than from interpreter start-up.
-DRIVER = """
-import sys
+KILLS = int(os.environ.get("RPP_CRASH_KILLS", "24"))
+
+# A "zygote": one process pays for the imports once, then forks a child per command, each
+# running the real CLI (`rppsearch.cli.main.main`) in its own session. The test SIGKILLs the
+# child's process group; the zygote reports each child's exit status. Runs thus cost a fork,
+# not an interpreter start-up, and kill delays count from when the command starts working.
+ZYGOTE = """
+import json, os, sys
 from rppsearch.ingest import nlp, parsers, pipeline
-import rppsearch.build, rppsearch.tag.pipeline, rppsearch.index.vectors, sklearn.linear_model
+import rppsearch.build, rppsearch.tag.pipeline, rppsearch.index.vectors, rppsearch.index.bm25, sklearn.linear_model
+import rppsearch.cli.main
 nlp.get_sentencizer()
-print("ready", flush=True)
-from rppsearch.cli.main import main
-main()
+print(json.dumps({"ready": True}), flush=True)
+for line in sys.stdin:
+    request = json.loads(line)
+    pid = os.fork()
+    if pid == 0:
+        os.setsid()
+        err = os.open(request["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        null = os.open(os.devnull, os.O_RDWR)
+        os.dup2(null, 0); os.dup2(null, 1); os.dup2(err, 2)
+        sys.argv = ["rpp", *request["argv"]]
+        code = 0
+        try:
+            rppsearch.cli.main.main()
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        except BaseException:
+            import traceback; traceback.print_exc(); code = 1
+        sys.stderr.flush()
+        os._exit(code)
+    print(json.dumps({"pid": pid}), flush=True)
+    _, status = os.waitpid(pid, 0)
+    print(json.dumps({"pid": pid, "code": os.waitstatus_to_exitcode(status)}), flush=True)
 """
-RPP = [sys.executable, "-c", DRIVER]
 
 
-def start(args: list[str], index_dir: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "RPP_MODEL": "fake", "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(
-        [*RPP, *args, "--index-dir", str(index_dir), "--quiet"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True,
+class Zygote:
+    """Runs `rpp ARGS` in forked children of one warmed-up process."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", ZYGOTE], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            env={**os.environ, "RPP_MODEL": "fake"},
+        )
+        assert json.loads(self._line(120)) == {"ready": True}
+
+    def _line(self, timeout: float | None) -> str:
+        assert self.proc.stdout is not None
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        if not ready:
+            raise TimeoutError
+        line = self.proc.stdout.readline()
+        assert line, "the zygote died"
+        return line
+
+    def run(self, args: list[str], index_dir: Path, *, kill_after: float | None) -> tuple[int, str]:
+        """(exit code, stderr); -9 when the child was killed after `kill_after` seconds.
+        `self.last_seconds` is how long the child ran."""
+        assert self.proc.stdin is not None
+        err = self.workdir / "child-stderr.txt"
+        request = {"argv": [*args, "--index-dir", str(index_dir), "--quiet"], "stderr": str(err)}
+        self.proc.stdin.write(json.dumps(request) + "\n")
+        self.proc.stdin.flush()
+        pid = json.loads(self._line(60))["pid"]
+        started = time.monotonic()
+        try:
+            done = json.loads(self._line(kill_after if kill_after is not None else 900))
+        except TimeoutError:
+            os.killpg(pid, signal.SIGKILL)
+            done = json.loads(self._line(60))
+        self.last_seconds = time.monotonic() - started
+        return done["code"], err.read_text(errors="replace") if err.exists() else ""
+
+    def close(self) -> None:
+        if self.proc.stdin:
+            self.proc.stdin.close()
+        self.proc.wait(timeout=60)
+
+
+def rpp_build(corpus: Path, index_dir: Path) -> subprocess.CompletedProcess[str]:
+    """An ordinary, uninterrupted `rpp build` in its own interpreter."""
+    return subprocess.run(
+        [sys.executable, "-c", "from rppsearch.cli.main import main; main()", "build", str(corpus),
+         "--index-dir", str(index_dir), "--quiet"],
+        capture_output=True, text=True, timeout=900, env={**os.environ, "RPP_MODEL": "fake"},
     )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    assert line.strip() == b"ready", (line, proc.stderr.read() if proc.stderr else b"")
-    return proc
 
 
 def index_agrees_or_is_stale(settings: Settings) -> str:
@@ -151,55 +215,49 @@ def test_sigkill_at_random_points_never_corrupts_and_the_next_run_finishes(tmp_p
     kills = completed = 0
     outcomes: dict[str, int] = {}
     phases: dict[str, int] = {}
-    max_delay = 1.0  # seconds after the imports: an incremental run of 1-3 documents takes about 1 s
+    durations = [1.0]  # of runs left to finish: kill delays follow how long a run takes here
     attempt = 0
-    while kills < KILLS and attempt < KILLS * 3:
-        attempt += 1
-        added = mutate(corpus, rng, next_id) if attempt > 1 else []
-        use_add = bool(added) and rng.random() < 0.3
-        args = ["add", *map(str, added)] if use_add else ["build", str(corpus)]
-        proc = start(args, settings.index_dir)
-        # Every fifth run is left to finish.
-        delay = None if attempt % 5 == 0 else rng.uniform(0.0, max_delay)
-        try:
-            proc.wait(timeout=delay if delay is not None else 600)
-            completed += 1
-            stderr = proc.stderr.read().decode() if proc.stderr else ""
-            assert proc.returncode == 0, f"run {attempt} ({args[0]}) failed: {stderr[-1500:]}"
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            kills += 1
+    zygote = Zygote(tmp_path)
+    try:
+        while kills < KILLS and attempt < KILLS * 3:
+            attempt += 1
+            added = mutate(corpus, rng, next_id) if attempt > 1 else []
+            use_add = bool(added) and rng.random() < 0.3
+            args = ["add", *map(str, added)] if use_add else ["build", str(corpus)]
+            typical = sorted(durations)[len(durations) // 2]
+            delay = None if attempt % 5 == 0 else rng.uniform(0.0, typical)  # every fifth run finishes
+            code, stderr = zygote.run(args, settings.index_dir, kill_after=delay)
+            if code == -signal.SIGKILL:
+                kills += 1
+            else:
+                completed += 1
+                durations.append(zygote.last_seconds)
+                assert code == 0, f"run {attempt} ({args[0]}) failed: {stderr[-1500:]}"
             if not settings.db_path.exists():
                 phases["start-up"] = phases.get("start-up", 0) + 1
-        finally:
-            for stream in (proc.stdout, proc.stderr):
-                if stream:
-                    stream.close()
-        if not settings.db_path.exists():
-            outcomes["killed before the store existed"] = outcomes.get("killed before the store existed", 0) + 1
-            continue
-        if delay is not None and proc.returncode == -signal.SIGKILL:
-            phase = phase_reached(settings, added if use_add else sorted(corpus.glob("*.txt")))
-            phases[phase] = phases.get(phase, 0) + 1
-        violations = store_violations(settings.db_path)
-        assert violations == [], f"after run {attempt} (killed={delay is not None}): {violations}"
-        state = index_agrees_or_is_stale(settings) if (settings.vectors_dir / "manifest.json").exists() else "no index yet"
-        outcomes[state.split(":")[0]] = outcomes.get(state.split(":")[0], 0) + 1
-        active_model_is_whole(settings)
+                continue
+            if code == -signal.SIGKILL:
+                phase = phase_reached(settings, added if use_add else sorted(corpus.glob("*.txt")))
+                phases[phase] = phases.get(phase, 0) + 1
+            violations = store_violations(settings.db_path)
+            assert violations == [], f"after run {attempt} (killed={code == -signal.SIGKILL}): {violations}"
+            state = index_agrees_or_is_stale(settings) if (settings.vectors_dir / "manifest.json").exists() else "no index yet"
+            outcomes[state.split(":")[0]] = outcomes.get(state.split(":")[0], 0) + 1
+            active_model_is_whole(settings)
+    finally:
+        zygote.close()
 
     assert kills >= KILLS, f"only {kills} kills landed in {attempt} runs"
     leftovers = temp_leftovers(settings.index_dir)
 
     # An uninterrupted run finishes the job ...
-    final = start(["build", str(corpus)], settings.index_dir)
-    assert final.wait(timeout=900) == 0, final.stderr.read().decode()[-2000:] if final.stderr else ""
+    final = rpp_build(corpus, settings.index_dir)
+    assert final.returncode == 0, final.stderr[-2000:]
     assert store_violations(settings.db_path) == []
     assert index_agrees_or_is_stale(settings) == "fresh"
     # ... and the store equals a clean build of the same corpus.
     clean = Settings(index_dir=tmp_path / "clean-ix", embedding_model="fake")
-    fresh = start(["build", str(corpus)], clean.index_dir)
-    assert fresh.wait(timeout=900) == 0
+    assert rpp_build(corpus, clean.index_dir).returncode == 0
     assert store_snapshot(settings.db_path) == store_snapshot(clean.db_path)
     conn = connect(settings.db_path, readonly=True)
     try:
@@ -226,7 +284,7 @@ def test_a_kill_between_the_index_files_and_the_manifest_is_detected(tmp_path: P
     corpus = tmp_path / "corpus"
     write_corpus(corpus, 3)
     settings = Settings(index_dir=tmp_path / "ix", embedding_model="fake")
-    assert start(["build", str(corpus)], settings.index_dir).wait(timeout=900) == 0
+    assert rpp_build(corpus, settings.index_dir).returncode == 0
     old_manifest = (settings.vectors_dir / "manifest.json").read_text()
     (corpus / "doc-0001.txt").write_text(document_text(101), encoding="utf-8")
     from rppsearch.ingest.pipeline import ingest_paths
