@@ -13,7 +13,10 @@ What counts as a finding:
 - invariant: a passage whose offsets do not point at its text, or body text lost between the
   cleaned blocks and the passages;
 - slow: one input took longer than --slow seconds; hang: longer than --timeout (the worker is
-  killed and restarted by the parent, which keeps the input).
+  killed and restarted by the parent, which keeps the input and replays it in a fresh process:
+  an input that then runs quickly is recorded as a machine stall, not a hang).
+Then hand-made worst cases (STRESS: 200k-character runs, deep and wide markup) are timed, each
+in a fresh process with --stress-timeout.
 Findings' inputs go to benchmarks/out/fuzz-findings/ (not committed); the figures (inputs
 tried, findings by kind and signature, time) to benchmarks/results/fuzz.json, and a table is printed.
 """
@@ -331,10 +334,14 @@ def fuzz_format(fmt: str, args: argparse.Namespace, scratch: Path) -> dict[str, 
         if proc.returncode != 0 or hung:
             data = current.read_bytes() if current.exists() else b""
             kind = "hang" if hung or "Timeout" in stderr or "timeout" in stderr else "worker died"
+            seconds = replay(fmt, data, args.timeout * 2)
+            if seconds is not None:  # it ran fine in a fresh process: the machine stalled, not the parser
+                kind = "stall"
+                stderr = f"did not reproduce: {seconds:.1f} s in a fresh process. " + stderr
             FINDINGS.mkdir(parents=True, exist_ok=True)
             name = f"{fmt}-{kind.replace(' ', '-')}-{hashlib.sha1(data).hexdigest()[:12]}{FORMATS[fmt]}"
             (FINDINGS / name).write_bytes(data)
-            key = f"{kind}: over {args.timeout} s" if kind == "hang" else f"{kind}: exit {proc.returncode}"
+            key = f"{kind}: over {args.timeout} s" if kind in ("hang", "stall") else f"{kind}: exit {proc.returncode}"
             entry = total["findings"].setdefault(key, {"kind": kind, "count": 0, "example": str((FINDINGS / name).relative_to(ROOT)), "detail": stderr.strip()[-300:]})
             entry["count"] += 1
             total["restarts"] += 1
@@ -342,6 +349,61 @@ def fuzz_format(fmt: str, args: argparse.Namespace, scratch: Path) -> dict[str, 
         if proc.returncode == 0 and not hung:
             break
     return total
+
+
+# Hand-made worst cases (long runs without spaces or closing brackets, deep and wide markup):
+# coverage-guided fuzzing rarely grows inputs this large, so they are timed separately.
+N = 200_000
+STRESS: list[tuple[str, str, bytes]] = [
+    ("txt", "200k letters, no space", b"a" * N),
+    ("txt", "200k CJK characters, no punctuation", "日本語の文章です".encode() * (N // 8)),
+    ("txt", "200k '#'", b"#" * N),
+    ("txt", "200k '.' ", b". " * (N // 2)),
+    ("txt", "hyphenated run ab-ab-…", b"ab-" * (N // 3)),
+    ("md", "200k '['", b"[" * N),
+    ("md", "50k '[a]('", b"[a](" * (N // 4)),
+    ("md", "200k '`'", b"`" * N),
+    ("md", "200k '*'", b"*" * N),
+    ("md", "200k '_a'", b"_a" * (N // 2)),
+    ("md", "200k '#'", b"#" * N),
+    ("html", "200k '<' in a paragraph", b"<html><body><p>" + b"<" * N + b"</p></body></html>"),
+    ("html", "1M nested <div>", b"<div>" * 1_000_000 + b"text" + b"</div>" * 1_000_000),
+    ("html", "300k sibling paragraphs", b"<html><body>" + b"<p>word word</p>" * 300_000 + b"</body></html>"),
+]
+
+
+def run_stress(timeout: float) -> list[dict[str, Any]]:
+    out = []
+    for fmt, label, data in STRESS:
+        seconds = replay(fmt, data, timeout)
+        out.append({"format": fmt, "input": label, "bytes": len(data),
+                    "seconds": None if seconds is None else round(seconds, 2),
+                    "outcome": f"hang (over {timeout:g} s) or crash" if seconds is None else "finished"})
+        print(f"stress {fmt} {label}: {out[-1]['outcome']} {out[-1]['seconds']}", file=sys.stderr)
+    return out
+
+
+def replay(fmt: str, data: bytes, timeout: float) -> float | None:
+    """Seconds one input takes through the target in a fresh process; None if it hangs or dies."""
+    with tempfile.TemporaryDirectory(prefix="rpp-fuzz-replay-") as folder:
+        path = Path(folder) / f"input{FORMATS[fmt]}"
+        path.write_bytes(data)
+        code = (
+            "import sys, time; from pathlib import Path; sys.path.insert(0, sys.argv[3]); import fuzz_parsers as f; "
+            "t = f.Target(sys.argv[1], Path(sys.argv[2]).parent / 'work', 1e9); (Path(sys.argv[2]).parent / 'work').mkdir(); "
+            "s = time.perf_counter(); t(Path(sys.argv[2]).read_bytes()); print(time.perf_counter() - s); "
+            "sys.exit(1 if any(e['kind'] == 'crash' for e in t.stats['findings'].values()) else 0)"
+        )
+        try:
+            result = subprocess.run(
+                [sys.executable, "-c", code, fmt, str(path), str(Path(__file__).parent)],
+                capture_output=True, text=True, timeout=timeout,
+            )
+        except subprocess.TimeoutExpired:
+            return None
+        if result.returncode != 0:
+            return None
+        return float(result.stdout.strip().splitlines()[-1])
 
 
 def main() -> int:
@@ -352,6 +414,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--slow", type=float, default=5.0, help="an input slower than this is a finding")
     parser.add_argument("--timeout", type=int, default=30, help="an input slower than this is a hang")
+    parser.add_argument("--stress-timeout", type=float, default=60, help="time limit of each hand-made worst case (0: skip them)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--progress", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -378,6 +441,7 @@ def main() -> int:
             stats["inputs_per_s"] = round(stats["inputs"] / stats["seconds"], 1) if stats["seconds"] else None
             results[fmt] = stats
             print(f"{fmt}: {stats['inputs']} inputs, {len(stats['findings'])} distinct findings", file=sys.stderr)
+    stress = run_stress(args.stress_timeout) if args.stress_timeout > 0 else []
     findings = {f"{fmt} {key}": entry for fmt, st in results.items() for key, entry in st["findings"].items()}
     summary = {
         "command": "python benchmarks/fuzz_parsers.py " + " ".join(sys.argv[1:]),
@@ -387,11 +451,13 @@ def main() -> int:
         "inputs": sum(r["inputs"] for r in results.values()),
         "crashes": sum(e["count"] for e in findings.values() if e["kind"] in ("crash", "worker died")),
         "hangs": sum(e["count"] for e in findings.values() if e["kind"] == "hang"),
+        "stalls_not_reproduced": sum(e["count"] for e in findings.values() if e["kind"] == "stall"),
         "slow_inputs": sum(e["count"] for e in findings.values() if e["kind"] == "slow"),
         "invariant_violations": sum(e["count"] for e in findings.values() if e["kind"] == "invariant"),
         "distinct_findings": len(findings),
         "machine": {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count()},
         "formats": results,
+        "stress": stress,
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -403,6 +469,10 @@ def main() -> int:
           f"{summary['hangs']} hangs, {summary['slow_inputs']} slow, {summary['invariant_violations']} invariant violations")
     for key, entry in findings.items():
         print(f"- {key} ×{entry['count']}: {entry['example']}  {entry['detail'][:160]}")
+    if stress:
+        print("\n| stress input | format | seconds |\n|---|---|---|")
+        for row in stress:
+            print(f"| {row['input']} | {row['format']} | {row['seconds'] if row['seconds'] is not None else row['outcome']} |")
     return 0
 
 
