@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -21,6 +22,7 @@ import pytest
 
 from _reliability import connect, document_text, store_violations, write_corpus
 from rppsearch.config import Settings
+from rppsearch.store import Store
 
 HALF_ADDED = (
     "SELECT count(*) FROM (SELECT d.id FROM documents d LEFT JOIN passages p ON p.document_id = d.id "
@@ -112,22 +114,38 @@ def finish(reader: subprocess.Popen[str]) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
-@pytest.fixture
-def built(tmp_path: Path) -> tuple[Path, Settings]:
-    corpus = tmp_path / "corpus"
-    write_corpus(corpus, 8)
-    settings = Settings(index_dir=tmp_path / "ix", embedding_model="fake")
-    result = rpp("build", str(corpus), index_dir=settings.index_dir)
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One `rpp build` of 8 documents per module; each test works on a copy."""
+    root = tmp_path_factory.mktemp("concurrency-template")
+    write_corpus(root / "corpus", 8)
+    result = rpp("build", str(root / "corpus"), index_dir=root / "ix")
     assert result.returncode == 0, result.stderr
+    return root
+
+
+@pytest.fixture
+def built(template: Path, tmp_path: Path) -> tuple[Path, Settings]:
+    """A copy of the built store, with the corpus copied to the same relative place.
+
+    Stored document paths point at the template's corpus; a rebuild from the copy would add
+    every document again, so tests add new files or edit the template's corpus copy in place.
+    """
+    shutil.copytree(template / "ix", tmp_path / "ix")
+    corpus = tmp_path / "corpus"
+    shutil.copytree(template / "corpus", corpus)
+    settings = Settings(index_dir=tmp_path / "ix", embedding_model="fake")
+    with Store.open(settings.db_path) as store, store.transaction():
+        store.conn.execute(
+            "UPDATE documents SET path = replace(path, ?, ?)", (str((template / "corpus").resolve()), str(corpus.resolve()))
+        )
     return corpus, settings
 
 
-def test_the_store_uses_wal_and_waits_for_locks(built: tuple[Path, Settings]) -> None:
-    from rppsearch.store import Store
-
-    _, settings = built
+def test_the_store_uses_wal_and_waits_for_locks(tmp_path: Path) -> None:
+    Store.open(tmp_path / "rpp.db").close()
     for readonly in (False, True):
-        with Store.open(settings.db_path, readonly=readonly) as store:
+        with Store.open(tmp_path / "rpp.db", readonly=readonly) as store:
             assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
             assert store.conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
 
@@ -173,7 +191,7 @@ def test_readers_never_see_locks_or_half_added_documents_while_rpp_add_writes(
     time.sleep(3)  # let both readers warm up
     writes = 0
     try:
-        for round_ in range(4):
+        for round_ in range(3):
             new = corpus / "incoming" / f"new-{round_}.txt"
             new.parent.mkdir(exist_ok=True)
             new.write_text(document_text(500 + round_, paragraphs=12), encoding="utf-8")

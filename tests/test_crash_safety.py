@@ -284,7 +284,11 @@ def test_a_kill_between_the_index_files_and_the_manifest_is_detected(tmp_path: P
     corpus = tmp_path / "corpus"
     write_corpus(corpus, 3)
     settings = Settings(index_dir=tmp_path / "ix", embedding_model="fake")
-    assert rpp_build(corpus, settings.index_dir).returncode == 0
+    from rppsearch.build import build
+
+    from _reliability import no_progress
+
+    build(settings, paths=[corpus], progress=no_progress)
     old_manifest = (settings.vectors_dir / "manifest.json").read_text()
     (corpus / "doc-0001.txt").write_text(document_text(101), encoding="utf-8")
     from rppsearch.ingest.pipeline import ingest_paths
