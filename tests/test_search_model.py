@@ -51,3 +51,30 @@ def test_fingerprint_without_loading_equals_the_encoder(monkeypatch: pytest.Monk
     monkeypatch.setattr(embed, "_CACHE", {})  # as in a process that has not loaded the model
     assert current_fingerprint(Settings(embedding_model=PACKAGED_MODEL)) == loaded
     assert "torch" not in str(embed._CACHE)
+
+
+def test_one_query_encodes_like_a_batch_and_leaves_torch_threads_alone() -> None:
+    """A lone query runs on one thread (faster on 2 cores); the vector and the setting are unchanged."""
+    import threading
+
+    import numpy as np
+    import torch
+
+    encoder = get_encoder(PACKAGED_MODEL)
+    queries = [QUERY, "how do supervisors coach principals on instruction?"]
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        batch = encoder.encode(queries)
+        alone = np.stack([encoder.encode([q])[0] for q in queries])
+        assert torch.get_num_threads() == 2
+        # queries from several threads at once (a Datasette server) restore the setting too
+        workers = [threading.Thread(target=encoder.encode, args=([q],)) for q in queries * 4]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    assert np.allclose((batch * alone).sum(axis=1), 1.0, atol=1e-3)

@@ -313,7 +313,7 @@ def encode_query(settings: Settings, query: str) -> np.ndarray:
     if cached is not None:
         return cached
     from .embed import get_encoder  # noqa: PLC0415
-    from .index.vectors import prepare_torch  # noqa: PLC0415
+    from .embed import prepare_torch  # noqa: PLC0415
 
     prepare_torch()
     _limit_blas_threads()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
-import sys
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
@@ -23,10 +22,11 @@ from typing import Any
 import numpy as np
 
 from ..config import PACKAGED_MODEL, PACKAGED_MODEL_SHA256, Settings
+from ..embed import prepare_torch
 from ..errors import IndexStateError
 from ..store import Store
 from ..store import vectors as vstore
-from .manifest import atomic_path, now_iso, read_manifest, write_manifest
+from .manifest import atomic_path, index_lock, now_iso, read_manifest, write_manifest
 
 ProgressFactory = Callable[[str, int | None], AbstractContextManager[Callable[..., None]]]
 
@@ -40,16 +40,6 @@ VECTORS_FILE = "vectors.npy"
 MATRIX_DTYPE = "float16"
 PKS_FILE = "pks.npy"
 DOCS_FILE = "docs.npy"
-
-
-def prepare_torch() -> None:
-    """Before torch first loads: OpenMP threads that sleep instead of spinning while they wait.
-
-    Spinning (libgomp's default) is fine on an idle machine, but beside other busy processes
-    (or numpy's OpenBLAS pool) it turned a 12 ms query encoding into 150-970 ms here.
-    """
-    if "torch" not in sys.modules:
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def _no_progress(label: str, total: int | None) -> AbstractContextManager[Callable[..., None]]:
@@ -185,6 +175,16 @@ def refresh_index(
     start = time.perf_counter()
     folder = settings.vectors_dir
     model = fingerprint or current_fingerprint(settings)
+    old = read_manifest(folder)
+    if old is not None and not force and _index_files_ok(folder, old) and _mismatch(old, store, model) is None:
+        return {"status": "fresh", "count": old.get("count", 0)}
+    with index_lock(folder):
+        return _refresh_locked(store, settings, force=force, model=model, start=start)
+
+
+def _refresh_locked(store: Store, settings: Settings, *, force: bool, model: str, start: float) -> dict[str, Any]:
+    """refresh_index's work, holding the folder's lock (re-checked: another writer may have just done it)."""
+    folder = settings.vectors_dir
     old = read_manifest(folder)
     if old is not None and not force and _index_files_ok(folder, old) and _mismatch(old, store, model) is None:
         return {"status": "fresh", "count": old.get("count", 0)}
