@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from .common import CsvFlag, IndexDir, JsonFlag, Quiet, emit, info, progress_bar, settings_for
+from .common import CsvFlag, IndexDir, JsonFlag, Quiet, emit, info, progress_factory, settings_for
 from .main import app
 
 COLUMNS = ["check", "status", "count", "message", "action"]
@@ -36,7 +36,7 @@ def doctor(
         settings=settings,
         repair=repair,
         quick=quick,
-        progress=lambda label, total: progress_bar(label, total, quiet=quiet),
+        progress=progress_factory(quiet),
     )
     emit(report.rows(), as_json=as_json, as_csv=as_csv, columns=COLUMNS, title="rpp doctor")
     if not (as_json or as_csv):

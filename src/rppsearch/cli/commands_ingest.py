@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
-from functools import partial
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from .common import CsvFlag, IndexDir, JsonFlag, Quiet, emit, error_line, info, progress_bar, settings_for
+from .common import CsvFlag, IndexDir, JsonFlag, Quiet, emit, error_line, info, progress_factory, settings_for
 from .main import app
-
-
-def _progress(quiet: bool):  # noqa: ANN202 - a ProgressFactory
-    return lambda label, total: progress_bar(label, total, quiet=quiet)
 
 
 def _print_ingest(report, *, quiet: bool) -> None:  # noqa: ANN001
@@ -41,7 +36,7 @@ def ingest(
     from ..build import build  # noqa: PLC0415
 
     settings = settings_for(index_dir)
-    report = build(settings, paths=paths, catalog=catalog, prune=prune, progress=_progress(quiet))
+    report = build(settings, paths=paths, catalog=catalog, prune=prune, progress=progress_factory(quiet))
     _print_ingest(report.ingest, quiet=quiet)
     _print_stages(report.stages, quiet=quiet)
     if report.ingest.failed:
@@ -66,7 +61,7 @@ def build(
     if not corpus.is_dir():
         raise InputError(corpus, "not a folder")
     settings = settings_for(index_dir)
-    report = run_build(settings, paths=[corpus], prune=True, progress=_progress(quiet))
+    report = run_build(settings, paths=[corpus], prune=True, progress=progress_factory(quiet))
     _print_ingest(report.ingest, quiet=quiet)
     _print_stages(report.stages, quiet=quiet)
     if report.ingest.failed:

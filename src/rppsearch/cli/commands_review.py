@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import RppError
-from .common import CsvFlag, IndexDir, JsonFlag, Quiet, emit, error_line, info, progress_bar, settings_for
+from .common import CsvFlag, IndexDir, JsonFlag, Quiet, emit, error_line, info, progress_factory, settings_for
 from .main import app
 
 labels_app = typer.Typer(
@@ -163,7 +163,7 @@ def add(
 
     settings = settings_for(index_dir)
     report = run_build(
-        settings, paths=files, catalog=catalog, progress=lambda label, total: progress_bar(label, total, quiet=quiet)
+        settings, paths=files, catalog=catalog, progress=progress_factory(quiet)
     )
     ing = report.ingest
     for path, reason in ing.failed:

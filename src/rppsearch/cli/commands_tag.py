@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .common import CsvFlag, IndexDir, JsonFlag, Quiet, emit, info, progress_bar, settings_for
+from .common import CsvFlag, IndexDir, JsonFlag, Quiet, emit, info, progress_factory, settings_for
 from .main import app
 
 
@@ -310,7 +310,7 @@ def tag(
 
     settings = settings_for(index_dir)
     with Store.open(settings.db_path, create=False) as store:
-        result = tag_store(store, settings, progress=lambda label, total: progress_bar(label, total, quiet=quiet), force=force)
+        result = tag_store(store, settings, progress=progress_factory(quiet), force=force)
     trained = " (trained a model first)" if result["trained"] else ""
     info(
         f"model {result['model']}{trained}: {result['passages']} passages tagged, "

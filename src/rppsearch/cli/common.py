@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -123,6 +123,11 @@ def progress_bar(label: str, total: int | None, *, quiet: bool) -> Iterator[Any]
             progress.advance(task, n)
 
         yield advance
+
+
+def progress_factory(quiet: bool) -> Callable[[str, int | None], AbstractContextManager[Any]]:
+    """What the library's `progress=` parameters take: a bar per stage, honouring `--quiet`."""
+    return lambda label, total: progress_bar(label, total, quiet=quiet)
 
 
 def error_line(message: str) -> None:
