@@ -207,3 +207,42 @@ def test_vectors_stored_after_the_index_make_it_stale(store, settings) -> None: 
     report = vindex.refresh_index(store, settings)
     assert (report["status"], report["missing"], report["reused"]) == ("updated", 0, len(rows))
     assert vindex.index_state(store, settings) is None
+
+
+@pytest.mark.parametrize("which", ["vectors", "lexical"])
+def test_a_refresh_waits_for_another_writer_of_the_same_index(store, settings, which: str) -> None:  # noqa: ANN001
+    """Two processes refreshing one index at once could pair one run's matrix with the other's
+    pks: the second waits for the first (here: a lock held by another open of the lock file)."""
+    import threading
+    import time
+
+    from rppsearch.index import bm25
+    from rppsearch.index.manifest import index_lock
+
+    refresh, folder = (
+        (vindex.refresh_index, settings.vectors_dir) if which == "vectors" else (bm25.refresh_lexical, bm25.lexical_dir(settings))
+    )
+    add_docs(store, _docs("a", 3))
+    vindex.embed_missing(store, settings)
+    holding, release = threading.Event(), threading.Event()
+
+    def other_writer() -> None:
+        with index_lock(folder):
+            holding.set()
+            release.wait(10)
+
+    other = threading.Thread(target=other_writer)
+    other.start()
+    holding.wait(10)
+    threading.Timer(0.5, release.set).start()
+    began = time.monotonic()
+    report = refresh(store, settings)
+    waited = time.monotonic() - began
+    other.join()
+    assert waited >= 0.4, "the refresh wrote while another writer held the index"
+    assert report["status"] == "rebuilt"
+    assert refresh(store, settings)["status"] == "fresh"
+
+    with index_lock(folder), pytest.raises(IndexStateError, match="another process is writing"):
+        with index_lock(folder, wait=0.2):
+            pass

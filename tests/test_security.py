@@ -267,3 +267,29 @@ def test_a_stored_script_is_escaped_on_the_search_page_and_the_row_pages(tmp_pat
         for raw in ('<script>alert("rpp-xss")', '<script>alert("rpp-title")', '<img src=x onerror'):
             assert raw not in html, f"{name} page contains raw {raw!r}"
         assert "&lt;script&gt;" in html, name
+
+
+# -- what is written can be shared the way the user's umask says ----------------------------------
+def test_built_files_follow_the_umask_so_another_user_can_serve_them(tmp_path: Path) -> None:
+    """Temp-then-rename writes must not leave 0600 files: a Datasette run as another user reads them."""
+    from rppsearch.build import build
+    from rppsearch.datasette_config import write_metadata
+    from rppsearch.labels_io import write_export
+    from rppsearch.store import Store
+
+    corpus = tmp_path / "corpus"
+    write_corpus(corpus, 2)
+    settings = Settings(index_dir=tmp_path / "ix", embedding_model="fake")
+    old = os.umask(0o022)
+    try:
+        build(settings, paths=[corpus], progress=no_progress)
+        written = [p for p in settings.index_dir.rglob("*") if p.is_file() and not p.name.endswith(("-wal", "-shm"))]
+        write_metadata(tmp_path / "metadata.json", databases=["rpp"])
+        with Store.open(settings.db_path) as store:
+            write_export(store, fmt="jsonl", output=tmp_path / "labels.jsonl")
+        written += [tmp_path / "metadata.json", tmp_path / "labels.jsonl"]
+    finally:
+        os.umask(old)
+    assert any(p.parent == settings.vectors_dir for p in written)
+    private = [str(p) for p in written if p.stat().st_mode & 0o044 != 0o044]
+    assert not private, private

@@ -8,8 +8,6 @@ anyone who wants to pass it with `datasette -m` instead (local metadata wins ove
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -326,15 +324,11 @@ def write_metadata(path: Path, *, databases: list[str]) -> Path:
     """Write the metadata as JSON (temp file, then rename) for `datasette -m`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(build_metadata(databases=databases), handle, indent=2, ensure_ascii=False)
-            handle.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from .index.manifest import atomic_write  # noqa: PLC0415
+
+    with atomic_write(path) as handle:
+        json.dump(build_metadata(databases=databases), handle, indent=2, ensure_ascii=False)
+        handle.write("\n")
     return path
 
 

@@ -21,8 +21,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator
@@ -32,6 +30,7 @@ from typing import IO, Any
 
 from . import __version__
 from .errors import LabelError
+from .index.manifest import atomic_write
 from .review import rollup
 from .store import Store
 from .store import labels as labelstore
@@ -158,14 +157,8 @@ def _atomic_write(path: Path, data: bytes) -> None:
         raise LabelError(f"{path}: is a folder; give a file name for --output")
     if not path.parent.exists():
         raise LabelError(f"{path}: folder {path.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, "wb") as handle:
+        handle.write(data)
 
 
 # -- import ------------------------------------------------------------------------------

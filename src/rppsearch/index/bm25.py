@@ -31,7 +31,7 @@ from ..store import Store
 from ..store import search_sql
 from ..store import vectors as vstore
 from .lexical import STOP_WORDS
-from .manifest import atomic_path, now_iso, read_manifest, write_manifest
+from .manifest import atomic_path, index_lock, now_iso, read_manifest, share_files, write_manifest
 
 FORMAT = 2
 ANALYZER = "simple|remove_long(40)|lowercase|ascii_fold|stemmer(english)"
@@ -119,6 +119,15 @@ def refresh_lexical(store: Store, settings: Settings, *, force: bool = False) ->
     problem = _mismatch(manifest, store, folder)
     if problem is None and not force:
         return {"status": "fresh", "count": manifest.get("count", 0) if manifest else 0}
+    with index_lock(folder):
+        return _refresh_locked(store, folder, force=force, start=start)
+
+
+def _refresh_locked(store: Store, folder: Path, *, force: bool, start: float) -> dict[str, Any]:
+    """refresh_lexical's work, holding the folder's lock (re-checked: another writer may have just done it)."""
+    manifest = read_manifest(folder)
+    if _mismatch(manifest, store, folder) is None and not force:
+        return {"status": "fresh", "count": manifest.get("count", 0) if manifest else 0}
     store_id = vstore.store_identity(store, create=True)
     generation = store.passages_generation()
     schema = store.schema_version()
@@ -144,6 +153,7 @@ def refresh_lexical(store: Store, settings: Settings, *, force: bool = False) ->
     else:
         report = _rebuild(store, folder, current)
         status = "rebuilt"
+    share_files(folder)
     with atomic_path(folder / PKS_FILE) as tmp:
         with open(tmp, "wb") as handle:
             np.save(handle, current)

@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,6 +17,38 @@ MANIFEST_NAME = "manifest.json"
 
 def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where Linux allows (0o022 otherwise)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0o022
+
+
+def file_mode() -> int:
+    """The mode a plain `open(..., "w")` would give: 0o666 less the umask.
+
+    mkstemp creates 0600 files; renamed into place as they are, a Datasette run by another
+    user (or a shared research folder) could not read the indexes.
+    """
+    return 0o666 & ~_umask()
+
+
+def share_files(folder: Path) -> None:
+    """Give files in `folder` the umask's mode where a library wrote them private (tantivy's
+    and safetensors' own temp-then-rename writes leave 0600)."""
+    mode = file_mode()
+    for path in folder.iterdir():
+        try:
+            if path.is_file() and not path.is_symlink() and (path.stat().st_mode & 0o777) != mode:
+                os.chmod(path, mode)
+        except OSError:
+            pass  # another process's file, or gone: it only costs readability
 
 
 @contextlib.contextmanager
@@ -29,6 +62,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
         yield tmp_path
         with open(tmp_path, "rb+") as handle:
             os.fsync(handle.fileno())
+        os.chmod(tmp_path, file_mode())
         os.replace(tmp_path, target)
     finally:
         if tmp_path.exists():
@@ -41,6 +75,45 @@ def atomic_write(target: Path, mode: str = "w") -> Iterator[IO[Any]]:
     with atomic_path(target) as tmp:
         with open(tmp, mode, encoding=None if "b" in mode else "utf-8") as handle:
             yield handle
+
+
+#: How long a writer waits for another process refreshing the same index (like SQLite's
+#: busy timeout).
+LOCK_WAIT_SECONDS = 120.0
+
+
+@contextlib.contextmanager
+def index_lock(folder: Path, *, wait: float | None = None) -> Iterator[None]:
+    """One writer at a time for an index folder, across processes: an exclusive `flock` on
+    `.NAME.lock` beside the folder (beside, because a rebuild swaps the folder itself).
+
+    Without it two refreshes at once could leave one run's matrix beside the other's pks.
+    Raises IndexStateError after `wait` seconds. A no-op where `fcntl` does not exist.
+    """
+    from ..errors import IndexStateError  # noqa: PLC0415
+
+    try:
+        import fcntl  # noqa: PLC0415
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder.parent / f".{folder.name}.lock", os.O_RDWR | os.O_CREAT, file_mode())
+    try:
+        deadline = time.monotonic() + (LOCK_WAIT_SECONDS if wait is None else wait)
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise IndexStateError(
+                        f"{folder}: another process is writing this index", hint="try again when it is done"
+                    ) from None
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def read_manifest(folder: Path) -> dict[str, Any] | None:

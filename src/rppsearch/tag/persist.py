@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelError, TaxonomyError
+from ..index.manifest import share_files
 from ..taxonomy import Taxonomy
 from .classifier import FEATURE_VARIANTS, LinearHead, TaggerModel
 from .features import TfidfFeatures
@@ -122,6 +123,7 @@ def save_model(
             "files": {name: _sha256(tmp / name) for name in files},
         }
         _write_json(tmp / CARD, card)
+        share_files(tmp)
         os.rename(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
