@@ -122,7 +122,7 @@ BAD_FILES: list[tuple[str, Callable[[Path], None], str]] = [
     ("random.docx", writer(rand_bytes(40_000, 5)), r"not a valid DOCX"),
     ("elf-binary.pdf", writer(b"\x7fELF\x02\x01\x01" + rand_bytes(20_000, 6)), r"corrupt PDF"),
     ("png-image.docx", writer(b"\x89PNG\r\n\x1a\n" + rand_bytes(20_000, 7)), r"not a valid DOCX"),
-    ("docx-bytes.txt", lambda p: docx_bytes(p), r"binary data"),
+    ("zip-archive.txt", plain_zip_docx, r"binary data, not text \(a ZIP archive\)"),
     ("truncated.pdf", truncated_pdf, r"corrupt PDF"),
     ("encrypted.pdf", encrypted_pdf, r"encrypted PDF \(password required\)"),
     ("drawing-only.pdf", lambda p: reportlab_pdf(p, image_only=True), r"no text layer \(scanned or image-only PDF\)"),
@@ -169,6 +169,22 @@ def assert_only_bad_failed(report, bad: Path, db: Path, pattern: str) -> None:  
 def test_bad_file_fails_alone_with_a_clear_reason(tmp_path: Path, name: str, build, pattern: str) -> None:  # noqa: ANN001
     bad, report, db = ingest_one_bad(tmp_path, name, build)
     assert_only_bad_failed(report, bad, db, pattern)
+
+
+@pytest.mark.parametrize(("name", "build", "fmt"), [("mislabelled-pdf.txt", reportlab_pdf, "pdf"), ("mislabelled-docx.md", docx_bytes, "docx")])
+def test_a_pdf_or_word_file_named_as_text_is_read_as_what_it_is(tmp_path: Path, name: str, build, fmt: str) -> None:  # noqa: ANN001
+    """A mislabelled download must not be stored as PDF syntax or zip bytes read as text."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    build(corpus / name)
+    with Store.open(tmp_path / "rpp.db") as store:
+        report = ingest_paths(store, [corpus])
+        assert report.failed == [] and len(report.added) == 1
+        stored_fmt, = store.conn.execute("SELECT format FROM documents").fetchone()
+        text = " ".join(r[0] for r in store.conn.execute("SELECT text FROM passages"))
+    assert stored_fmt == fmt
+    assert "principal" in text.lower()
+    assert not re.search(r"endobj|/Type|word/document|PK\x03", text)
 
 
 REALFILES_BAD = {
@@ -240,6 +256,25 @@ def test_gigabyte_files_and_a_zip_bomb_are_refused_with_bounded_memory(tmp_path:
     assert "zip bomb" in reasons["bomb-300mb.docx"]
     grown_mb = (out["after_kb"] - out["before_kb"]) / 1024
     assert grown_mb < 100, f"peak memory grew by {grown_mb:.0f} MB for files that were refused"
+
+
+def test_a_refused_huge_file_is_not_read_again_on_the_next_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Incremental runs hash files to skip unchanged ones; a file refused for its size must not be hashed."""
+    from rppsearch.ingest import pipeline
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "good.txt").write_text(GOOD, encoding="utf-8")
+    with open(corpus / "zeros-1g.txt", "wb") as handle:
+        handle.truncate(1 << 30)
+    hashed: list[str] = []
+    real_hash = pipeline._file_hash
+    monkeypatch.setattr(pipeline, "_file_hash", lambda path, extra: hashed.append(Path(path).name) or real_hash(path, extra))
+    with Store.open(tmp_path / "rpp.db") as store:
+        for _ in range(2):
+            report = ingest_paths(store, [corpus])
+            assert [Path(p).name for p, _ in report.failed] == ["zeros-1g.txt"]
+    assert hashed == ["good.txt", "good.txt"]
 
 
 def test_ten_megabytes_of_nested_tags_fail_cleanly_with_bounded_memory(tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """One parser a format: files in, clean paragraph `Block`s and file metadata out.
 
 `parse_file(path)` dispatches on the suffix (`SUPPORTED_SUFFIXES`) and returns a
-`ParsedDocument`. Anything unreadable raises `InputError(path, reason)` with a short reason
+`ParsedDocument`; a file named as text that starts like a PDF or a Word package is parsed as
+one (a mislabelled download). Anything unreadable raises `InputError(path, reason)` with a short reason
 ("empty file", "encrypted PDF (password required)", "not a valid DOCX: …"): never a traceback.
 
 - txt: decoded (BOM, UTF-8, then charset detection), split into paragraphs on blank lines;
@@ -72,11 +73,12 @@ _QUIET_LOGGERS = ("pypdf", "trafilatura", "htmldate", "courlan", "charset_normal
 # =========================================================================== entry point
 
 
-def parse_file(path: Path, *, max_bytes: int | None = None) -> ParsedDocument:
-    """Parse one file into clean blocks and file metadata.
+def check_file(path: Path, *, max_bytes: int | None = None) -> tuple[str, int]:
+    """The format to parse `path` as and its size limit, or `InputError` for a file not worth
+    reading (unsupported, missing, not a regular file, empty, too large).
 
-    `max_bytes` overrides the default size limit (100 MB for txt/md/html, 200 MB for pdf/docx).
-    Raises `InputError` with a short reason for anything that can't be read.
+    Cheap (a stat and an 8-byte read): ingest calls it before hashing a file, so a refused
+    1 GB file costs nothing on the next run either.
     """
     path = Path(path)
     fmt = _FORMATS.get(path.suffix.lower())
@@ -94,6 +96,8 @@ def parse_file(path: Path, *, max_bytes: int | None = None) -> ParsedDocument:
         raise InputError(path, f"cannot read file ({exc.strerror or exc})") from None
     if not path.is_file():
         raise InputError(path, "not a regular file")
+    if fmt in ("txt", "md", "html") and size > 0:
+        fmt = _sniff_binary(path) or fmt
     limit = max_bytes if max_bytes is not None else (
         MAX_BINARY_BYTES if fmt in ("pdf", "docx") else MAX_TEXT_BYTES
     )
@@ -101,6 +105,17 @@ def parse_file(path: Path, *, max_bytes: int | None = None) -> ParsedDocument:
         raise InputError(path, "empty file")
     if size > limit:
         raise InputError(path, f"file too large ({_mb(size)}, limit {_mb(limit)})")
+    return fmt, limit
+
+
+def parse_file(path: Path, *, max_bytes: int | None = None) -> ParsedDocument:
+    """Parse one file into clean blocks and file metadata.
+
+    `max_bytes` overrides the default size limit (100 MB for txt/md/html, 200 MB for pdf/docx).
+    Raises `InputError` with a short reason for anything that can't be read.
+    """
+    path = Path(path)
+    fmt, limit = check_file(path, max_bytes=max_bytes)
 
     parser = _PARSERS[fmt]
     try:
@@ -124,6 +139,28 @@ def parse_file(path: Path, *, max_bytes: int | None = None) -> ParsedDocument:
     if not blocks:
         raise InputError(path, "no text found")
     return ParsedDocument(blocks=blocks, metadata=metadata, format=fmt)
+
+
+def _sniff_binary(path: Path) -> str | None:
+    """"pdf" or "docx" for a file named as text whose bytes say otherwise (a mislabelled
+    download); a zip that is no Word document is refused. None: read it as its suffix says."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(8)
+    except OSError:
+        return None  # parse_file's own read reports it
+    if head.startswith(b"%PDF-"):
+        return "pdf"
+    if head.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = set(archive.namelist())
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+            raise InputError(path, "binary data, not text (a damaged ZIP archive)") from None
+        if "word/document.xml" in names:
+            return "docx"
+        raise InputError(path, "binary data, not text (a ZIP archive)")
+    return None
 
 
 _LABELS = {"txt": "text file", "md": "Markdown", "html": "HTML", "pdf": "PDF", "docx": "DOCX"}

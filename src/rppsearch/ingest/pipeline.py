@@ -245,6 +245,9 @@ class Ingester:
                     (PIPELINE_VERSION + json.dumps(source.record, sort_keys=True)).encode()
                 ).hexdigest()
             else:
+                from .parsers import check_file  # noqa: PLC0415
+
+                check_file(source.path)  # refuse a huge or empty file before hashing it
                 content_hash = _file_hash(source.path, json.dumps(overrides, sort_keys=True, default=str))
             existing = docstore.document_by_path(self.store, source.key)
             if existing and existing["content_hash"] == content_hash:
