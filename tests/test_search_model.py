@@ -78,3 +78,22 @@ def test_one_query_encodes_like_a_batch_and_leaves_torch_threads_alone() -> None
     finally:
         torch.set_num_threads(before)
     assert np.allclose((batch * alone).sum(axis=1), 1.0, atol=1e-3)
+
+
+def test_a_model_whose_query_shortcut_disagrees_falls_back_to_the_plain_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The one-query shortcut (weights cast once, modules run directly) is used only after a
+    probe shows it gives the plain path's vector; otherwise the model is reloaded untouched."""
+    import torch
+
+    from rppsearch.embed import SentenceTransformerEncoder
+
+    plain = SentenceTransformerEncoder(PACKAGED_MODEL, bf16=False)
+    expected = plain.encode([QUERY])[0]
+    fast = get_encoder(PACKAGED_MODEL)
+    assert float(fast.encode([QUERY])[0] @ expected) > 0.9999
+
+    monkeypatch.setattr(SentenceTransformerEncoder, "_encode_one", lambda self, text: -plain.encode([text])[0])
+    wary = SentenceTransformerEncoder(PACKAGED_MODEL)
+    vector = wary.encode([QUERY])[0]
+    assert float(vector @ expected) > 0.9999
+    assert all(p.dtype == torch.float32 for p in wary._model.parameters())  # reloaded, not left half-cast
