@@ -52,6 +52,20 @@ def test_overlong_sentence_is_cut_at_word_boundaries() -> None:
     assert " ".join(p.text for p in passages) == blob
 
 
+def test_japanese_text_without_spaces_is_split_into_model_sized_passages() -> None:
+    """Each ideograph or kana counts as a word: a CJK document is not one giant passage."""
+    sentence = "校長と指導主事は毎週学校を訪問し、授業改善について話し合います。"
+    text, passages = split_passages([Block(sentence * 40)])
+    assert len(passages) > 1
+    assert all(p.word_count <= MAX_WORDS for p in passages)
+    assert all(p.text.endswith("。") for p in passages)  # whole sentences, as in English
+    assert "".join(p.text for p in passages).replace(" ", "") == sentence * 40
+    blob = "日本語の文章です" * 500  # no sentence end at all: cut between characters
+    _, cut = split_passages([Block(blob)])
+    assert len(cut) == len(blob) // MAX_WORDS
+    assert "".join(p.text for p in cut) == blob
+
+
 _word = st.text(alphabet=st.characters(whitelist_categories=("Ll", "Lu", "Nd")), min_size=1, max_size=12)
 _sentence = st.lists(_word, min_size=1, max_size=40).map(lambda ws: " ".join(ws) + ".")
 _paragraph = st.lists(_sentence, min_size=1, max_size=12).map(" ".join)

@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
+
+#: Ideographs and kana, written without spaces: each counts as one word unit.
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+WORD_UNIT = re.compile(f"[{_CJK}]|[^\\s{_CJK}]+")
+
+
+def count_words(text: str) -> int:
+    """Words for passage sizing and stats: runs between spaces, one per CJK character (a
+    Japanese or Chinese text has no spaces, yet each character is about one model token)."""
+    return sum(1 for _ in WORD_UNIT.finditer(text))
 
 
 @dataclass
@@ -52,7 +63,7 @@ class Passage:
 
     @property
     def word_count(self) -> int:
-        return len(self.text.split())
+        return count_words(self.text)
 
 
 @dataclass
@@ -69,7 +80,7 @@ class Document:
 
     @property
     def word_count(self) -> int:
-        return len(self.text.split())
+        return count_words(self.text)
 
 
 @dataclass

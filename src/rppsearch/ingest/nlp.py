@@ -83,7 +83,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     pos = 0
     for run in _LONG_RUN.finditer(text):
         spans.extend(_spacy_spans(text, pos, run.start()))
-        spans.append((run.start(), run.end()))
+        spans.extend(_cjk_sentences(text, run.start(), run.end()))
         pos = run.end()
     spans.extend(_spacy_spans(text, pos, len(text)))
     return spans
@@ -105,9 +105,29 @@ def _spacy_spans(text: str, start: int, stop: int) -> list[tuple[int, int]]:
                 while e > s and text[e - 1].isspace():
                     e -= 1
                 if e > s:
-                    spans.append((s, e))
+                    spans.extend(_cjk_sentences(text, s, e))
         start = end
     return spans
+
+
+#: Full-width sentence ends (and closing brackets after them): spaCy's English tokenizer
+#: keeps a run of CJK text without spaces as one token, so its sentencizer never sees them.
+_CJK_END = re.compile(r"[。！？]+[」』）》〉】〕]*")
+
+
+def _cjk_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Split the span [start, end) after each full-width sentence end."""
+    out: list[tuple[int, int]] = []
+    for match in _CJK_END.finditer(text, start, end):
+        cut = match.end()
+        if cut < end:
+            out.append((start, cut))
+            start = cut
+            while start < end and text[start].isspace():
+                start += 1
+    if start < end:
+        out.append((start, end))
+    return out
 
 
 def lemmas(text: str) -> list[str]:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from ..models import Block, Passage
+from ..models import WORD_UNIT, Block, Passage
 from .nlp import sentence_spans
 
 MIN_WORDS = 60
 MAX_WORDS = 200
 PARAGRAPH_SEP = "\n\n"
-_WORD = re.compile(r"\S+")
 
 
 @dataclass
@@ -44,7 +42,7 @@ def _sentences(text: str, start: int, end: int, max_words: int) -> list[_Sentenc
     out: list[_Sentence] = []
     for s, e in sentence_spans(text[start:end]):
         s, e = s + start, e + start
-        words = list(_WORD.finditer(text, s, e))
+        words = list(WORD_UNIT.finditer(text, s, e))
         if len(words) <= max_words:
             out.append(_Sentence(s, e, len(words), False))
             continue
