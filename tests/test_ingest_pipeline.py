@@ -152,3 +152,38 @@ def test_cli_ingest_reports_summary_and_exit_code(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert f"Error: {corpus / 'empty.txt'}: " in proc.stderr
     assert "1 added, 0 updated, 0 unchanged, 0 pruned, 1 failed" in proc.stderr
+
+
+def test_a_moved_and_renamed_corpus_keeps_its_documents(tmp_path: Path) -> None:
+    """Moving the project (or renaming the corpus folder) must not re-add every document
+    under new ids, re-encode it, or strand the old rows; a copy still becomes its own document."""
+    import shutil
+
+    from _reliability import no_progress
+    from rppsearch.build import build
+    from rppsearch.config import Settings
+
+    first = tmp_path / "here" / "corpus"
+    write(first / "a.md", f"# Supervisors\n\n{PARA}\n")
+    write(first / "sub" / "b.txt", PARA.replace("Principal", "Teacher"))
+    settings = Settings(index_dir=tmp_path / "ix", embedding_model="fake")
+    build(settings, paths=[first], progress=no_progress)
+    with Store.open(settings.db_path) as store:
+        before = store.conn.execute("SELECT d.id, p.pk FROM documents d JOIN passages p ON p.document_id = d.id ORDER BY p.pk").fetchall()
+
+    moved = tmp_path / "elsewhere" / "articles"
+    moved.parent.mkdir()
+    shutil.move(first, moved)
+    report = build(settings, paths=[moved], prune=True, progress=no_progress)
+    assert sorted(report.ingest.moved) == ["corpus-a", "corpus-sub-b"]
+    assert report.ingest.added == [] and report.ingest.pruned == []
+    assert report.stages["encode"]["encoded"] == 0
+    with Store.open(settings.db_path) as store:
+        after = store.conn.execute("SELECT d.id, p.pk FROM documents d JOIN passages p ON p.document_id = d.id ORDER BY p.pk").fetchall()
+        paths = [r[0] for r in store.conn.execute("SELECT path FROM documents ORDER BY id")]
+    assert [tuple(r) for r in after] == [tuple(r) for r in before]
+    assert paths == [str((moved / "a.md").resolve()), str((moved / "sub" / "b.txt").resolve())]
+
+    shutil.copy(moved / "a.md", moved / "a-copy.md")
+    again = build(settings, paths=[moved], prune=True, progress=no_progress)
+    assert again.ingest.added == ["articles-a-copy"] and again.ingest.moved == []

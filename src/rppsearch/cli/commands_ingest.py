@@ -19,7 +19,8 @@ def _print_ingest(report, *, quiet: bool) -> None:  # noqa: ANN001
     s = report.summary()
     info(
         f"{s['added']} added, {s['updated']} updated, {s['unchanged']} unchanged, "
-        f"{s['pruned']} pruned, {s['failed']} failed",
+        + (f"{s['moved']} moved, " if s["moved"] else "")
+        + f"{s['pruned']} pruned, {s['failed']} failed",
         quiet=quiet,
     )
 

@@ -37,6 +37,7 @@ class IngestReport:
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    moved: list[str] = field(default_factory=list)
     pruned: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
 
@@ -49,6 +50,7 @@ class IngestReport:
             "added": len(self.added),
             "updated": len(self.updated),
             "unchanged": len(self.unchanged),
+            "moved": len(self.moved),
             "pruned": len(self.pruned),
             "failed": len(self.failed),
         }
@@ -196,6 +198,21 @@ class Ingester:
             return wanted
         return f"{wanted}-{hashlib.sha1(key.encode()).hexdigest()[:6]}"
 
+    def _moved_here(self, content_hash: str) -> str | None:
+        """The id of the stored document this file is a move of, or None.
+
+        A move (the corpus folder moved or renamed, the project copied to another machine)
+        keeps a file's content while its stored path is gone: the document keeps its id,
+        passages, vectors, tags and people's decisions instead of coming back as a new one.
+        Same content still present at its old path is a copy, and becomes its own document.
+        """
+        for row in docstore.documents_with_hash(self.store, content_hash):
+            old = row["path"]
+            # JSONL records and undecodable names (stored with \\x escapes) are never moves
+            if row["format"] != "jsonl" and "\\x" not in old and not os.path.lexists(old):
+                return str(row["id"])
+        return None
+
     # -- one document ----------------------------------------------------------------
     def _build(self, source: Source, overrides: dict[str, Any], content_hash: str) -> Document:
         from .clean import clean_blocks, normalize_text  # noqa: PLC0415
@@ -253,6 +270,13 @@ class Ingester:
             if existing and existing["content_hash"] == content_hash:
                 report.unchanged.append(existing["id"])
                 return
+            if existing is None and source.record is None:
+                moved = self._moved_here(content_hash)
+                if moved is not None:
+                    with self.store.transaction():
+                        docstore.move_document(self.store, moved, source.key)
+                    report.moved.append(moved)
+                    return
             document = self._build(source, overrides, content_hash)
             with self.store.transaction():
                 if existing and existing["id"] != document.id:

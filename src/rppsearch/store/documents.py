@@ -36,6 +36,18 @@ def document_by_id(store: Store, doc_id: str) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
+def documents_with_hash(store: Store, content_hash: str) -> list[dict[str, Any]]:
+    rows = store.conn.execute(
+        "SELECT id, path, format FROM documents WHERE content_hash = ? ORDER BY pk", (content_hash,)
+    )
+    return [dict(r) for r in rows]
+
+
+def move_document(store: Store, doc_id: str, path: str) -> None:
+    """Record that a stored document's file now lives at `path` (same content, nothing re-parsed)."""
+    store.conn.execute("UPDATE documents SET path = ?, updated_at = ? WHERE id = ?", (path, now_iso(), doc_id))
+
+
 def all_document_paths(store: Store) -> list[tuple[str, str]]:
     return [(r[0], r[1]) for r in store.conn.execute("SELECT id, path FROM documents ORDER BY id")]
 

@@ -271,6 +271,11 @@ MIGRATIONS: list[list[str]] = [
         "ALTER TABLE labels ADD COLUMN suggested_assigned INTEGER",
         "CREATE INDEX labels_created ON labels(created_at, id)",
     ],
+    # 4: a file found under a new path is matched to the stored document with the same
+    # content (a moved or renamed corpus folder) without scanning every document.
+    [
+        "CREATE INDEX documents_content_hash ON documents(content_hash)",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
