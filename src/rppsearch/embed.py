@@ -99,7 +99,11 @@ def _weights_hash(folder: str) -> str:
 
 
 class SentenceTransformerEncoder:
-    """A sentence-transformers model loaded offline; bf16 autocast on CPU when asked."""
+    """A sentence-transformers model loaded offline; bf16 autocast on CPU when asked.
+
+    `bf16` is fixed when the encoder is made (its Linear weights may be cast for it); make
+    another encoder with `bf16=False` for float32.
+    """
 
     def __init__(self, name_or_path: str, *, bf16: bool | None = None) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
