@@ -255,6 +255,8 @@ def test_sigkill_at_random_points_never_corrupts_and_the_next_run_finishes(tmp_p
     assert final.returncode == 0, final.stderr[-2000:]
     assert store_violations(settings.db_path) == []
     assert index_agrees_or_is_stale(settings) == "fresh"
+    # ... clears the index folders' temp files the kills left (under the writer lock) ...
+    assert [t for t in temp_leftovers(settings.index_dir) if t.startswith(("vectors/", "lexical/"))] == []
     # ... and the store equals a clean build of the same corpus.
     clean = Settings(index_dir=tmp_path / "clean-ix", embedding_model="fake")
     assert rpp_build(corpus, clean.index_dir).returncode == 0
@@ -308,3 +310,59 @@ def test_a_kill_between_the_index_files_and_the_manifest_is_detected(tmp_path: P
     with pytest.raises(IndexStateError, match="do not match their manifest"):
         load_index(settings)
     assert np.load(settings.vectors_dir / PKS_FILE).size > 0
+
+
+def test_the_next_build_clears_temp_files_of_killed_writers_but_not_of_live_ones(tmp_path: Path) -> None:
+    """Kills leave temp files (never torn ones); the next writer removes what no live process owns."""
+    import threading
+
+    from _reliability import no_progress
+    from rppsearch.build import build
+    from rppsearch.index.manifest import index_lock
+
+    corpus = tmp_path / "corpus"
+    write_corpus(corpus, 2)
+    settings = Settings(index_dir=tmp_path / "ix", embedding_model="fake")
+    build(settings, paths=[corpus], progress=no_progress)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    dead_pid = int(dead.stdout)
+    long_ago = time.time() - 3600
+    killed = [
+        settings.vectors_dir / ".vectors.npy.k1ll3d.tmp",
+        settings.index_dir / "lexical" / ".pks.npy.k1ll3d.tmp",
+        settings.models_dir / f".tmp-v99-{dead_pid}",
+        settings.index_dir / f".lexical.new-{dead_pid}",
+    ]
+    live = [
+        settings.models_dir / f".tmp-v98-{os.getpid()}",  # a live process's save in progress
+        settings.models_dir / f".tmp-v97-{dead_pid}-draft",  # not a pid stamp: left alone
+    ]
+    for path in killed + live:
+        if path.suffix == ".tmp":
+            path.write_bytes(b"half")
+        else:
+            path.mkdir()
+            (path / "part").write_bytes(b"half")
+        os.utime(path, (long_ago, long_ago))
+
+    # a writer holding the lexical lock owns the temps there: they must survive this build
+    holding, release = threading.Event(), threading.Event()
+
+    def other_writer() -> None:
+        with index_lock(settings.index_dir / "lexical"):
+            holding.set()
+            release.wait(30)
+
+    other = threading.Thread(target=other_writer)
+    other.start()
+    holding.wait(10)
+    try:
+        build(settings, paths=[corpus], progress=no_progress)
+    finally:
+        release.set()
+        other.join()
+    assert [p.name for p in killed if p.exists()] == [".pks.npy.k1ll3d.tmp"]
+    assert all(p.exists() for p in live)
+    build(settings, paths=[corpus], progress=no_progress)  # nobody holds the lock now
+    assert not any(p.exists() for p in killed)
+    assert all(p.exists() for p in live)

@@ -51,9 +51,11 @@ def derived_steps(store: Store, settings: Settings, *, progress: ProgressFactory
     """Encode, tag and index whatever is new or stale. Each stage is incremental."""
     from .index import refresh_indexes  # noqa: PLC0415
     from .index.vectors import embed_missing  # noqa: PLC0415
+    from .leftovers import remove_leftovers  # noqa: PLC0415
     from .review import reapply_decisions  # noqa: PLC0415
     from .tag.pipeline import tag_store  # noqa: PLC0415
 
+    remove_leftovers(settings)  # temp files of writers killed earlier (never a live writer's)
     stages: dict[str, Any] = {}
     stages["encode"] = embed_missing(store, settings, progress=progress)
     stages["tag"] = tag_store(store, settings, progress=progress)

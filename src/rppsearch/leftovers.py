@@ -1,0 +1,84 @@
+"""Temp files and folders a killed writer left behind, removed by the next writer.
+
+Every write goes to a temp path that is renamed into place, so a kill never leaves a torn
+file, only a temp one. `rpp build` and `rpp add` clear them before they start:
+
+- atomic-write temps (`.NAME.XXXX.tmp`) in the vectors and lexical index folders, while
+  holding that folder's writer lock, so no live writer can own them;
+- temps stamped with a process id (model saves `.tmp-VERSION-PID`, feature caches
+  `NAME.tmpPID.npy`, lexical rebuilds `.lexical.new-PID` / `.old-PID`) whose process is gone
+  and that are at least `MIN_AGE_SECONDS` old (a process in another PID namespace sharing
+  the folder would look gone).
+
+`rpp doctor --repair` removes any older than 15 minutes as well.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+
+from .config import Settings
+from .errors import IndexStateError
+from .index.manifest import index_lock
+
+_ATOMIC_TEMP = re.compile(r"^\..+\.tmp$")
+_PID_TEMP = re.compile(r"^\.tmp-.+-(\d+)$|\.tmp(\d+)(?:\.npy)?$|^\..+\.(?:new|old)-(\d+)$")
+MIN_AGE_SECONDS = 60.0
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def _remove(path: Path) -> bool:
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    except OSError:
+        return False
+    return True
+
+
+def remove_leftovers(settings: Settings, *, min_age: float = MIN_AGE_SECONDS) -> list[str]:
+    """Remove what killed writers left under `settings.index_dir`; return the removed paths."""
+    removed: list[str] = []
+    for folder in (settings.vectors_dir, settings.index_dir / "lexical"):
+        if not folder.is_dir() or not os.access(folder, os.W_OK):
+            continue
+        try:
+            with index_lock(folder, wait=0):
+                for path in folder.iterdir():
+                    if path.is_file() and _ATOMIC_TEMP.match(path.name) and _remove(path):
+                        removed.append(str(path))
+        except (IndexStateError, OSError):
+            continue  # another writer is at work there: its temps may be live
+    now = time.time()
+    for folder in (settings.index_dir, settings.models_dir, settings.models_dir / "cache"):
+        if not folder.is_dir() or not os.access(folder, os.W_OK):
+            continue
+        for path in folder.iterdir():
+            match = _PID_TEMP.search(path.name)
+            if match is None:
+                continue
+            pid = int(next(g for g in match.groups() if g))
+            try:
+                old_enough = now - path.lstat().st_mtime >= min_age
+            except OSError:
+                continue
+            if old_enough and not _alive(pid) and _remove(path):
+                removed.append(str(path))
+    return removed
