@@ -187,3 +187,21 @@ def test_a_moved_and_renamed_corpus_keeps_its_documents(tmp_path: Path) -> None:
     shutil.copy(moved / "a.md", moved / "a-copy.md")
     again = build(settings, paths=[moved], prune=True, progress=no_progress)
     assert again.ingest.added == ["articles-a-copy"] and again.ingest.moved == []
+
+
+def test_a_file_deleted_while_the_corpus_moved_is_pruned_with_it(tmp_path: Path, store: Store) -> None:
+    import shutil
+
+    first = tmp_path / "here" / "corpus"
+    write(first / "a.md", f"# Supervisors\n\n{PARA}\n")
+    write(first / "gone.txt", PARA.replace("Principal", "Teacher"))
+    write(tmp_path / "other" / "keep.txt", PARA.replace("Principal", "Assistant principal"))
+    ingest_paths(store, [first, tmp_path / "other"])
+    moved = tmp_path / "there" / "corpus"
+    moved.parent.mkdir()
+    shutil.move(first, moved)
+    (moved / "gone.txt").unlink()
+    report = ingest_paths(store, [moved], prune=True)
+    assert report.moved == ["corpus-a"] and report.pruned == ["corpus-gone"]
+    remaining = [r[0] for r in store.conn.execute("SELECT id FROM documents ORDER BY id")]
+    assert remaining == ["corpus-a", "other-keep"]  # documents from other folders are never pruned

@@ -168,10 +168,16 @@ def add(
     ing = report.ingest
     for path, reason in ing.failed:
         error_line(f"{path}: {reason}")
-    statuses = {**{d: "unchanged" for d in ing.unchanged}, **{d: "updated" for d in ing.updated}, **{d: "added" for d in ing.added}}
-    doc_ids = list(dict.fromkeys(ing.added + ing.updated + ing.unchanged))
+    statuses = {
+        **{d: "unchanged" for d in ing.unchanged},
+        **{d: "moved" for d in ing.moved},
+        **{d: "updated" for d in ing.updated},
+        **{d: "added" for d in ing.added},
+    }
+    doc_ids = list(dict.fromkeys(ing.added + ing.updated + ing.moved + ing.unchanged))
     s = ing.summary()
-    info(f"{s['added']} added, {s['updated']} updated, {s['unchanged']} unchanged, {s['failed']} failed", quiet=quiet or as_json)
+    moved = f"{s['moved']} moved, " if s["moved"] else ""
+    info(f"{s['added']} added, {s['updated']} updated, {s['unchanged']} unchanged, {moved}{s['failed']} failed", quiet=quiet or as_json)
     if doc_ids:
         with _open(index_dir) as store:
             _print_suggestions(store, doc_ids, statuses, as_json=as_json)

@@ -40,6 +40,8 @@ class IngestReport:
     moved: list[str] = field(default_factory=list)
     pruned: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+    #: Where moved folders used to be: pruning covers them too (their missing files were deleted).
+    moved_from: set[str] = field(default_factory=set)
 
     @property
     def changed(self) -> list[str]:
@@ -273,9 +275,14 @@ class Ingester:
             if existing is None and source.record is None:
                 moved = self._moved_here(content_hash)
                 if moved is not None:
+                    old_path = docstore.document_by_id(self.store, moved)["path"]
                     with self.store.transaction():
                         docstore.move_document(self.store, moved, source.key)
                     report.moved.append(moved)
+                    if root != source.path:
+                        rel = storable_path(source.path.resolve().relative_to(root.resolve()))
+                        if old_path.endswith(os.sep + rel):
+                            report.moved_from.add(old_path[: -len(rel) - 1])
                     return
             document = self._build(source, overrides, content_hash)
             with self.store.transaction():
@@ -334,7 +341,8 @@ def ingest_paths(
         if on_progress:
             on_progress(str(file))
     if prune:
-        report.pruned = prune_missing(store, roots=paths, keep=seen_keys)
+        old_roots = [Path(r) for r in sorted(report.moved_from)]
+        report.pruned = prune_missing(store, roots=[*paths, *old_roots], keep=seen_keys)
     return report
 
 
