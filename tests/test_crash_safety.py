@@ -330,6 +330,7 @@ def test_the_next_build_clears_temp_files_of_killed_writers_but_not_of_live_ones
     killed = [
         settings.vectors_dir / ".vectors.npy.k1ll3d.tmp",
         settings.index_dir / "lexical" / ".pks.npy.k1ll3d.tmp",
+        settings.index_dir / "lexical" / ".tmpK1ll3d",  # tantivy's own atomic-write temp
         settings.models_dir / f".tmp-v99-{dead_pid}",
         settings.index_dir / f".lexical.new-{dead_pid}",
     ]
@@ -338,7 +339,7 @@ def test_the_next_build_clears_temp_files_of_killed_writers_but_not_of_live_ones
         settings.models_dir / f".tmp-v97-{dead_pid}-draft",  # not a pid stamp: left alone
     ]
     for path in killed + live:
-        if path.suffix == ".tmp":
+        if path.suffix == ".tmp" or path.name.startswith(".tmpK"):
             path.write_bytes(b"half")
         else:
             path.mkdir()
@@ -361,7 +362,7 @@ def test_the_next_build_clears_temp_files_of_killed_writers_but_not_of_live_ones
     finally:
         release.set()
         other.join()
-    assert [p.name for p in killed if p.exists()] == [".pks.npy.k1ll3d.tmp"]
+    assert [p.name for p in killed if p.exists()] == [".pks.npy.k1ll3d.tmp", ".tmpK1ll3d"]
     assert all(p.exists() for p in live)
     build(settings, paths=[corpus], progress=no_progress)  # nobody holds the lock now
     assert not any(p.exists() for p in killed)

@@ -3,8 +3,8 @@
 Every write goes to a temp path that is renamed into place, so a kill never leaves a torn
 file, only a temp one. `rpp build` and `rpp add` clear them before they start:
 
-- atomic-write temps (`.NAME.XXXX.tmp`) in the vectors and lexical index folders, while
-  holding that folder's writer lock, so no live writer can own them;
+- atomic-write temps (ours `.NAME.XXXX.tmp`, tantivy's `.tmpXXXXXX`) in the vectors and
+  lexical index folders, while holding that folder's writer lock, so no live writer can own them;
 - temps stamped with a process id (model saves `.tmp-VERSION-PID`, feature caches
   `NAME.tmpPID.npy`, lexical rebuilds `.lexical.new-PID` / `.old-PID`) whose process is gone
   and that are at least `MIN_AGE_SECONDS` old (a process in another PID namespace sharing
@@ -25,7 +25,8 @@ from .config import Settings
 from .errors import IndexStateError
 from .index.manifest import index_lock
 
-_ATOMIC_TEMP = re.compile(r"^\..+\.tmp$")
+#: Ours (`.NAME.XXXX.tmp`, index/manifest.py) and tantivy's (`.tmpXXXXXX`, its atomic writes).
+_ATOMIC_TEMP = re.compile(r"^\..+\.tmp$|^\.tmp[A-Za-z0-9]{6,}$")
 _PID_TEMP = re.compile(r"^\.tmp-.+-(\d+)$|\.tmp(\d+)(?:\.npy)?$|^\..+\.(?:new|old)-(\d+)$")
 MIN_AGE_SECONDS = 60.0
 
