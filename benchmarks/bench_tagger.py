@@ -23,15 +23,10 @@ import random
 import sys
 import tempfile
 import time
-from contextlib import nullcontext
 from pathlib import Path
 
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _no_progress(label: str, total: int | None):  # noqa: ANN202
-    return nullcontext(lambda n=1, description=None: None)
 
 
 def _timed(fn, *args, **kwargs):  # noqa: ANN001, ANN202
@@ -60,7 +55,7 @@ def bench_training(settings, store) -> dict:  # noqa: ANN001
 
 
 def bench_tagging(settings, store, scifact: Path, limit: int) -> dict:  # noqa: ANN001
-    from rppsearch.build import ingest_step
+    from rppsearch.ingest.pipeline import ingest_paths
     from rppsearch.embed import get_encoder
     from rppsearch.store import vectors as vstore
     from rppsearch.tag.evidence import evidence_for_passages
@@ -74,7 +69,7 @@ def bench_tagging(settings, store, scifact: Path, limit: int) -> dict:  # noqa: 
         part.parent.mkdir()
         part.write_text("\n".join(lines) + "\n", encoding="utf-8")
         paths.append(part)
-    report = ingest_step(store, paths, catalog=None, prune=False, progress=_no_progress)
+    report = ingest_paths(store, paths)
     n = store.conn.execute("SELECT count(*) FROM passages").fetchone()[0]
     with_embedding, t1 = _timed(tag_store, store, settings)
     without, t2 = _timed(tag_store, store, settings, force=True)

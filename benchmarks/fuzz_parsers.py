@@ -461,7 +461,7 @@ def main() -> int:
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"| format | inputs | parsed | refused | inputs/s | findings |\n|---|---|---|---|---|---|")
+    print("| format | inputs | parsed | refused | inputs/s | findings |\n|---|---|---|---|---|---|")
     for fmt, st in results.items():
         kinds = ", ".join(f"{e['kind']}×{e['count']}" for e in st["findings"].values()) or "none"
         print(f"| {fmt} | {st['inputs']} | {st['parsed']} | {st['refused']} | {st['inputs_per_s']} | {kinds} |")

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import random
 import sqlite3
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
+
+from rppsearch.progress import no_progress  # noqa: F401 - the tests import it from here
 
 SENTENCES = [
     "Principal supervisors in the district spend most of their week in schools with principals.",
@@ -54,8 +55,6 @@ def write_corpus(folder: Path, n: int, *, start: int = 0, paragraphs: int = 4) -
     return out
 
 
-def no_progress(label: str, total: int | None) -> Any:
-    return nullcontext(lambda n=1, description=None: None)
 
 
 def connect(db: Path, *, readonly: bool = False) -> sqlite3.Connection:

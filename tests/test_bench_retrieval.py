@@ -60,7 +60,7 @@ def test_perfect_and_imperfect_rankings_score_as_ranx_defines(tmp_path: Path) ->
     assert bm25["recall@100"] == pytest.approx(0.75)
     hybrid = result["modes"]["hybrid"]
     assert hybrid["recall@100"] == pytest.approx(1.0)  # the dense side ranks every document
-    assert 0 < hybrid["ndcg@10"] <= 1
+    assert hybrid["ndcg@10"] > bm25["ndcg@10"]  # q4's document is found by the dense side only
     assert bm25["latency_ms"]["p50"] > 0
     assert "ingest" in result["prepare"]
     again = run_retrieval(folder=folder, settings=settings, modes=["bm25"])

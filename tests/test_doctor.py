@@ -299,15 +299,31 @@ def test_old_schema_is_reported_and_migrated_by_repair(tmp_path: Path) -> None:
 
 def test_stale_temp_files_are_reported_and_old_ones_removed(ix: Settings) -> None:
     old = ix.vectors_dir / ".vectors.npy.abc123.tmp"
-    old.write_bytes(b"\0" * 1000)
-    os.utime(old, (time.time() - 3600, time.time() - 3600))
+    tantivys = ix.index_dir / "lexical" / ".tmpAb3dE9"  # tantivy's own atomic-write temp
+    for path in (old, tantivys):
+        path.write_bytes(b"\0" * 1000)
+        os.utime(path, (time.time() - 3600, time.time() - 3600))
     young = ix.vectors_dir / ".pks.npy.def456.tmp"
     young.write_bytes(b"\0" * 10)
     found = run_doctor(settings=ix, quick=True)
     assert by_check(found)["temp-files"] == "warning" and found.ok  # a warning, not a failure
+    assert [f.count for f in found.findings if f.check == "temp-files"] == [3]
     repaired = run_doctor(settings=ix, quick=True, repair=True)
-    assert not old.exists() and young.exists()  # a young one may belong to a running build
-    assert any("removed 1 stale temp files" in a for a in repaired.actions)
+    assert not old.exists() and not tantivys.exists() and young.exists()  # a young one may belong to a running build
+    assert any("removed 2 stale temp files" in a for a in repaired.actions)
+
+
+def test_a_corrupt_tagger_model_is_reported_with_the_command_that_mends_it(ix: Settings) -> None:
+    assert by_check(run_doctor(settings=ix, quick=True))["models"] == "ok"
+    path = str(one(ix, "SELECT path FROM models WHERE active = 1"))
+    weights = (Path(path) if Path(path).is_absolute() else ix.index_dir / path) / "weights.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-8:] = b"\xff" * 8  # same size, other numbers: only the checksum tells
+    weights.write_bytes(bytes(data))
+    found = run_doctor(settings=ix, quick=True)
+    (finding,) = [f for f in found.findings if f.check == "models"]
+    assert finding.status == "problem" and "weights.safetensors" in finding.message
+    assert finding.action == "retrain it (`rpp train`)"
 
 
 def test_checking_without_repair_changes_nothing(ix: Settings) -> None:

@@ -332,12 +332,10 @@ def test_html_pathological_nesting_fails_cleanly(tmp_path):
         handle.write("some text")
         handle.write("</span></div>" * (depth // 2))
         handle.write("</body></html>")
-    try:
-        doc = parse_file(path)
-    except InputError as exc:
-        assert exc.reason
-    else:
-        assert "some text" in text_of(doc)
+    # two words are no article even when reachable: the page must be refused, in one HTML line
+    with pytest.raises(InputError) as refused:
+        parse_file(path)
+    assert "HTML" in refused.value.reason and "\n" not in refused.value.reason
 
 
 @pytest.mark.timeout(60)
@@ -641,12 +639,8 @@ def test_pdf_with_mutually_recursive_xobjects_does_not_hang(tmp_path):
         _stream(form % (1, 5), b"/X1 Do"),
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]))
-    try:
-        doc = parse_file(path)
-    except InputError as exc:
-        assert exc.reason.startswith("corrupt PDF")
-    else:
-        assert "Districts learn by doing" in text_of(doc)
+    # the page's own text is kept; the XObjects that draw each other are not followed forever
+    assert "Districts learn by doing" in text_of(parse_file(path))
 
 
 def test_pdf_recursion_error_becomes_input_error(tmp_path, monkeypatch):

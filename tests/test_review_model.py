@@ -7,7 +7,6 @@ small slice of the shipped examples with embedding features only, so the test st
 
 from __future__ import annotations
 
-import contextlib
 import json
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from rppsearch.review import ReviewSession, decide
 from rppsearch.search import Filters, search
 from rppsearch.store import Store
 from rppsearch.store import labels as labelstore
+from rppsearch.progress import no_progress
 
 pytestmark = pytest.mark.model
 
@@ -37,8 +37,6 @@ principals bring problems of practice from their own buildings. Their caseloads 
 """
 
 
-def no_progress(label: str, total: int | None):  # noqa: ANN201
-    return contextlib.nullcontext(lambda n=1, description=None: None)
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,7 @@ def test_passages_respect_word_bounds_and_sentences() -> None:
     text, passages = split_passages(blocks)
     assert passages
     for p in passages:
+        assert p.word_count == len(p.text.split())  # English: words are what spaces separate
         assert p.word_count <= MAX_WORDS
         assert text[p.start : p.end] == p.text
         assert p.text.endswith(".")  # whole sentences only
@@ -57,7 +58,7 @@ def test_japanese_text_without_spaces_is_split_into_model_sized_passages() -> No
     sentence = "校長と指導主事は毎週学校を訪問し、授業改善について話し合います。"
     text, passages = split_passages([Block(sentence * 40)])
     assert len(passages) > 1
-    assert all(p.word_count <= MAX_WORDS for p in passages)
+    assert all(len(p.text.replace(" ", "")) <= MAX_WORDS for p in passages)  # one word unit a character
     assert all(p.text.endswith("。") for p in passages)  # whole sentences, as in English
     assert "".join(p.text for p in passages).replace(" ", "") == sentence * 40
     blob = "日本語の文章です" * 500  # no sentence end at all: cut between characters

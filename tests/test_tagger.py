@@ -300,7 +300,6 @@ def test_evidence_points_at_the_sentences_that_carry_the_tag(toy_model, fake_enc
             assert 1 <= len(sentences) <= 3
             for ev in sentences:
                 assert text[ev.start : ev.end] == ev.text
-            assert sentences[0].text == SENTENCE[dim] or SENTENCE[dim] in [e.text for e in sentences]
             assert max(sentences, key=lambda e: e.score).text == SENTENCE[dim]
 
 
@@ -316,9 +315,8 @@ def test_rollup_lets_one_chapter_carry_a_long_document() -> None:
     score, assigned, support = rollup(scores)
     assert assigned.tolist() == [True, False, True]
     assert support.tolist() == [40, 1, 5]
+    # a mean over every passage (0.12 here) would have drowned the chapter
     assert score[2] > 0.5 > score[1]
-    # a mean over every passage would have drowned the chapter
-    assert scores[:, 2].mean() < 0.5
 
 
 def test_rollup_of_short_documents() -> None:
@@ -400,13 +398,14 @@ def _edit_card(folder: Path, **changes: object) -> None:
 def test_weights_that_do_not_fit_are_rejected_even_with_a_consistent_card(tmp_path: Path, toy_model, toy_taxonomy) -> None:
     from safetensors.numpy import load_file, save_file
 
-    from rppsearch.tag.persist import _sha256, load_model
+    from rppsearch.hashing import file_sha256
+    from rppsearch.tag.persist import load_model
 
     folder = _save(toy_model, toy_taxonomy, tmp_path)
     tensors = load_file(str(folder / "weights.safetensors"))
     tensors["thresholds"] = np.zeros(7, dtype=np.float32)
     save_file(tensors, str(folder / "weights.safetensors"))
-    _edit_card(folder, files={**json.loads((folder / "model.json").read_text())["files"], "weights.safetensors": _sha256(folder / "weights.safetensors")})
+    _edit_card(folder, files={**json.loads((folder / "model.json").read_text())["files"], "weights.safetensors": file_sha256(folder / "weights.safetensors")})
     with pytest.raises(ModelError, match="tensor 'thresholds' has shape"):
         load_model(folder)
 
@@ -660,8 +659,7 @@ def test_tag_store_trains_from_the_shipped_examples_and_retrains_when_they_chang
     from rppsearch.config import default_examples_paths
     from rppsearch.tag.pipeline import AUTO_FEATURES, tag_store
 
-    if not default_examples_paths():
-        pytest.skip("the labelled examples are not written yet")
+    assert default_examples_paths(), "the labelled examples are missing from the package"
     settings = fake_settings(index_dir)
     with Store.open(settings.db_path) as store:
         with store.transaction():

@@ -6,12 +6,12 @@ examples per module, so the tier encodes a few hundred short texts once.
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
 
 from rppsearch.config import PACKAGED_MODEL, Settings, default_examples_paths
+from rppsearch.progress import no_progress
 
 pytestmark = pytest.mark.model
 
@@ -42,8 +42,6 @@ dimensions:
 """
 
 
-def _no_progress(label: str, total: int | None):  # noqa: ANN202
-    return nullcontext(lambda n=1, description=None: None)
 
 
 @pytest.fixture(scope="module")
@@ -51,12 +49,6 @@ def encoder():
     from rppsearch.embed import get_encoder
 
     return get_encoder(PACKAGED_MODEL)
-
-
-def test_fingerprint_is_known_without_loading_the_model(encoder) -> None:
-    from rppsearch.tag.features import fingerprint_for
-
-    assert fingerprint_for(PACKAGED_MODEL) == encoder.fingerprint
 
 
 def test_zero_shot_with_minilm(tmp_path: Path, encoder) -> None:
@@ -81,8 +73,7 @@ def test_zero_shot_with_minilm(tmp_path: Path, encoder) -> None:
 @pytest.fixture(scope="module")
 def shipped(tmp_path_factory: pytest.TempPathFactory):
     """A store whose active model is trained on the shipped codebook and examples with MiniLM."""
-    if not default_examples_paths():
-        pytest.skip("the labelled examples are not written yet")
+    assert default_examples_paths(), "the labelled examples are missing from the package"
     from rppsearch.store import Store
     from rppsearch.tag.pipeline import train_and_register
 
@@ -125,14 +116,15 @@ def wallace_top_tags(shipped) -> dict[str, str]:
     folder = SHARED / "domain"
     if not folder.is_dir():
         pytest.skip("../shared/domain is not present beside the repo")
-    from rppsearch.build import derived_steps, ingest_step
+    from rppsearch.build import derived_steps
+    from rppsearch.ingest.pipeline import ingest_paths
 
     store, settings, model = shipped
     files = sorted(p for p in folder.glob("0[3-7]_*.txt"))
     assert len(files) == 5
-    report = ingest_step(store, files, catalog=None, prune=False, progress=_no_progress)
+    report = ingest_paths(store, files)
     assert not report.failed
-    stages = derived_steps(store, settings, progress=_no_progress)
+    stages = derived_steps(store, settings, progress=no_progress)
     assert stages["tag"]["model"] == model.version and not stages["tag"]["trained"]
     top = {}
     for path in files:

@@ -2,49 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .config import Settings
 from .ingest.pipeline import IngestReport, ingest_paths
+from .progress import ProgressFactory
 from .store import Store
-
-# A progress factory: (label, total) -> context manager yielding advance(n=1, description=None).
-ProgressFactory = Callable[[str, int | None], AbstractContextManager[Callable[..., None]]]
 
 
 @dataclass
 class BuildReport:
     ingest: IngestReport
     stages: dict[str, Any] = field(default_factory=dict)
-
-
-def default_corpus_dir() -> Path:
-    return Path("corpus")
-
-
-def ingest_step(
-    store: Store,
-    paths: list[Path],
-    *,
-    catalog: Path | None,
-    prune: bool,
-    progress: ProgressFactory,
-) -> IngestReport:
-    from .ingest.pipeline import discover  # noqa: PLC0415
-
-    files, _ = discover(paths)
-    with progress("Ingesting", len(files)) as advance:
-        return ingest_paths(
-            store,
-            paths,
-            catalog=catalog,
-            prune=prune,
-            on_progress=lambda name: advance(1),
-        )
 
 
 def derived_steps(store: Store, settings: Settings, *, progress: ProgressFactory) -> dict[str, Any]:
@@ -74,6 +45,6 @@ def build(
 ) -> BuildReport:
     """Ingest `paths` into the store at `settings`, then run the derived stages."""
     with Store.open(settings.db_path) as store:
-        report = ingest_step(store, paths, catalog=catalog, prune=prune, progress=progress)
+        report = ingest_paths(store, paths, catalog=catalog, prune=prune, progress=progress)
         stages = derived_steps(store, settings, progress=progress)
     return BuildReport(ingest=report, stages=stages)

@@ -17,12 +17,10 @@ After repairing, every check runs again; what is still wrong stays a problem.
 from __future__ import annotations
 
 import random
-import re
 import shutil
 import sqlite3
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,12 +28,13 @@ from typing import Any
 import numpy as np
 
 from .config import Settings
-from .errors import StoreError
+from .errors import IndexStateError, StoreError
+from .leftovers import is_temp
+from .progress import ProgressFactory, no_progress
 from .store import SCHEMA_VERSION, Store
 
 __all__ = ["Finding", "DoctorReport", "run_doctor", "STATUSES"]
 
-ProgressFactory = Callable[[str, int | None], AbstractContextManager[Callable[..., None]]]
 
 STATUSES = ("ok", "repaired", "warning", "skipped", "problem")
 #: A stored vector counts as well-formed when its L2 norm is this close to 1 (or exactly 0).
@@ -47,11 +46,6 @@ STALE_TEMP_SECONDS = 15 * 60
 _CHUNK = 900
 MAX_REPAIR_ROUNDS = 3
 _ROWS = 20_000
-#: Temp names of atomic writes (`.NAME.XXXX.tmp`, index/manifest.py) and caches (`NAME.tmpPID[.npy]`).
-_TEMP_NAME = re.compile(r"^\..+\.tmp$|\.tmp\d+(?:\.npy)?$")
-#: Temp folders of model saves (`.tmp-VERSION-PID`, tag/persist.py) and lexical rebuilds
-#: (`.lexical.new-PID` / `.lexical.old-PID`, index/bm25.py).
-_TEMP_DIR = re.compile(r"^\.tmp-|^\..+\.(?:new|old)-\d+$")
 
 
 @dataclass
@@ -90,12 +84,6 @@ class DoctorReport:
         return [f.as_row() for f in self.findings]
 
 
-def _no_progress(label: str, total: int | None) -> AbstractContextManager[Callable[..., None]]:
-    from contextlib import nullcontext  # noqa: PLC0415
-
-    return nullcontext(lambda n=1, description=None: None)
-
-
 def _ok(check: str, message: str, count: int = 0) -> Finding:
     return Finding(check, "ok", message, count)
 
@@ -116,7 +104,7 @@ def run_doctor(
     `quick` skips re-encoding a sample of `sample` passages (the only check that loads the
     embedding model). Raises StoreError when there is no readable store.
     """
-    progress = progress or _no_progress
+    progress = progress or no_progress
     path = settings.db_path
     if not path.exists():
         raise StoreError(f"{path}: no rpp store here", hint="run `rpp build` or `rpp ingest PATH` first")
@@ -531,20 +519,9 @@ class _Doctor:
                 return _ok("vectors:index", "no vectors index and no vectors to index")
             return problem(f"no vectors index at {folder} for {len(current)} stored vectors")
         try:
-            pks = np.load(folder / vindex.PKS_FILE, allow_pickle=False)
-            docs = np.load(folder / vindex.DOCS_FILE, allow_pickle=False)
-            matrix = np.load(folder / vindex.VECTORS_FILE, mmap_mode="r", allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            return problem(f"{folder}: unreadable index files ({exc})")
-        count = manifest.get("count")
-        if (
-            matrix.ndim != 2
-            or matrix.shape[0] != count
-            or len(pks) != count
-            or len(docs) != count
-            or vindex._pks_digest(pks) != manifest.get("pks_sha256")  # noqa: SLF001
-        ):
-            return problem(f"{folder}: index files do not match their manifest (interrupted write?)")
+            pks, _docs, matrix = vindex.read_index_files(folder, manifest)
+        except IndexStateError as exc:
+            return problem(exc.message)
         reason = vindex._mismatch(manifest, self.store, self.fingerprint)  # noqa: SLF001
         if reason:
             return problem(reason)
@@ -645,17 +622,19 @@ class _Doctor:
         )
 
     def check_models(self) -> Finding:
-        """The active tagger model's file exists and is a safe format (never a pickle)."""
-        row = self.conn.execute("SELECT version, path FROM models WHERE active = 1").fetchone()
+        """The active tagger model loads: its files exist, match their checksums and shapes,
+        and are in a safe format (never a pickle)."""
+        from .errors import ModelError  # noqa: PLC0415
+        from .store.tags import active_model  # noqa: PLC0415
+        from .tag.persist import load_model, model_path  # noqa: PLC0415
+
+        row = active_model(self.store)
         if row is None:
             return _ok("models", "no active tagger model registered")
-        version, stored = row[0], Path(row[1])
-        path = stored if stored.is_absolute() else self.settings.index_dir / stored
+        version, path = row["version"], model_path(row, self.settings.index_dir)
+        retrain = "retrain it (`rpp train`)"
         if not path.exists():
-            return Finding(
-                "models", "problem", f"active model {version}: {path} is missing",
-                action="retrain with the tagger (`rpp tag --train`)",
-            )
+            return Finding("models", "problem", f"active model {version}: {path} is missing", action=retrain)
         files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
         unsafe = [p.name for p in files if p.suffix.lower() not in (".json", ".npy", ".safetensors", ".txt")]
         if unsafe:
@@ -663,6 +642,10 @@ class _Doctor:
                 "models", "problem",
                 f"active model {version}: files in a format that is not JSON/npy/safetensors: {', '.join(unsafe[:5])}",
             )
+        try:
+            load_model(path)
+        except ModelError as exc:
+            return Finding("models", "problem", f"active model {version}: {exc.message}", action=retrain)
         return _ok("models", f"active model {version} at {path}")
 
     # -- labels ------------------------------------------------------------------------
@@ -685,12 +668,11 @@ class _Doctor:
     # -- files -------------------------------------------------------------------------
     def check_temp_files(self) -> Finding:
         now = time.time()
-        temps = [
-            p for p in self.settings.index_dir.rglob("*")
-            if (p.is_file() and _TEMP_NAME.search(p.name)) or (p.is_dir() and _TEMP_DIR.match(p.name))
-        ]
-        temps = [p for p in temps if not any(_TEMP_DIR.match(parent.name) for parent in p.parents)]
-        temps.sort()
+        root = self.settings.index_dir
+        temps = sorted(  # a temp folder counts once, not with its contents
+            p for p in root.rglob("*")
+            if is_temp(p.name) and not any(is_temp(part) for part in p.relative_to(root).parts[:-1])
+        )
         if not temps:
             return _ok("temp-files", "no temp files left by interrupted writes")
         stale = [p for p in temps if now - p.stat().st_mtime > STALE_TEMP_SECONDS]

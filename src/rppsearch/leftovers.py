@@ -31,6 +31,11 @@ _PID_TEMP = re.compile(r"^\.tmp-.+-(\d+)$|\.tmp(\d+)(?:\.npy)?$|^\..+\.(?:new|ol
 MIN_AGE_SECONDS = 60.0
 
 
+def is_temp(name: str) -> bool:
+    """Whether `name` is one only the temp file or folder of an unfinished write has."""
+    return bool(_ATOMIC_TEMP.match(name) or _PID_TEMP.search(name))
+
+
 def _alive(pid: int) -> bool:
     if pid == os.getpid():
         return True

@@ -94,18 +94,6 @@ class Evidence:
 
 
 @dataclass
-class Tag:
-    """A dimension score for a passage or document."""
-
-    dimension: str
-    score: float
-    assigned: bool
-    source: str = "model"
-    model_version: str | None = None
-    evidence: list[Evidence] = field(default_factory=list)
-
-
-@dataclass
 class Hit:
     """A search result."""
 

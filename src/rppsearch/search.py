@@ -161,16 +161,30 @@ class _Ranked:
 
 
 class _Lexical:
-    """BM25 for one query: the tantivy index when current, else the store's FTS5 index."""
+    """BM25 for one query: the tantivy index when current, else the store's FTS5 index.
+
+    The index is opened on first ranking only: semantic mode needs no more than highlights,
+    which tantivy's analyzer gives without opening (or refreshing) the index.
+    """
+
+    _UNOPENED: Any = object()
 
     def __init__(self, store: Store, settings: Settings, query: str, *, allowed: "_Allowed", auto_refresh: bool) -> None:
-        from .index import bm25  # noqa: PLC0415
-
         self.store = store
+        self.settings = settings
         self.query = query
         self.allowed = allowed
-        self.engine = bm25.open_lexical(store, settings, auto_refresh=auto_refresh)
-        self.match = lexical.build_match(query) if self.engine is None else None
+        self.auto_refresh = auto_refresh
+        self._engine: Any = self._UNOPENED
+
+    @property
+    def engine(self) -> Any:
+        """The tantivy index, or None when the FTS5 fallback serves this query."""
+        if self._engine is self._UNOPENED:
+            from .index import bm25  # noqa: PLC0415
+
+            self._engine = bm25.open_lexical(self.store, self.settings, auto_refresh=self.auto_refresh)
+        return self._engine
 
     @property
     def name(self) -> str:
@@ -181,18 +195,21 @@ class _Lexical:
             return self.engine.search(
                 self.query, limit=limit, doc_pks=self.allowed.doc_pks(), passage_pks=self.allowed.passage_pks()
             )
-        if self.match is None:
+        match = lexical.build_match(self.query)
+        if match is None:
             return []
         return search_sql.fts_search(
-            self.store, self.match, weights=lexical.DEFAULT_WEIGHTS, filters=self.allowed.filters, limit=limit
+            self.store, match, weights=lexical.DEFAULT_WEIGHTS, filters=self.allowed.filters, limit=limit
         )
 
     def highlights(self, texts: dict[int, str]) -> dict[int, list[tuple[int, int]]]:
-        if self.engine is not None:
-            from .index.bm25 import highlight_spans  # noqa: PLC0415
+        """Offsets of the query's words, by the analyzer of the engine that ranked (tantivy's
+        when nothing was ranked lexically)."""
+        if self._engine is None:
+            return _highlights(lexical.build_match(self.query), texts)
+        from .index.bm25 import highlight_spans  # noqa: PLC0415
 
-            return {pk: spans for pk, text in texts.items() if (spans := highlight_spans(text, self.query))}
-        return _highlights(self.match, texts)
+        return {pk: spans for pk, text in texts.items() if (spans := highlight_spans(text, self.query))}
 
 
 _DOC_FILTER_CACHE: dict[tuple[Any, ...], np.ndarray] = {}

@@ -31,7 +31,15 @@ from ..store import Store
 from ..store import search_sql
 from ..store import vectors as vstore
 from .lexical import STOP_WORDS
-from .manifest import atomic_path, index_lock, now_iso, read_manifest, share_files, write_manifest
+from .manifest import (
+    atomic_path,
+    index_lock,
+    now_iso,
+    read_manifest,
+    share_files,
+    store_mismatch,
+    write_manifest,
+)
 
 FORMAT = 2
 ANALYZER = "simple|remove_long(40)|lowercase|ascii_fold|stemmer(english)"
@@ -90,18 +98,7 @@ def _mismatch(manifest: dict[str, Any] | None, store: Store, folder: Path) -> st
         return f"no lexical index at {folder}"
     if manifest.get("format") != FORMAT or manifest.get("analyzer") != ANALYZER:
         return f"lexical index at {folder} was built by another rppsearch (format or analyzer differ)"
-    if manifest.get("store_id") != vstore.store_identity(store):
-        return "lexical index was built for another store (store ids differ)"
-    schema = store.schema_version()
-    if manifest.get("schema_version") != schema:
-        return f"lexical index was built for store schema {manifest.get('schema_version')}, store is at {schema}"
-    generation = store.passages_generation()
-    if manifest.get("passages_generation") != generation:
-        return (
-            f"lexical index is stale: built at generation {manifest.get('passages_generation')}, "
-            f"store at {generation}"
-        )
-    return None
+    return store_mismatch("lexical", manifest, store)
 
 
 def lexical_state(store: Store, settings: Settings) -> str | None:

@@ -126,6 +126,22 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def store_mismatch(kind: str, manifest: dict[str, Any], store: Any) -> str | None:
+    """Why an index whose manifest is `manifest` was not built from this store as it is now
+    (another store, schema or passages generation); None when it was. `kind` names the index."""
+    from ..store.vectors import store_identity  # noqa: PLC0415
+
+    if manifest.get("store_id") != store_identity(store):
+        return f"{kind} index was built for another store (store ids differ)"
+    schema = store.schema_version()
+    if manifest.get("schema_version") != schema:
+        return f"{kind} index was built for store schema {manifest.get('schema_version')}, store is at {schema}"
+    generation = store.passages_generation()
+    if manifest.get("passages_generation") != generation:
+        return f"{kind} index is stale: built at generation {manifest.get('passages_generation')}, store at {generation}"
+    return None
+
+
 def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
     with atomic_write(folder / MANIFEST_NAME) as handle:
         json.dump(manifest, handle, indent=2, sort_keys=True)

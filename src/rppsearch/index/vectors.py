@@ -13,22 +13,20 @@ import hashlib
 import os
 import sqlite3
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..config import PACKAGED_MODEL, PACKAGED_MODEL_SHA256, Settings
+from ..config import Settings
 from ..embed import prepare_torch
 from ..errors import IndexStateError
+from ..progress import ProgressFactory, no_progress
 from ..store import Store
 from ..store import vectors as vstore
-from .manifest import atomic_path, index_lock, now_iso, read_manifest, write_manifest
+from .manifest import atomic_path, index_lock, now_iso, read_manifest, store_mismatch, write_manifest
 
-ProgressFactory = Callable[[str, int | None], AbstractContextManager[Callable[..., None]]]
 
 FORMAT = 1
 # What each passage's vector encodes. Changing it means re-encoding: it is in the manifest.
@@ -42,10 +40,6 @@ PKS_FILE = "pks.npy"
 DOCS_FILE = "docs.npy"
 
 
-def _no_progress(label: str, total: int | None) -> AbstractContextManager[Callable[..., None]]:
-    return nullcontext(lambda n=1, description=None: None)
-
-
 def embedding_text(title: str | None, heading: str | None, text: str) -> str:
     """The text encoded for a passage: document title, heading path and passage text."""
     if TEXT_RECIPE == "text":
@@ -57,17 +51,9 @@ def embedding_text(title: str | None, heading: str | None, text: str) -> str:
 
 def current_fingerprint(settings: Settings) -> str:
     """The fingerprint of the settings' encoder, without loading torch when avoidable."""
-    from .. import embed  # noqa: PLC0415
+    from ..embed import fingerprint_of  # noqa: PLC0415
 
-    name = settings.embedding_model
-    cached = embed._CACHE.get(name)  # noqa: SLF001 - reuse a loaded encoder
-    if cached is not None:
-        return cached.fingerprint
-    if name == "fake" or name.startswith("fake:"):
-        return embed.get_encoder(name).fingerprint
-    if name == PACKAGED_MODEL:
-        return f"{PACKAGED_MODEL}@{PACKAGED_MODEL_SHA256}"  # the encoder refuses other weights
-    return embed.get_encoder(name).fingerprint
+    return fingerprint_of(settings.embedding_model)
 
 
 # -- encoding ----------------------------------------------------------------------------
@@ -87,7 +73,7 @@ def embed_missing(
     prepare_torch()
     from ..embed import get_encoder  # noqa: PLC0415
 
-    progress = progress or _no_progress
+    progress = progress or no_progress
     start = time.perf_counter()
     encoder = get_encoder(settings.embedding_model)
     model = encoder.fingerprint
@@ -124,17 +110,21 @@ def _pks_digest(pks: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(pks, dtype="<i8").tobytes()).hexdigest()
 
 
-def _index_files_ok(folder: Path, manifest: dict[str, Any]) -> bool:
+def _index_files_ok(folder: Path) -> bool:
     return all((folder / name).exists() for name in (VECTORS_FILE, PKS_FILE, DOCS_FILE))
+
+
+def _state(folder: Path, manifest: dict[str, Any] | None, store: Store, fingerprint: str) -> str | None:
+    """Why the index in `folder` (with `manifest`) does not serve this store and encoder; None when it does."""
+    if manifest is None or not _index_files_ok(folder):
+        return f"no vectors index at {folder}"
+    return _mismatch(manifest, store, fingerprint)
 
 
 def index_state(store: Store, settings: Settings, *, fingerprint: str | None = None) -> str | None:
     """Why the vectors index does not match the store and settings; None when it does."""
     folder = settings.vectors_dir
-    manifest = read_manifest(folder)
-    if manifest is None or not _index_files_ok(folder, manifest):
-        return f"no vectors index at {folder}"
-    return _mismatch(manifest, store, fingerprint or current_fingerprint(settings))
+    return _state(folder, read_manifest(folder), store, fingerprint or current_fingerprint(settings))
 
 
 def _mismatch(manifest: dict[str, Any], store: Store, fingerprint: str) -> str | None:
@@ -144,17 +134,9 @@ def _mismatch(manifest: dict[str, Any], store: Store, fingerprint: str) -> str |
         return f"vectors index was built with model {manifest.get('model')}, settings use {fingerprint}"
     if manifest.get("text_recipe") != TEXT_RECIPE:
         return f"vectors index encodes {manifest.get('text_recipe')!r}, this rppsearch encodes {TEXT_RECIPE!r}"
-    if manifest.get("store_id") != vstore.store_identity(store):
-        return "vectors index was built for another store (store ids differ)"
-    schema = store.schema_version()
-    if manifest.get("schema_version") != schema:
-        return f"vectors index was built for store schema {manifest.get('schema_version')}, store is at {schema}"
-    generation = store.passages_generation()
-    if manifest.get("passages_generation") != generation:
-        return (
-            f"vectors index is stale: built at generation {manifest.get('passages_generation')}, "
-            f"store at {generation}"
-        )
+    problem = store_mismatch("vectors", manifest, store)
+    if problem:
+        return problem
     stored = vstore.vectors_generation(store)
     if manifest.get("vectors_generation", 0) != stored:
         return (
@@ -176,7 +158,7 @@ def refresh_index(
     folder = settings.vectors_dir
     model = fingerprint or current_fingerprint(settings)
     old = read_manifest(folder)
-    if old is not None and not force and _index_files_ok(folder, old) and _mismatch(old, store, model) is None:
+    if not force and _state(folder, old, store, model) is None:
         return {"status": "fresh", "count": old.get("count", 0)}
     with index_lock(folder):
         return _refresh_locked(store, settings, force=force, model=model, start=start)
@@ -186,7 +168,7 @@ def _refresh_locked(store: Store, settings: Settings, *, force: bool, model: str
     """refresh_index's work, holding the folder's lock (re-checked: another writer may have just done it)."""
     folder = settings.vectors_dir
     old = read_manifest(folder)
-    if old is not None and not force and _index_files_ok(folder, old) and _mismatch(old, store, model) is None:
+    if not force and _state(folder, old, store, model) is None:
         return {"status": "fresh", "count": old.get("count", 0)}
     store_id = vstore.store_identity(store, create=True)
     generation = store.passages_generation()
@@ -200,7 +182,7 @@ def _refresh_locked(store: Store, settings: Settings, *, force: bool, model: str
     if (
         old is not None
         and not force
-        and _index_files_ok(folder, old)
+        and _index_files_ok(folder)
         and old.get("model") == model
         and old.get("dim") == dim
         and old.get("text_recipe") == TEXT_RECIPE
@@ -387,6 +369,32 @@ class VectorIndex:
 _LOADED: dict[str, tuple[tuple[int, int], VectorIndex]] = {}
 
 
+def read_index_files(
+    folder: Path, manifest: dict[str, Any], *, mmap_mode: str = "r"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """pks, docs and the memory-mapped matrix of the index in `folder`, checked against its
+    manifest (shape, count, pks digest); IndexStateError when unreadable or torn."""
+    try:
+        pks = np.load(folder / PKS_FILE, allow_pickle=False)
+        docs = np.load(folder / DOCS_FILE, allow_pickle=False)
+        matrix = np.load(folder / VECTORS_FILE, mmap_mode=mmap_mode, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise IndexStateError(f"{folder}: unreadable vectors index ({exc})", hint="run `rpp build`") from exc
+    count = manifest.get("count")
+    if (
+        matrix.ndim != 2
+        or matrix.shape[0] != count
+        or len(pks) != count
+        or len(docs) != count
+        or _pks_digest(pks) != manifest.get("pks_sha256")
+    ):
+        raise IndexStateError(
+            f"{folder}: vectors index files do not match their manifest (interrupted write?)",
+            hint="run `rpp build`",
+        )
+    return pks, docs, matrix
+
+
 def load_index(settings: Settings) -> VectorIndex:
     """The vectors index at `settings.vectors_dir`, memory-mapped; cached while unchanged."""
     prepare_torch()
@@ -403,26 +411,10 @@ def load_index(settings: Settings) -> VectorIndex:
     if cached and cached[0] == key:
         return cached[1]
     manifest = read_manifest(folder)
-    if manifest is None or not _index_files_ok(folder, manifest):
+    if manifest is None or not _index_files_ok(folder):
         raise IndexStateError(f"no vectors index at {folder}", hint="run `rpp build`")
-    try:
-        pks = np.load(folder / PKS_FILE)
-        docs = np.load(folder / DOCS_FILE)
-        matrix = np.load(folder / VECTORS_FILE, mmap_mode="c")
-    except (OSError, ValueError) as exc:
-        raise IndexStateError(f"{folder}: unreadable vectors index ({exc})", hint="run `rpp build`") from exc
+    pks, docs, matrix = read_index_files(folder, manifest, mmap_mode="c")
     count = manifest.get("count")
-    if (
-        matrix.ndim != 2
-        or matrix.shape[0] != count
-        or len(pks) != count
-        or len(docs) != count
-        or _pks_digest(pks) != manifest.get("pks_sha256")
-    ):
-        raise IndexStateError(
-            f"{folder}: vectors index files do not match their manifest (interrupted write?)",
-            hint="run `rpp build`",
-        )
     tensor = torch.from_numpy(matrix) if count else torch.zeros((0, int(manifest.get("dim") or 1)))
     index = VectorIndex(folder=folder, manifest=manifest, pks=pks, docs=docs, matrix=tensor)
     _LOADED[str(folder)] = (key, index)
@@ -436,12 +428,7 @@ def open_index(
 
     Raises IndexStateError naming the mismatch (model, schema, generation) otherwise.
     """
-    manifest = read_manifest(settings.vectors_dir)
-    problem = (
-        f"no vectors index at {settings.vectors_dir}"
-        if manifest is None or not _index_files_ok(settings.vectors_dir, manifest)
-        else _mismatch(manifest, store, fingerprint)
-    )
+    problem = index_state(store, settings, fingerprint=fingerprint)
     if problem is not None:
         if auto_refresh and vstore.vector_count(store, model=fingerprint) > 0 and os.access(
             settings.index_dir, os.W_OK

@@ -18,7 +18,6 @@ from ..models import Metadata
 
 CATALOG_NAME = "catalog.csv"
 SIDECAR_SUFFIX = ".meta.yaml"
-LIST_FIELDS = {"authors", "districts"}
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 
 

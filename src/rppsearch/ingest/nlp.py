@@ -1,58 +1,10 @@
-"""The spaCy pipeline: `spacy.blank("en")` with rule-based components only (no downloads)."""
+"""Sentence boundaries: `spacy.blank("en")` with the rule-based sentencizer (no model downloads)."""
 
 from __future__ import annotations
 
 import re
 from functools import lru_cache
 from typing import Any
-
-# Organizations of the field and the shapes of district names, for the entity ruler.
-ORG_PATTERNS: list[tuple[str, list[str]]] = [
-    ("Education Resource Strategies", ["Education Resource Strategies", "ERS"]),
-    ("University of Washington DL2", ["District Leadership Design Lab", "DL2"]),
-    ("Wallace Foundation", ["Wallace Foundation"]),
-    ("Council of the Great City Schools", ["Council of the Great City Schools", "CGCS"]),
-    ("21CSLA", ["21CSLA", "21st Century California School Leadership Academy"]),
-    ("Center for Educational Leadership", ["Center for Educational Leadership"]),
-]
-DISTRICT_SUFFIXES = [
-    ["Public", "Schools"],
-    ["Unified", "School", "District"],
-    ["Unified"],
-    ["ISD"],
-    ["Independent", "School", "District"],
-    ["School", "District"],
-    ["County", "Schools"],
-    ["City", "Schools"],
-]
-
-
-@lru_cache(maxsize=1)
-def get_nlp() -> Any:
-    """Blank English pipeline: sentencizer, lookup lemmatizer, entity ruler for orgs/districts."""
-    import spacy  # noqa: PLC0415
-
-    nlp = spacy.blank("en")
-    nlp.max_length = 5_000_000
-    nlp.add_pipe("sentencizer")
-    try:
-        nlp.add_pipe("lemmatizer", config={"mode": "lookup"}).initialize()
-    except Exception:  # noqa: BLE001 - spacy-lookups-data missing: lemmas fall back to lower()
-        if "lemmatizer" in nlp.pipe_names:
-            nlp.remove_pipe("lemmatizer")
-    ruler = nlp.add_pipe("entity_ruler")
-    patterns: list[dict[str, Any]] = []
-    for label, names in ORG_PATTERNS:
-        for name in names:
-            patterns.append({"label": "ORG", "pattern": name, "id": label})
-    for suffix in DISTRICT_SUFFIXES:
-        for n_words in (1, 2):
-            head = [{"IS_TITLE": True, "IS_SENT_START": False, "LOWER": {"NOT_IN": ["the", "a"]}}] * n_words
-            patterns.append(
-                {"label": "DISTRICT", "pattern": head + [{"ORTH": w} for w in suffix]}
-            )
-    ruler.add_patterns(patterns)
-    return nlp
 
 
 @lru_cache(maxsize=1)
@@ -128,24 +80,3 @@ def _cjk_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
     if start < end:
         out.append((start, end))
     return out
-
-
-def lemmas(text: str) -> list[str]:
-    """Lower-cased lemmas of the alphabetic tokens (lookup tables from spacy-lookups-data)."""
-    doc = get_nlp()(text)
-    return [(t.lemma_ or t.text).lower() for t in doc if t.is_alpha]
-
-
-def entities(text: str) -> dict[str, list[str]]:
-    """Organizations (canonical names) and district names mentioned in `text`."""
-    doc = get_nlp()(text)
-    orgs: list[str] = []
-    districts: list[str] = []
-    for ent in doc.ents:
-        if ent.label_ == "ORG":
-            name = ent.ent_id_ or ent.text
-            if name not in orgs:
-                orgs.append(name)
-        elif ent.label_ == "DISTRICT" and ent.text not in districts:
-            districts.append(ent.text)
-    return {"organizations": orgs, "districts": districts}

@@ -41,7 +41,6 @@ from ..errors import InputError
 from ..models import Block, Metadata, ParsedDocument
 from .clean import normalize_text
 
-SUPPORTED_SUFFIXES: set[str] = {".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"}
 _FORMATS = {
     ".txt": "txt",
     ".md": "md",
@@ -51,6 +50,7 @@ _FORMATS = {
     ".pdf": "pdf",
     ".docx": "docx",
 }
+SUPPORTED_SUFFIXES: frozenset[str] = frozenset(_FORMATS)
 
 MB = 1024 * 1024
 #: Size limits checked before reading: text formats are read whole into memory.

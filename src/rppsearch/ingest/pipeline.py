@@ -8,13 +8,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, RppError
+from ..hashing import file_sha256
 from ..models import Block, Document, Metadata
+from ..progress import ProgressFactory, no_progress
 from ..store import Store
 from ..store import documents as docstore
 from . import metadata as meta
@@ -42,10 +44,6 @@ class IngestReport:
     failed: list[tuple[str, str]] = field(default_factory=list)
     #: Where moved folders used to be: pruning covers them too (their missing files were deleted).
     moved_from: set[str] = field(default_factory=set)
-
-    @property
-    def changed(self) -> list[str]:
-        return self.added + self.updated
 
     def summary(self) -> dict[str, int]:
         return {
@@ -134,12 +132,8 @@ def _default_id(file: Path, root: Path) -> str:
 
 
 def _file_hash(path: Path, extra: str) -> str:
-    digest = hashlib.sha256()
-    digest.update(f"{PIPELINE_VERSION}\0{extra}\0".encode())
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    """The content hash: pipeline version, catalog entry and the file's bytes."""
+    return file_sha256(path, prefix=f"{PIPELINE_VERSION}\0{extra}\0".encode())
 
 
 def _iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
@@ -200,8 +194,8 @@ class Ingester:
             return wanted
         return f"{wanted}-{hashlib.sha1(key.encode()).hexdigest()[:6]}"
 
-    def _moved_here(self, content_hash: str) -> str | None:
-        """The id of the stored document this file is a move of, or None.
+    def _moved_here(self, content_hash: str) -> dict[str, Any] | None:
+        """The stored document (id, path) this file is a move of, or None.
 
         A move (the corpus folder moved or renamed, the project copied to another machine)
         keeps a file's content while its stored path is gone: the document keeps its id,
@@ -212,7 +206,7 @@ class Ingester:
             old = row["path"]
             # JSONL records and undecodable names (stored with \\x escapes) are never moves
             if row["format"] != "jsonl" and "\\x" not in old and not os.path.lexists(old):
-                return str(row["id"])
+                return row
         return None
 
     # -- one document ----------------------------------------------------------------
@@ -275,10 +269,10 @@ class Ingester:
             if existing is None and source.record is None:
                 moved = self._moved_here(content_hash)
                 if moved is not None:
-                    old_path = docstore.document_by_id(self.store, moved)["path"]
+                    old_path = moved["path"]
                     with self.store.transaction():
-                        docstore.move_document(self.store, moved, source.key)
-                    report.moved.append(moved)
+                        docstore.move_document(self.store, moved["id"], source.key)
+                    report.moved.append(moved["id"])
                     if root != source.path:
                         rel = storable_path(source.path.resolve().relative_to(root.resolve()))
                         if old_path.endswith(os.sep + rel):
@@ -320,26 +314,24 @@ def ingest_paths(
     *,
     catalog: Path | None = None,
     prune: bool = False,
-    on_total: Callable[[int], None] | None = None,
-    on_progress: Callable[[str], None] | None = None,
+    progress: ProgressFactory | None = None,
 ) -> IngestReport:
     """Ingest files and folders; with `prune`, drop stored documents whose files are gone.
 
-    `prune` only considers documents stored from under the given folders.
+    `prune` only considers documents stored from under the given folders (and where a moved
+    folder used to be). `progress` gets one step per file.
     """
     report = IngestReport()
     files, errors = discover(paths)
     report.failed.extend(errors)
     ingester = Ingester(store, catalog=catalog)
-    if on_total:
-        on_total(len(files))
     seen_keys: set[str] = set()
-    for file, root in files:
-        for source in ingester.sources(file, root, report):
-            seen_keys.add(source.key)
-            ingester.ingest_source(source, root, report)
-        if on_progress:
-            on_progress(str(file))
+    with (progress or no_progress)("Ingesting", len(files)) as advance:
+        for file, root in files:
+            for source in ingester.sources(file, root, report):
+                seen_keys.add(source.key)
+                ingester.ingest_source(source, root, report)
+            advance(1)
     if prune:
         old_roots = [Path(r) for r in sorted(report.moved_from)]
         report.pruned = prune_missing(store, roots=[*paths, *old_roots], keep=seen_keys)

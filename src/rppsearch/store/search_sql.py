@@ -86,17 +86,6 @@ def fts_search(
     return [(r[0], -r[1]) for r in store.conn.execute(sql, [match, *params, int(limit)])]
 
 
-def filtered_pks(store: Store, filters: "Filters") -> np.ndarray:
-    """Sorted int64 pks of the passages that pass `filters`."""
-    where, params = filter_sql(filters)
-    sql = "SELECT p.pk FROM passages p JOIN documents d ON d.id = p.document_id"
-    if where:
-        sql += f" WHERE {where}"
-    sql += " ORDER BY p.pk"
-    rows = store.conn.execute(sql, params).fetchall()
-    return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-
-
 def has_document_filter(filters: "Filters") -> bool:
     return bool(
         filters.organization
@@ -236,17 +225,6 @@ def passage_document_pks(store: Store, pks: Sequence[int]) -> np.ndarray:
         ):
             found[r[0]] = r[1]
     return np.fromiter((found.get(pk, -1) for pk in pks), dtype=np.int64, count=len(pks))
-
-
-def all_passage_document_pks(store: Store) -> tuple[np.ndarray, np.ndarray]:
-    """(passage pks sorted, their document pks) for the whole store."""
-    rows = store.conn.execute(
-        "SELECT p.pk, d.pk FROM passages p JOIN documents d ON d.id = p.document_id ORDER BY p.pk"
-    ).fetchall()
-    n = len(rows)
-    pks = np.fromiter((r[0] for r in rows), dtype=np.int64, count=n)
-    docs = np.fromiter((r[1] for r in rows), dtype=np.int64, count=n)
-    return pks, docs
 
 
 def all_passage_pks(store: Store) -> np.ndarray:

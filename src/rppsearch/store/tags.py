@@ -27,7 +27,6 @@ __all__ = [
     "sync_dimensions",
     "dimension_ids",
     "passages_needing_tags",
-    "passages_by_pk",
     "write_passage_tags",
     "write_document_tags",
     "passage_tags_for_documents",
@@ -38,7 +37,6 @@ __all__ = [
     "active_model",
     "list_models",
     "next_model_number",
-    "tag_counts",
 ]
 
 _CHUNK = 900
@@ -144,19 +142,6 @@ def passages_needing_tags(store: Store, *, model_version: str, n_dimensions: int
         )
         params = (model_version, n_dimensions)
     return [PassageRow(*r) for r in store.conn.execute(sql, params)]
-
-
-def passages_by_pk(store: Store, pks: Sequence[int]) -> list[PassageRow]:
-    """Passages of `pks`, in that order (unknown pks are skipped)."""
-    found: dict[int, PassageRow] = {}
-    pks = [int(p) for p in pks]
-    for part in _chunks(pks):
-        marks = ",".join("?" * len(part))
-        for r in store.conn.execute(
-            f"SELECT pk, id, document_id, text, text_hash FROM passages WHERE pk IN ({marks})", list(part)
-        ):
-            found[r[0]] = PassageRow(*r)
-    return [found[p] for p in pks if p in found]
 
 
 def write_passage_tags(store: Store, rows: Iterable[PassageTagRow]) -> int:
@@ -266,20 +251,6 @@ def refresh_dimensions(
         conn.execute(passage_sql + f" WHERE pk IN ({','.join('?' * len(part))})", [int(p) for p in part])
     for part in _chunks(list(document_ids or [])):
         conn.execute(document_sql + f" WHERE id IN ({','.join('?' * len(part))})", list(part))
-
-
-def tag_counts(store: Store) -> dict[str, dict[str, int]]:
-    """Per dimension: passages and documents assigned (any source)."""
-    out: dict[str, dict[str, int]] = {d: {"passages": 0, "documents": 0} for d in dimension_ids(store)}
-    for dim, n in store.conn.execute(
-        "SELECT dimension_id, count(*) FROM passage_tags WHERE assigned = 1 GROUP BY dimension_id"
-    ):
-        out.setdefault(dim, {"passages": 0, "documents": 0})["passages"] = n
-    for dim, n in store.conn.execute(
-        "SELECT dimension_id, count(*) FROM document_tags WHERE assigned = 1 GROUP BY dimension_id"
-    ):
-        out.setdefault(dim, {"passages": 0, "documents": 0})["documents"] = n
-    return out
 
 
 # -- classifier versions -------------------------------------------------------------------

@@ -7,7 +7,7 @@ passage's. Writers hold the transaction (`with store.transaction():`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -20,11 +20,9 @@ __all__ = [
     "get_vectors",
     "missing_vector_pks",
     "vector_pks",
-    "iter_vectors",
     "passages_for_embedding",
     "vector_count",
     "vector_rows",
-    "scan_vectors",
 ]
 
 _CHUNK = 900  # stay below SQLite's default host-parameter limit
@@ -136,15 +134,6 @@ def vector_rows(store: Store, *, model: str) -> tuple[np.ndarray, np.ndarray]:
     return pks, docs
 
 
-def scan_vectors(store: Store, *, model: str, min_pk: int = 0) -> Iterator[tuple[int, bytes]]:
-    """`(passage_pk, blob)` of every current vector for `model` with pk >= `min_pk`, by pk."""
-    yield from store.conn.execute(
-        "SELECT v.passage_pk, v.vector FROM passage_vectors v JOIN passages p ON p.pk = v.passage_pk "
-        "WHERE v.model = ? AND v.text_hash = p.text_hash AND v.passage_pk >= ? ORDER BY v.passage_pk",
-        (model, int(min_pk)),
-    )
-
-
 def vector_count(store: Store, *, model: str | None = None) -> int:
     """How many vectors are stored (for `model`, when given)."""
     if model is None:
@@ -152,14 +141,6 @@ def vector_count(store: Store, *, model: str | None = None) -> int:
     return int(
         store.conn.execute("SELECT count(*) FROM passage_vectors WHERE model = ?", (model,)).fetchone()[0]
     )
-
-
-def iter_vectors(
-    store: Store, pks: Sequence[int], *, model: str, dim: int, batch: int = 20_000
-) -> Iterator[np.ndarray]:
-    """`get_vectors` in batches of `batch` rows, in the order of `pks`."""
-    for i in range(0, len(pks), batch):
-        yield get_vectors(store, pks[i : i + batch], model=model, dim=dim)
 
 
 def passages_for_embedding(store: Store, pks: Sequence[int]) -> list[tuple[int, str, str, str, str]]:

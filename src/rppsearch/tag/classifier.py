@@ -463,8 +463,8 @@ def train_model(
     best = min(close, key=PREFERENCE.index)
     say(f"fitting the {best} model on all {n_labelled} examples")
     with blas_limits(1):
-        folds = results[best]["folds"]
-        oof = _oof_proba(best, texts, vectors, Y, folds, C)
+        # the outer cross-validation's out-of-fold probabilities: refitting its folds gives the same
+        oof = results[best]["proba"]
         thresholds = best_thresholds(oof[~fixed], Y[~fixed])
         fitted = fit_variant(best, texts, vectors, Y, C=C)
         heads = dict(fitted.heads)

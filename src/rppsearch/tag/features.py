@@ -18,14 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from ..config import PACKAGED_MODEL, PACKAGED_MODEL_SHA256
 from ..errors import ModelError
 
 __all__ = [
     "TfidfFeatures",
     "count_matrix",
     "EmbeddingCache",
-    "fingerprint_for",
     "text_key",
     "blas_limits",
 ]
@@ -44,17 +42,6 @@ def blas_limits(n: int = 1) -> Any:
     from threadpoolctl import threadpool_limits  # noqa: PLC0415
 
     return threadpool_limits(limits=n)
-
-
-def fingerprint_for(model_name: str) -> str | None:
-    """The encoder fingerprint `embed.get_encoder(model_name).fingerprint` will have, without
-    loading torch, when it can be known up front (fake and packaged encoders); else None."""
-    if model_name == "fake" or model_name.startswith("fake:"):
-        dim = int(model_name.split(":", 1)[1]) if ":" in model_name else 384
-        return f"fake@{dim}"
-    if model_name == PACKAGED_MODEL:
-        return f"{PACKAGED_MODEL}@{PACKAGED_MODEL_SHA256}"
-    return None
 
 
 def _count_vectorizer(ngram_max: int, vocabulary: list[str] | None = None) -> Any:

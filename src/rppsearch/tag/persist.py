@@ -14,7 +14,6 @@ A model is written to a temp folder and renamed into place, so a crash leaves no
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -25,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelError, TaxonomyError
+from ..hashing import file_sha256
 from ..index.manifest import share_files
 from ..taxonomy import Taxonomy
 from .classifier import FEATURE_VARIANTS, LinearHead, TaggerModel
@@ -39,14 +39,6 @@ WEIGHTS = "weights.safetensors"
 TFIDF = "tfidf.json"
 CODEBOOK = "codebook.json"
 RETRAIN_HINT = "retrain with `rpp train`"
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -120,7 +112,7 @@ def save_model(
             "settings": model.card.get("settings", {}),
             "thresholds": {d: round(float(t), 4) for d, t in zip(model.dimension_ids, model.thresholds)},
             "metrics": model.card.get("metrics", {}),
-            "files": {name: _sha256(tmp / name) for name in files},
+            "files": {name: file_sha256(tmp / name) for name in files},
         }
         _write_json(tmp / CARD, card)
         share_files(tmp)
@@ -153,6 +145,12 @@ def read_card(path: Path) -> dict[str, Any]:
             hint=RETRAIN_HINT,
         )
     return card
+
+
+def model_path(row: dict[str, Any], index_dir: Path) -> Path:
+    """The folder of a registered model (`models.path` is relative to the index folder)."""
+    path = Path(row["path"])
+    return path if path.is_absolute() else Path(index_dir) / path
 
 
 def load_model(
@@ -188,7 +186,7 @@ def load_model(
         file = path / name
         if not file.is_file():
             raise ModelError(f"{file}: model file is missing", hint=RETRAIN_HINT)
-        if _sha256(file) != digest:
+        if file_sha256(file) != digest:
             raise ModelError(f"{file}: model file is corrupt (checksum differs from the model card)", hint=RETRAIN_HINT)
     # the codebook the model was trained on
     try:

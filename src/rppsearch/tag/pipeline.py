@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,14 +22,15 @@ import numpy as np
 from ..config import Settings, default_examples_paths, default_taxonomy_path
 from ..errors import ModelError
 from ..models import Evidence
+from ..progress import ProgressFactory, no_progress
 from ..store import Store
 from ..store import tags as tagstore
 from ..taxonomy import Example, Taxonomy, examples_hash, load_examples, load_taxonomy
 from .classifier import TaggerModel, cross_validate, labels_matrix, train_model, training_matrix
 from .evidence import evidence_for_passages
-from .features import EmbeddingCache, blas_limits, fingerprint_for
+from .features import EmbeddingCache, blas_limits
 from .metrics import agreement_with_decisions
-from .persist import load_model, new_version_dir, save_model
+from .persist import load_model, model_path, new_version_dir, save_model
 from .rollup import rollup
 
 __all__ = [
@@ -52,12 +52,7 @@ __all__ = [
 # comparison makes the first build 3-4x faster; its card still holds nested-CV metrics.
 AUTO_FEATURES = "average"
 
-ProgressFactory = Callable[[str, int | None], AbstractContextManager[Callable[..., None]]]
 BATCH = 256
-
-
-def _no_progress(label: str, total: int | None) -> AbstractContextManager[Callable[..., None]]:
-    return nullcontext(lambda n=1, description=None: None)
 
 
 def _encoder(settings: Settings) -> Any:
@@ -67,8 +62,9 @@ def _encoder(settings: Settings) -> Any:
 
 
 def _fingerprint(settings: Settings) -> str:
-    known = fingerprint_for(settings.embedding_model)
-    return known if known is not None else _encoder(settings).fingerprint
+    from ..embed import fingerprint_of  # noqa: PLC0415
+
+    return fingerprint_of(settings.embedding_model)
 
 
 def _cache(settings: Settings) -> EmbeddingCache:
@@ -219,18 +215,13 @@ def _relative(folder: Path, settings: Settings) -> str:
         return str(folder.resolve())
 
 
-def _model_path(row: dict[str, Any], settings: Settings) -> Path:
-    path = Path(row["path"])
-    return path if path.is_absolute() else settings.index_dir / path
-
-
 def load_active_model(store: Store, settings: Settings, *, taxonomy: Taxonomy | None = None, check_encoder: bool = True) -> TaggerModel | None:
     """The active model, checked against `taxonomy` (when given) and the settings' encoder; None when no model."""
     row = tagstore.active_model(store)
     if row is None:
         return None
     return load_model(
-        _model_path(row, settings),
+        model_path(row, settings.index_dir),
         taxonomy=taxonomy,
         encoder_fingerprint=_fingerprint(settings) if check_encoder else None,
     )
@@ -246,7 +237,7 @@ def _stale_reason(store: Store, settings: Settings) -> tuple[str | None, TaggerM
     row = tagstore.active_model(store)
     if row is None:
         return "no model yet", None
-    model = load_model(_model_path(row, settings))
+    model = load_model(model_path(row, settings.index_dir))
     training = model.card.get("training", {})
     if training.get("shipped"):
         data = training_data()
@@ -329,7 +320,7 @@ def tag_store(store: Store, settings: Settings, *, progress: ProgressFactory | N
     Uses vectors from `passage_vectors` (encoding and storing any that are missing). With
     `force`, every passage is re-tagged.
     """
-    progress = progress or _no_progress
+    progress = progress or no_progress
     started = time.perf_counter()
     model, trained = ensure_model(store, settings)
     assert model.taxonomy is not None
