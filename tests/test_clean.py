@@ -173,14 +173,10 @@ def test_every_rule_is_anchored_and_explained():
         assert rule.fullmatch("x" * 2000) is None  # whole-line rules, length-capped
 
 
-def test_rules_are_fast_on_long_adversarial_lines():
-    import time
-
+@pytest.mark.timeout(60)  # a rule that backtracks catastrophically would hang here, not just be slow
+def test_long_adversarial_lines_finish_and_are_kept_as_text():
     lines = ["share " * 2000 + "!", "text here " * 3000 + "x", "facebook|" * 3000 + "?", "a" * 100_000]
-    start = time.perf_counter()
-    for line in lines:
-        furniture_reason(line)
-    assert time.perf_counter() - start < 2.0
+    assert [furniture_reason(line) for line in lines] == [None] * 4  # too long for any whole-line rule
 
 
 # ---------------------------------------------------------------- clean_blocks

@@ -156,3 +156,17 @@ def test_bm25_search_and_help_never_import_torch(built) -> None:  # noqa: ANN001
         capture_output=True, text=True, timeout=120, env={**os.environ, "RPP_MODEL": "fake"},
     )
     assert "torch" in proc.stderr.split("HEAVY=")[-1]
+
+
+def test_snippet_window_holds_the_first_highlight_and_cuts_at_spaces() -> None:
+    """The terminal and the Datasette page cut snippets with this one function."""
+    from rppsearch.models import snippet_window
+
+    words = [f"w{i:03d}" for i in range(400)]
+    text = " ".join(words)
+    at = text.index("w250")
+    start, end = snippet_window(text, [(at, at + 4)], 120)
+    assert start <= at < at + 4 <= end and end - start <= 120
+    assert text[start - 1] == " " and text[end] == " "  # whole words only
+    assert snippet_window("short text", [], 120) == (0, 10)
+    assert snippet_window(text, [], 120)[0] == 0  # no highlight: the beginning

@@ -39,6 +39,7 @@ from datasette.utils.asgi import Response
 
 from . import datasette_config
 from .errors import QueryError, RppError
+from .models import snippet_window
 
 PLUGIN_NAME = "rppsearch"
 SEARCH_PATH = datasette_config.SEARCH_PATH
@@ -423,18 +424,7 @@ def snippet_segments(
             merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
         else:
             merged.append((start, end))
-    lo, hi = 0, len(content)
-    if len(content) > width:
-        anchor = merged[0][0] if merged else 0
-        lo = max(0, min(anchor - width // 5, len(content) - width))
-        hi = lo + width
-        # Cut at word boundaries.
-        if lo > 0:
-            space = content.find(" ", lo, lo + 40)
-            lo = space + 1 if space != -1 else lo
-        if hi < len(content):
-            space = content.rfind(" ", hi - 40, hi)
-            hi = space if space > lo else hi
+    lo, hi = snippet_window(content, merged, width)
     out: list[tuple[str, bool]] = []
     if lo > 0:
         out.append(("… ", False))

@@ -105,3 +105,20 @@ class Hit:
     dimensions: list[str] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
     highlights: list[tuple[int, int]] = field(default_factory=list)
+
+
+def snippet_window(text: str, spans: list[tuple[int, int]], width: int) -> tuple[int, int]:
+    """(start, end) of a window of at most `width` characters around the first highlight
+    (a third of it before), cut at spaces: the terminal's and the Datasette page's snippet."""
+    if len(text) <= width:
+        return 0, len(text)
+    anchor = spans[0][0] if spans else 0
+    start = max(0, min(anchor - width // 3, len(text) - width))
+    end = min(len(text), start + width)
+    if start > 0:
+        space = text.find(" ", start, start + 40)
+        start = space + 1 if space != -1 else start
+    if end < len(text):
+        space = text.rfind(" ", start, end)
+        end = space if space > start + width // 2 else end
+    return start, end

@@ -15,8 +15,12 @@ from typing import Annotated, Any
 
 import typer
 
+from ..models import snippet_window
 from .common import CsvFlag, IndexDir, JsonFlag, emit, settings_for
 from .main import app
+
+#: Characters of passage text shown for a hit in the terminal.
+SNIPPET_CHARS = 320
 
 bench_app = typer.Typer(help="Benchmarks: retrieval quality and speed on BEIR-layout folders.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
@@ -76,22 +80,6 @@ def _output(hits: list, *, as_json: bool, as_csv: bool, query: str | None) -> No
     _print_readable(hits, query=query)
 
 
-def _snippet(text: str, spans: list[tuple[int, int]], width: int = 320) -> tuple[int, int]:
-    """A window of `text` around the first highlight, cut at spaces."""
-    if len(text) <= width:
-        return 0, len(text)
-    centre = spans[0][0] if spans else 0
-    start = max(0, min(centre - width // 3, len(text) - width))
-    end = min(len(text), start + width)
-    if start > 0:
-        space = text.find(" ", start)
-        start = space + 1 if 0 <= space < start + 40 else start
-    if end < len(text):
-        space = text.rfind(" ", start, end)
-        end = space if space > start + width // 2 else end
-    return start, end
-
-
 def _print_readable(hits: list, *, query: str | None) -> None:  # noqa: ANN001
     from rich.console import Console  # noqa: PLC0415
     from rich.text import Text  # noqa: PLC0415
@@ -119,7 +107,7 @@ def _print_readable(hits: list, *, query: str | None) -> None:  # noqa: ANN001
         if facts:
             console.print(Text("    " + " · ".join(facts), style="green"))
         spans = [tuple(s) for s in hit.highlights]
-        start, end = _snippet(hit.content, spans)
+        start, end = snippet_window(hit.content, spans, SNIPPET_CHARS)
         body = Text("    " + ("…" if start > 0 else ""))
         offset = len(body.plain)
         body.append(hit.content[start:end].replace("\n", " "))

@@ -58,10 +58,6 @@ def _human_decisions(store: Any) -> list[tuple[str, str, bool]]:
     return [(d.text, d.dimension_id, d.accepted) for d in human_decisions(store)]
 
 
-def _fmt(x: float | None) -> str:
-    return "" if x is None else f"{x:.3f}"
-
-
 @app.command()
 def train(
     labels: LabelFiles = None,

@@ -82,10 +82,6 @@ class TfidfFeatures:
         self._cols: np.ndarray | None = None  # columns of the count space it was fitted in
         self._counter: Any = None
 
-    def fit(self, texts: Sequence[str]) -> "TfidfFeatures":
-        counts, terms = count_matrix(texts, ngram_max=self.ngram_max)
-        return self.fit_counts(counts, terms)
-
     def fit_counts(self, counts: Any, terms: Sequence[str]) -> "TfidfFeatures":
         """Fit on precomputed `count_matrix` rows (a training subset of a larger count space)."""
         n = counts.shape[0]
@@ -127,9 +123,6 @@ class TfidfFeatures:
         if self._counter is None:
             self._counter = _count_vectorizer(self.ngram_max, vocabulary=self._terms)
         return self._weigh(self._counter.transform(list(texts)))
-
-    def terms(self) -> list[str]:
-        return list(self._terms)
 
     def to_json(self) -> dict[str, Any]:
         return {
