@@ -98,7 +98,10 @@ class Zygote:
         try:
             done = json.loads(self._line(kill_after if kill_after is not None else 900))
         except TimeoutError:
-            os.killpg(pid, signal.SIGKILL)
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass  # the child finished (and was reaped) between the timeout and the kill
             done = json.loads(self._line(60))
         self.last_seconds = time.monotonic() - started
         return done["code"], err.read_text(errors="replace") if err.exists() else ""

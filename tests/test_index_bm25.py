@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+import shutil
 
 import numpy as np
 import pytest
@@ -118,6 +119,26 @@ def test_interrupted_refresh_is_finished_without_duplicates(store, settings) -> 
     bm25.refresh_lexical(store, settings)
     hits = bm25.load_lexical(settings).search(" ".join(WORDS), limit=10_000)
     assert len(hits) == len({pk for pk, _ in hits}) == store.conn.execute("SELECT count(*) FROM passages").fetchone()[0]
+
+
+def test_a_file_left_by_a_run_killed_before_its_commit_does_not_block_the_next_one(store, settings, tmp_path) -> None:  # noqa: ANN001
+    add_docs(store, _docs(1, 20))
+    bm25.refresh_lexical(store, settings)
+    folder = bm25.lexical_dir(settings)
+    before = tmp_path / "before"
+    shutil.copytree(folder, before)
+    remove_docs(store, ["doc03"])
+    bm25.refresh_lexical(store, settings)
+    # the kill: tantivy had written the run's delete file, not yet meta.json; ours neither
+    for name in ("meta.json", "pks.npy", "manifest.json"):
+        shutil.copy(before / name, folder / name)
+    left = {p.name for p in folder.glob("*.del")}
+    assert left, "the setup should leave a delete file the restored meta.json does not name"
+    bm25._LOADED.clear()
+    assert bm25.refresh_lexical(store, settings)["status"] == "updated"  # the same opstamp: the same file name
+    assert bm25.lexical_state(store, settings) is None
+    store_pks = sorted(r[0] for r in store.conn.execute("SELECT pk FROM passages"))
+    assert sorted(_all_hits(settings, " ".join(WORDS))) == store_pks  # doc03 gone, nothing twice
 
 
 def test_stale_index_is_named_and_search_falls_back_to_fts5(store, settings) -> None:  # noqa: ANN001

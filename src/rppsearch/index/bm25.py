@@ -203,6 +203,9 @@ def _apply_changes(store: Store, index: Any, folder: Path, old: np.ndarray, curr
     added = np.setdiff1d(current, old, assume_unique=True)
     writer = _writer(index)
     try:
+        # a run killed between writing a file and committing meta.json leaves that file behind;
+        # the next commit may want the same name (`<segment>.<opstamp>.del`) and would fail
+        writer.garbage_collect_files()
         for pk in removed.tolist():
             writer.delete_documents_by_term("pk", int(pk))
         high = int(old.max()) if len(old) else 0
