@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -261,3 +262,45 @@ def test_semantic_search_neither_opens_nor_refreshes_the_lexical_index(store, se
     hits = search(store, settings, query="coaching principals", mode="semantic", limit=3, auto_refresh=True)
     assert hits and all(h.highlights for h in hits)
     assert hits[0].content[slice(*hits[0].highlights[0])].lower() in {"coaching", "principals"}
+
+
+class _Killed(Exception):
+    pass
+
+
+@pytest.mark.parametrize("killed_at", ["pks.npy", "vectors.npy", "docs.npy", "manifest.json"])
+def test_a_refresh_killed_between_its_files_is_never_taken_for_whole(store, settings, killed_at, monkeypatch) -> None:  # noqa: ANN001
+    add_docs(store, _docs("a", 6))
+    vindex.embed_missing(store, settings)
+    vindex.refresh_index(store, settings)
+    before = _files(settings.vectors_dir)
+    # as many passages as before, other ones: a torn index would have the old shape
+    remove_docs(store, ["a3"])
+    add_docs(store, [Doc(id="c0", title="c title", passages=["budget offices and school leaders"])])
+    vindex.embed_missing(store, settings)
+    real_replace = os.replace
+
+    def replace(src, dst, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        if Path(dst).name == killed_at:
+            raise _Killed  # the files renamed before this one are new, the others old
+        return real_replace(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(_Killed):
+        vindex.refresh_index(store, settings)
+    monkeypatch.setattr(os, "replace", real_replace)
+    vindex._LOADED.clear()  # noqa: SLF001 - a new process
+
+    assert vindex.index_state(store, settings) is not None  # not taken for a fresh index
+    try:  # a reader that checked the state before the store changed: refused, or whole
+        loaded = vindex.load_index(settings)
+    except IndexStateError as exc:
+        assert "do not match their manifest" in str(exc)
+    else:
+        assert killed_at == "pks.npy"  # nothing was replaced yet
+        assert np.array_equal(loaded.pks, before[0]) and np.array_equal(loaded.matrix.numpy(), before[2])
+    vindex.refresh_index(store, settings)
+    assert vindex.index_state(store, settings) is None
+    pks, _, matrix = _files(settings.vectors_dir)
+    texts = [vindex.embedding_text(t, h, x) for _, _, t, h, x in vstore.passages_for_embedding(store, pks.tolist())]
+    assert np.array_equal(matrix, get_encoder("fake").encode(texts).astype(vindex.MATRIX_DTYPE))

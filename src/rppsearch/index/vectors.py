@@ -198,6 +198,12 @@ def _refresh_locked(store: Store, settings: Settings, *, force: bool, model: str
         except (OSError, ValueError):
             old_pks = old_matrix = None
     reused = 0
+    # pks.npy is replaced first and the manifest last: a run killed in between leaves pks that
+    # differ from the manifest's digest, so neither readers nor the next refresh take the other
+    # files for the manifest's (a matrix of the old shape with other rows would pass as whole)
+    with atomic_path(folder / PKS_FILE) as tmp:
+        with open(tmp, "wb") as handle:
+            np.save(handle, pks)
     with atomic_path(folder / VECTORS_FILE) as tmp:
         out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.dtype(MATRIX_DTYPE), shape=(len(pks), dim))
         if old_pks is not None and old_matrix is not None and len(old_pks):
@@ -221,9 +227,6 @@ def _refresh_locked(store: Store, settings: Settings, *, force: bool, model: str
         out.flush()
         del out
     old_matrix = None
-    with atomic_path(folder / PKS_FILE) as tmp:
-        with open(tmp, "wb") as handle:
-            np.save(handle, pks)
     with atomic_path(folder / DOCS_FILE) as tmp:
         with open(tmp, "wb") as handle:
             np.save(handle, docs)
