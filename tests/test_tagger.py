@@ -677,3 +677,31 @@ def test_tag_store_trains_from_the_shipped_examples_and_retrains_when_they_chang
         card_path.write_text(json.dumps(card))
         again = tag_store(store, settings)
         assert again["trained"] and again["model"] == "v2" and again["passages"] == 1
+
+
+def test_classifying_a_file_tags_it_as_ingest_and_tag_would_store_it(toy_store, tmp_path: Path) -> None:
+    from rppsearch.ingest.pipeline import ingest_paths
+    from rppsearch.tag.pipeline import classify_file, load_active_model, tag_store
+
+    store, settings = toy_store
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    body = "\n\n".join([SENTENCE["weather"] + " " + _filler(i) for i in range(3)] + [OFF_TOPIC])
+    (corpus / "field_notes-march.md").write_text(body, encoding="utf-8")  # no heading: the title is the file name
+    (corpus / "visit.txt").write_text(SENTENCE["vehicles"] + " " + _filler(1), encoding="utf-8")
+    (corpus / "visit.txt.meta.yaml").write_text("title: Site visit to the depot\n", encoding="utf-8")
+    assert not ingest_paths(store, [corpus]).failed
+    tag_store(store, settings)
+    model = load_active_model(store, settings)
+    for name in ("field_notes-march.md", "visit.txt"):
+        [(doc_id, title, text)] = store.conn.execute(
+            "SELECT id, title, text FROM documents WHERE path LIKE ?", (f"%{name}",)
+        ).fetchall()
+        result = classify_file(model, settings, corpus / name)
+        assert result["title"] == title  # the title is part of what the encoder reads
+        stored = _tags(store, doc_id)
+        assert result["scores"] == pytest.approx({d: s for d, (s, _, _) in stored.items()}, abs=1e-4)  # 4 vs 5 decimals
+        assert result["labels"] == sorted(d for d, (_, assigned, _) in stored.items() if assigned)
+        for evidence in result["evidence"].values():
+            for ev in evidence:
+                assert text[ev["start"] : ev["end"]] == ev["text"]

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..errors import InputError, RppError
 from ..hashing import file_sha256
-from ..models import Block, Document, Metadata
+from ..models import Block, Document, Metadata, Passage
 from ..progress import ProgressFactory, no_progress
 from ..store import Store
 from ..store import documents as docstore
@@ -54,6 +54,46 @@ class IngestReport:
             "pruned": len(self.pruned),
             "failed": len(self.failed),
         }
+
+
+@dataclass
+class ReadDocument:
+    """One document as the store keeps it: clean text, passages and metadata (no id yet)."""
+
+    format: str
+    metadata: Metadata
+    text: str
+    passages: list[Passage]
+
+
+def assemble_document(
+    path: Path, blocks: list[Block], file_meta: Metadata, *, fmt: str, overrides: dict[str, Any] | None = None
+) -> ReadDocument:
+    """Metadata (the file's, then `overrides`, then fallbacks: title from the first heading or
+    the file name) and passages of clean `blocks`. InputError when no body text is left."""
+    from .segment import split_passages  # noqa: PLC0415
+
+    if not any(b.text.strip() for b in blocks if b.heading_level == 0):
+        raise InputError(path, "no text left after removing page furniture")
+    metadata = meta.merge(file_meta, meta.entry_to_metadata(overrides)) if overrides else file_meta
+    if not metadata.title:
+        heading = next((b.text for b in blocks if b.heading_level > 0), None)
+        metadata.title = heading or path.stem.replace("_", " ").replace("-", " ")
+    if metadata.year is None and metadata.published:
+        metadata.year = meta._year(metadata.published)
+    if not metadata.organization and metadata.site_name:
+        metadata.organization = metadata.site_name
+    text, passages = split_passages(blocks)
+    return ReadDocument(format=fmt, metadata=metadata, text=text, passages=passages)
+
+
+def read_document(path: Path, *, overrides: dict[str, Any] | None = None) -> ReadDocument:
+    """Parse, clean and split one file exactly as `rpp ingest` stores it (nothing is stored)."""
+    from .clean import clean_blocks  # noqa: PLC0415
+    from .parsers import parse_file  # noqa: PLC0415
+
+    parsed = parse_file(path)
+    return assemble_document(path, clean_blocks(parsed.blocks), parsed.metadata, fmt=parsed.format, overrides=overrides)
 
 
 @dataclass
@@ -211,42 +251,26 @@ class Ingester:
 
     # -- one document ----------------------------------------------------------------
     def _build(self, source: Source, overrides: dict[str, Any], content_hash: str) -> Document:
-        from .clean import clean_blocks, normalize_text  # noqa: PLC0415
-        from .parsers import parse_file  # noqa: PLC0415
-        from .segment import split_passages  # noqa: PLC0415
-
         if source.record is not None:
+            from .clean import normalize_text  # noqa: PLC0415
+
             record = source.record
             body = normalize_text(str(record.get("text") or ""))
             blocks = [Block(p) for p in body.split("\n\n") if p.strip()]
             file_meta = Metadata(title=(str(record.get("title") or "").strip() or None))
             file_meta.extra = {"source_id": str(record.get("_id", ""))}
-            fmt = "jsonl"
+            read = assemble_document(source.path, blocks, file_meta, fmt="jsonl", overrides=overrides)
         else:
-            parsed = parse_file(source.path)
-            blocks = clean_blocks(parsed.blocks)
-            file_meta = parsed.metadata
-            fmt = parsed.format
-        if not any(b.text.strip() for b in blocks if b.heading_level == 0):
-            raise InputError(source.path, "no text left after removing page furniture")
-        metadata = meta.merge(file_meta, meta.entry_to_metadata(overrides)) if overrides else file_meta
-        if not metadata.title:
-            heading = next((b.text for b in blocks if b.heading_level > 0), None)
-            metadata.title = heading or source.path.stem.replace("_", " ").replace("-", " ")
-        if metadata.year is None and metadata.published:
-            metadata.year = meta._year(metadata.published)
-        if not metadata.organization and metadata.site_name:
-            metadata.organization = metadata.site_name
-        text, passages = split_passages(blocks)
-        doc_id = self._unique_id(metadata.catalog_id or source.default_id, source.key)
+            read = read_document(source.path, overrides=overrides)
+        doc_id = self._unique_id(read.metadata.catalog_id or source.default_id, source.key)
         return Document(
             id=doc_id,
             path=source.key,
-            format=fmt,
-            text=text,
+            format=read.format,
+            text=read.text,
             content_hash=content_hash,
-            metadata=metadata,
-            passages=passages,
+            metadata=read.metadata,
+            passages=read.passages,
         )
 
     def ingest_source(self, source: Source, root: Path, report: IngestReport) -> None:

@@ -431,17 +431,13 @@ def _item_result(
     evidence: list[dict[str, list[Evidence]]],
     to_source: Callable[[int], int] = lambda o: o,
 ) -> dict[str, Any]:
-    """One item's labels, scores and evidence: the passage itself, or a roll-up of several.
+    """One item's labels, scores and evidence: the roll-up of its passages, the same as the
+    document tags `rpp tag` stores (a one-passage document included).
 
     Evidence offsets are mapped by `to_source` from the segmented text to the item's text.
     """
     ids = model.dimension_ids
-    if len(passages) == 1:
-        doc_scores = scores[0]
-        doc_assigned = scores[0] >= 0.5
-        support = doc_assigned.astype(int)
-    else:
-        doc_scores, doc_assigned, support = rollup(scores)
+    doc_scores, doc_assigned, support = rollup(scores)
     order = np.argsort(-doc_scores, kind="stable")
     labels = [ids[j] for j in order if doc_assigned[j]]
     ev: dict[str, list[dict[str, Any]]] = {}
@@ -466,7 +462,7 @@ def _item_result(
     return {
         "labels": labels,
         "scores": {d: round(float(doc_scores[j]), 4) for j, d in enumerate(ids)},
-        "n_passages": {d: int(support[j]) for j, d in enumerate(ids)} if len(passages) > 1 else None,
+        "n_passages": {d: int(support[j]) for j, d in enumerate(ids)},
         "evidence": ev,
         "passages": len(passages),
     }
@@ -574,25 +570,19 @@ def _classify_items(
 def classify_file(model: TaggerModel, settings: Settings, path: Path) -> dict[str, Any]:
     """Parse, clean and split a document file like `rpp ingest` does, then tag it (nothing stored).
     Evidence offsets point into the document's clean text."""
-    from ..errors import InputError  # noqa: PLC0415
     from ..index.vectors import embedding_text  # noqa: PLC0415
-    from ..ingest.clean import clean_blocks  # noqa: PLC0415
-    from ..ingest.parsers import parse_file  # noqa: PLC0415
-    from ..ingest.segment import split_passages  # noqa: PLC0415
+    from ..ingest.metadata import read_sidecar  # noqa: PLC0415
+    from ..ingest.pipeline import read_document  # noqa: PLC0415
 
-    parsed = parse_file(Path(path))
-    blocks = clean_blocks(parsed.blocks)
-    text, passages = split_passages(blocks)
-    if not passages:
-        raise InputError(path, "no text left after removing page furniture")
-    title = parsed.metadata.title or next((b.text for b in blocks if b.heading_level > 0), None) or Path(path).stem
+    doc = read_document(Path(path), overrides=read_sidecar(Path(path)) or None)
+    title = doc.metadata.title
     result = _classify_items(
         model,
         settings,
-        [(text, [(p.start, p.end, p.text) for p in passages])],
+        [(doc.text, [(p.start, p.end, p.text) for p in doc.passages])],
         titles=[title],
         embedding_text=embedding_text,
-        headings=[[p.heading for p in passages]],
+        headings=[[p.heading for p in doc.passages]],
     )[0]
     return {"id": str(path), "title": title, **result}
 
