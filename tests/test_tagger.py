@@ -705,3 +705,23 @@ def test_classifying_a_file_tags_it_as_ingest_and_tag_would_store_it(toy_store, 
         for evidence in result["evidence"].values():
             for ev in evidence:
                 assert text[ev["start"] : ev["end"]] == ev["text"]
+
+
+def test_evaluate_cross_validates_as_training_does_and_refuses_what_training_refuses(tmp_path: Path, toy_files, toy_taxonomy, fake_encoder) -> None:
+    from rppsearch.errors import TaxonomyError
+    from rppsearch.tag.classifier import train_model
+    from rppsearch.tag.pipeline import evaluate
+
+    settings = fake_settings(tmp_path / "idx")
+    report = evaluate(settings, taxonomy_path=toy_files[0], label_files=[toy_files[1]], features="auto")
+    examples = [(json.loads(line)["text"], json.loads(line)["labels"]) for line in toy_files[1].read_text().splitlines()]
+    model = train_model(taxonomy=toy_taxonomy, examples=examples, encoder=fake_encoder, features="auto")
+    assert report["selected"] == model.card["metrics"]["selected"]
+    assert report["cv"]["macro_f1"] == pytest.approx(model.card["metrics"]["cv"]["macro_f1"])
+    assert set(report["variants"]) == set(model.card["metrics"]["variants"])
+
+    thin = tmp_path / "thin.jsonl"
+    kept = [e for e in examples if "weather" not in e[1]] + [("rain storm all day", ["weather"])]
+    thin.write_text("".join(json.dumps({"text": t, "labels": list(ls)}) + "\n" for t, ls in kept), encoding="utf-8")
+    with pytest.raises(TaxonomyError, match=r"too few labelled examples for weather \(1\)"):
+        evaluate(settings, taxonomy_path=toy_files[0], label_files=[thin], features="tfidf")

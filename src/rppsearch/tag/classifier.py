@@ -398,6 +398,66 @@ def zeroshot_model(*, taxonomy: Taxonomy, encoder: Any) -> TaggerModel:
     )
 
 
+@dataclass
+class Selection:
+    """The nested cross-validation of every feature variant tried, and the one it picked."""
+
+    texts: list[str]
+    vectors: np.ndarray | None
+    Y: np.ndarray
+    fixed: np.ndarray  # rows that are codebook wording: trained on, never scored
+    results: dict[str, dict[str, Any]]
+    best: str
+
+
+def select_features(
+    *,
+    taxonomy: Taxonomy,
+    examples: Sequence[tuple[str, Sequence[str]]],
+    encoder: Any | None,
+    features: str = "auto",
+    embed: Callable[[list[str]], np.ndarray] | None = None,
+    C: dict[str, float] | None = None,
+    seed: int = 0,
+    codebook_examples: bool = True,
+    on_step: Callable[[str], None] | None = None,
+) -> Selection:
+    """Cross-validate the feature variants `features` names ("auto": all of them, only `tfidf`
+    without an encoder) on labelled `examples` and pick the best macro-F1 (ties within
+    `TIE_MARGIN` go to the simpler variant). TaxonomyError when the examples are too few."""
+    say = on_step or (lambda message: None)
+    ids = taxonomy.ids
+    Y = labels_matrix(examples, ids)
+    thin = [f"{d} ({int(c)})" for d, c in zip(ids, Y.sum(axis=0)) if c < MIN_POSITIVES]
+    if thin:
+        raise TaxonomyError(
+            f"too few labelled examples for {', '.join(thin)}: each dimension needs at least {MIN_POSITIVES}",
+            hint="add examples, or train with no examples for the zero-shot model",
+        )
+    if len(examples) < 2 * N_FOLDS:
+        raise TaxonomyError(f"{len(examples)} labelled examples are too few (need at least {2 * N_FOLDS})")
+    texts, Y, fixed = training_matrix(taxonomy, examples, codebook_examples=codebook_examples)
+    if features == "auto":
+        variants = list(FEATURE_VARIANTS) if encoder is not None else ["tfidf"]
+    elif features in FEATURE_VARIANTS:
+        variants = [features]
+    else:
+        raise ModelError(f"unknown features {features!r}", hint=f"choose auto or one of {', '.join(FEATURE_VARIANTS)}")
+    vectors = None
+    if any(v != "tfidf" for v in variants):
+        if encoder is None:
+            raise ModelError(f"features {features!r} need an embedding model")
+        say(f"embedding {len(texts)} examples")
+        vectors = np.asarray((embed or encoder.encode)(texts), dtype=np.float32)
+    results: dict[str, dict[str, Any]] = {}
+    for variant in variants:
+        say(f"cross-validating {variant} features")
+        results[variant] = cross_validate(variant, texts, vectors, Y, ids, seed=seed, C=C, fixed=fixed)
+    top = max(results[v]["metrics"]["macro_f1"] for v in variants)
+    best = min((v for v in variants if results[v]["metrics"]["macro_f1"] >= top - TIE_MARGIN), key=PREFERENCE.index)
+    return Selection(texts=texts, vectors=vectors, Y=Y, fixed=fixed, results=results, best=best)
+
+
 def train_model(
     *,
     taxonomy: Taxonomy,
@@ -428,39 +488,12 @@ def train_model(
             raise ModelError("no labelled examples and no encoder: nothing to train a zero-shot model with")
         say("no labelled examples: building the zero-shot model")
         return zeroshot_model(taxonomy=taxonomy, encoder=encoder)
-    texts = [t for t, _ in examples]
-    Y = labels_matrix(examples, ids)
-    counts = Y.sum(axis=0)
-    thin = [f"{d} ({int(c)})" for d, c in zip(ids, counts) if c < MIN_POSITIVES]
-    if thin:
-        raise TaxonomyError(
-            f"too few labelled examples for {', '.join(thin)}: each dimension needs at least {MIN_POSITIVES}",
-            hint="add examples, or train with no examples for the zero-shot model",
-        )
-    if len(examples) < 2 * N_FOLDS:
-        raise TaxonomyError(f"{len(examples)} labelled examples are too few (need at least {2 * N_FOLDS})")
-    n_labelled = len(texts)
-    texts, Y, fixed = training_matrix(taxonomy, examples, codebook_examples=codebook_examples)
-    if features == "auto":
-        variants = list(FEATURE_VARIANTS) if encoder is not None else ["tfidf"]
-    elif features in FEATURE_VARIANTS:
-        variants = [features]
-    else:
-        raise ModelError(f"unknown features {features!r}", hint=f"choose auto or one of {', '.join(FEATURE_VARIANTS)}")
-    needs_vectors = any(v != "tfidf" for v in variants)
-    vectors = None
-    if needs_vectors:
-        if encoder is None:
-            raise ModelError(f"features {features!r} need an embedding model")
-        say(f"embedding {len(texts)} examples")
-        vectors = np.asarray((embed or encoder.encode)(texts), dtype=np.float32)
-    results: dict[str, dict[str, Any]] = {}
-    for variant in variants:
-        say(f"cross-validating {variant} features")
-        results[variant] = cross_validate(variant, texts, vectors, Y, ids, seed=seed, C=C, fixed=fixed)
-    top = max(results[v]["metrics"]["macro_f1"] for v in variants)
-    close = [v for v in variants if results[v]["metrics"]["macro_f1"] >= top - TIE_MARGIN]
-    best = min(close, key=PREFERENCE.index)
+    sel = select_features(
+        taxonomy=taxonomy, examples=examples, encoder=encoder, features=features, embed=embed, C=C, seed=seed,
+        codebook_examples=codebook_examples, on_step=say,
+    )
+    texts, vectors, Y, fixed, results, best = sel.texts, sel.vectors, sel.Y, sel.fixed, sel.results, sel.best
+    n_labelled = len(examples)
     say(f"fitting the {best} model on all {n_labelled} examples")
     with blas_limits(1):
         # the outer cross-validation's out-of-fold probabilities: refitting its folds gives the same

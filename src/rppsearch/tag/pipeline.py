@@ -26,7 +26,7 @@ from ..progress import ProgressFactory, no_progress
 from ..store import Store
 from ..store import tags as tagstore
 from ..taxonomy import Example, Taxonomy, examples_hash, load_examples, load_taxonomy
-from .classifier import TaggerModel, cross_validate, labels_matrix, train_model, training_matrix
+from .classifier import TaggerModel, labels_matrix, select_features, train_model
 from .evidence import evidence_for_passages
 from .features import EmbeddingCache, blas_limits
 from .metrics import agreement_with_decisions
@@ -625,21 +625,16 @@ def evaluate(
             f"codebook {data.taxonomy.name!r} has no labelled examples to cross-validate",
             hint="pass --labels FILE (JSON lines with text and labels)",
         )
-    ids = data.taxonomy.ids
-    texts, Y, fixed = training_matrix(data.taxonomy, data.examples)
-    variants = ["embedding", "tfidf", "concat", "average"] if features == "auto" else [features]
-    vectors = None
-    if any(v != "tfidf" for v in variants):
-        encoder = _encoder(settings)
-        vectors = _cache(settings).embed(texts, encoder)
-    from .classifier import FEATURE_VARIANTS, PREFERENCE, TIE_MARGIN  # noqa: PLC0415
-
-    for v in variants:
-        if v not in FEATURE_VARIANTS:
-            raise ModelError(f"unknown features {v!r}", hint=f"choose auto or one of {', '.join(FEATURE_VARIANTS)}")
-    results = {v: cross_validate(v, texts, vectors, Y, ids, fixed=fixed) for v in variants}
-    top = max(r["metrics"]["macro_f1"] for r in results.values())
-    best = min((v for v in variants if results[v]["metrics"]["macro_f1"] >= top - TIE_MARGIN), key=PREFERENCE.index)
+    encoder = _encoder(settings) if features != "tfidf" else None
+    cache = _cache(settings)
+    sel = select_features(
+        taxonomy=data.taxonomy,
+        examples=data.examples,
+        encoder=encoder,
+        features=features,
+        embed=(lambda texts: cache.embed(texts, encoder)) if encoder is not None else None,
+    )
+    results, best = sel.results, sel.best
     out: dict[str, Any] = {
         "codebook": data.taxonomy.name,
         "training": data.describe(),
