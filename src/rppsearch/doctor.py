@@ -178,6 +178,7 @@ class _Doctor:
         self.sample = sample
         self.progress = progress
         self._fingerprint: str | None = None
+        self._bad_vectors: tuple[list[int], int] | None = None
 
     def check_all(self) -> list[Finding]:
         checks = [
@@ -372,7 +373,13 @@ class _Doctor:
         return int(row[0]) if row else None
 
     def bad_vector_pks(self) -> tuple[list[int], int]:
-        """Pks of current-model vectors that are malformed (wrong size, non-finite, not unit length)."""
+        """Pks of current-model vectors that are malformed (wrong size, non-finite, not unit
+        length), and how many were checked. Scanned once a round: fixes run between rounds."""
+        if self._bad_vectors is None:
+            self._bad_vectors = self._scan_vectors()
+        return self._bad_vectors
+
+    def _scan_vectors(self) -> tuple[list[int], int]:
         dim = self._expected_dim()
         if dim is None:
             return [], 0
