@@ -52,6 +52,19 @@ def test_reingest_unchanged_does_no_work_and_changed_replaces(tmp_path: Path, st
     assert hits == 1
 
 
+def test_a_new_pipeline_version_reingests_what_an_older_one_stored(tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rppsearch.ingest import pipeline
+
+    corpus = tmp_path / "corpus"
+    write(corpus / "a.md", f"# Supervisors\n\n{PARA}\n")
+    monkeypatch.setattr(pipeline, "PIPELINE_VERSION", "0")  # a store written before the last change
+    ingest_paths(store, [corpus])
+    monkeypatch.undo()
+    again = ingest_paths(store, [corpus])
+    assert again.updated == ["corpus-a"] and again.unchanged == []
+    assert ingest_paths(store, [corpus]).unchanged == ["corpus-a"]
+
+
 def test_bad_files_fail_one_line_each_and_leave_no_rows(tmp_path: Path, store: Store) -> None:
     corpus = tmp_path / "corpus"
     write(corpus / "good.txt", PARA)

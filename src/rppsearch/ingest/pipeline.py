@@ -21,8 +21,9 @@ from ..store import Store
 from ..store import documents as docstore
 from . import metadata as meta
 
-# Bump when parsing, cleaning or splitting changes, so stored documents are re-ingested.
-PIPELINE_VERSION = "1"
+# Bump when parsing, cleaning or splitting changes, so stored documents are re-ingested
+# (passages whose text did not change keep their vectors). 2: CJK word units and sentence ends.
+PIPELINE_VERSION = "2"
 JSONL_SUFFIX = ".jsonl"
 
 
