@@ -28,7 +28,8 @@ def slugify(value: str) -> str:
     return value or "doc"
 
 
-def _split_list(value: Any) -> list[str]:
+def split_list(value: Any) -> list[str]:
+    """A list, or a `;`-separated string, as its stripped non-empty items."""
     if value is None:
         return []
     if isinstance(value, list):
@@ -36,7 +37,8 @@ def _split_list(value: Any) -> list[str]:
     return [part.strip() for part in str(value).split(";") if part.strip()]
 
 
-def _year(value: Any) -> int | None:
+def year_of(value: Any) -> int | None:
+    """The first plausible year (1800-2099) in a value, or None."""
     if value in (None, ""):
         return None
     match = _YEAR.search(str(value))
@@ -50,10 +52,10 @@ def entry_to_metadata(entry: dict[str, Any]) -> Metadata:
     extra = {k: v for k, v in entry.items() if k not in known and v not in (None, "")}
     return Metadata(
         title=(entry.get("title") or None),
-        authors=_split_list(entry.get("authors") or entry.get("author")),
+        authors=split_list(entry.get("authors") or entry.get("author")),
         organization=(entry.get("organization") or None),
-        districts=_split_list(entry.get("districts") or entry.get("district")),
-        year=_year(entry.get("year") or entry.get("published") or entry.get("date")),
+        districts=split_list(entry.get("districts") or entry.get("district")),
+        year=year_of(entry.get("year") or entry.get("published") or entry.get("date")),
         doc_type=(entry.get("doc_type") or None),
         url=(entry.get("url") or None),
         site_name=(entry.get("site_name") or None),

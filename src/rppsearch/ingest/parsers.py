@@ -40,6 +40,7 @@ from typing import Any
 from ..errors import InputError
 from ..models import Block, Metadata, ParsedDocument
 from .clean import normalize_text
+from .metadata import entry_to_metadata, split_list
 
 _FORMATS = {
     ".txt": "txt",
@@ -584,8 +585,6 @@ def _plain_value(value: Any) -> Any:
 
 def front_matter_metadata(data: dict[str, Any]) -> Metadata:
     """Front matter keys mapped onto Metadata (title, authors/author, date/year, organization, …)."""
-    from .metadata import entry_to_metadata
-
     entry: dict[str, Any] = {}
     aliases = {"type": "doc_type", "source": "url", "link": "url", "publisher": "organization",
                "site": "site_name", "district": "districts"}
@@ -1208,7 +1207,7 @@ def _pdf_metadata(reader: Any) -> Metadata:
         metadata.title = title
     author = get("/Author")
     if author:
-        metadata.authors = [a.strip() for a in author.split(";") if a.strip()]
+        metadata.authors = split_list(author)
     created = get("/CreationDate")
     match = re.search(r"(?:D:)?((?:1[89]|20)\d\d)", created)
     if match:
@@ -1344,7 +1343,7 @@ def _docx_metadata(document: Any) -> Metadata:
     if props.title and props.title.strip():
         metadata.title = " ".join(props.title.split())
     if props.author and props.author.strip():
-        metadata.authors = [a.strip() for a in props.author.split(";") if a.strip()]
+        metadata.authors = split_list(props.author)
     if props.created:
         metadata.year = props.created.year
     return metadata
@@ -1448,7 +1447,7 @@ def _fallback_core(archive: zipfile.ZipFile, path: Path) -> Metadata:
         if name == "title":
             metadata.title = text
         elif name == "creator":
-            metadata.authors = [a.strip() for a in text.split(";") if a.strip()]
+            metadata.authors = split_list(text)
         elif name == "created" and re.match(r"(1[89]|20)\d\d", text):
             metadata.year = int(text[:4])
     return metadata

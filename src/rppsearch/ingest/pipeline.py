@@ -81,7 +81,7 @@ def assemble_document(
         heading = next((b.text for b in blocks if b.heading_level > 0), None)
         metadata.title = heading or path.stem.replace("_", " ").replace("-", " ")
     if metadata.year is None and metadata.published:
-        metadata.year = meta._year(metadata.published)
+        metadata.year = meta.year_of(metadata.published)
     if not metadata.organization and metadata.site_name:
         metadata.organization = metadata.site_name
     text, passages = split_passages(blocks)
