@@ -143,7 +143,8 @@ def test_index_files_that_disagree_with_their_manifest_are_found(ix: Settings) -
 
 
 def test_a_vector_scaled_out_of_unit_length_is_found_and_reencoded(ix: Settings) -> None:
-    from rppsearch.embed import from_blob, get_encoder, to_blob
+    from rppsearch.embed import get_encoder
+    from rppsearch.store.vectors import from_blob, to_blob
 
     pk, blob = one_row(ix, "SELECT passage_pk, vector FROM passage_vectors ORDER BY passage_pk LIMIT 1")
     sql(ix, "UPDATE passage_vectors SET vector = ? WHERE passage_pk = ?", (to_blob(from_blob(blob) * 3), pk))

@@ -206,6 +206,17 @@ def table_metadata() -> dict[str, dict[str, Any]]:
     return tables
 
 
+def _coverage_query(group: str) -> dict[str, Any]:
+    """The canned query over the `coverage_by_<group>` view, for one dimension or all."""
+    return {
+        "title": f"Coverage of the dimensions by {group}",
+        "description": f"For each {group} and dimension: documents and passages tagged. "
+        "Leave dimension empty for all dimensions.",
+        "sql": f"""select * from coverage_by_{group}
+where :dimension = '' or dimension_id = :dimension""",
+    }
+
+
 def canned_queries() -> dict[str, dict[str, Any]]:
     """Named, parameterised queries that answer a newcomer's first questions."""
     return {
@@ -236,27 +247,9 @@ where not exists (
 )
 order by d.year desc, d.title""",
         },
-        "coverage_by_organization": {
-            "title": "Coverage of the dimensions by organization",
-            "description": "For each organization and dimension: documents and passages tagged. "
-            "Leave dimension empty for all dimensions.",
-            "sql": """select * from coverage_by_organization
-where :dimension = '' or dimension_id = :dimension""",
-        },
-        "coverage_by_district": {
-            "title": "Coverage of the dimensions by district",
-            "description": "For each district and dimension: documents and passages tagged. "
-            "Leave dimension empty for all dimensions.",
-            "sql": """select * from coverage_by_district
-where :dimension = '' or dimension_id = :dimension""",
-        },
-        "coverage_by_year": {
-            "title": "Coverage of the dimensions by year",
-            "description": "For each year and dimension: documents and passages tagged. "
-            "Leave dimension empty for all dimensions.",
-            "sql": """select * from coverage_by_year
-where :dimension = '' or dimension_id = :dimension""",
-        },
+        "coverage_by_organization": _coverage_query("organization"),
+        "coverage_by_district": _coverage_query("district"),
+        "coverage_by_year": _coverage_query("year"),
         "review_queue": {
             "title": "Review queue: the most uncertain suggestions first",
             "description": "Classifier suggestions no reviewer has accepted or rejected yet, "

@@ -254,10 +254,12 @@ def make_similarity(db_path: str | os.PathLike[str]):  # noqa: ANN201
             return None
         import numpy as np  # noqa: PLC0415
 
+        from .store.vectors import from_blob  # noqa: PLC0415
+
         query = EMBEDDER.vector(store_model_name(db_path), str(text))
         if not isinstance(blob, (bytes, bytearray, memoryview)) or len(blob) != 4 * query.shape[0]:
             return None  # not a vector of this model's size
-        vector = np.frombuffer(blob, dtype="<f4")
+        vector = from_blob(blob)
         return float(np.dot(vector, query))
 
     return rpp_similarity
@@ -269,7 +271,7 @@ def make_embed(db_path: str | os.PathLike[str]):  # noqa: ANN201
     def rpp_embed(text: str | None) -> bytes | None:
         if text is None or not str(text).strip():
             return None
-        from .embed import to_blob  # noqa: PLC0415
+        from .store.vectors import to_blob  # noqa: PLC0415
 
         return to_blob(EMBEDDER.vector(store_model_name(db_path), str(text)))
 

@@ -32,6 +32,7 @@ from .errors import IndexStateError, StoreError
 from .leftovers import is_temp
 from .progress import ProgressFactory, no_progress
 from .store import SCHEMA_VERSION, Store
+from .store.chunked import chunks, placeholders
 
 __all__ = ["Finding", "DoctorReport", "run_doctor", "STATUSES"]
 
@@ -43,7 +44,6 @@ NORM_TOLERANCE = 0.02
 REENCODE_MIN_COSINE = 0.95
 #: Temp files of interrupted writes older than this are removed by --repair (younger ones may be in use).
 STALE_TEMP_SECONDS = 15 * 60
-_CHUNK = 900
 MAX_REPAIR_ROUNDS = 3
 _ROWS = 20_000
 
@@ -338,10 +338,9 @@ class _Doctor:
 
     def _marked(self, ids: list[str]) -> int:
         n = 0
-        for i in range(0, len(ids), _CHUNK):
-            part = ids[i : i + _CHUNK]
+        for part in chunks(ids):
             n += int(self.scalar(
-                f"SELECT count(*) FROM documents WHERE id IN ({','.join('?' * len(part))}) "
+                f"SELECT count(*) FROM documents WHERE id IN ({placeholders(len(part))}) "
                 "AND content_hash LIKE 'reingest:%'",
                 tuple(part),
             ))
@@ -349,11 +348,10 @@ class _Doctor:
 
     def _mark_for_reingest(self, ids: list[str]) -> str:
         with self.store.transaction():
-            for i in range(0, len(ids), _CHUNK):
-                part = ids[i : i + _CHUNK]
+            for part in chunks(ids):
                 self.conn.execute(
                     f"UPDATE documents SET content_hash = 'reingest:' || content_hash "
-                    f"WHERE id IN ({','.join('?' * len(part))}) AND content_hash NOT LIKE 'reingest:%'",
+                    f"WHERE id IN ({placeholders(len(part))}) AND content_hash NOT LIKE 'reingest:%'",
                     part,
                 )
         return f"marked {len(ids)} documents for re-ingest: run `rpp build` (or `rpp ingest` on their folder)"
@@ -422,11 +420,8 @@ class _Doctor:
 
     def _reencode(self, pks: list[int], why: str) -> str:
         with self.store.transaction():
-            for i in range(0, len(pks), _CHUNK):
-                part = pks[i : i + _CHUNK]
-                self.conn.execute(
-                    f"DELETE FROM passage_vectors WHERE passage_pk IN ({','.join('?' * len(part))})", part
-                )
+            for part in chunks(pks):
+                self.conn.execute(f"DELETE FROM passage_vectors WHERE passage_pk IN ({placeholders(len(part))})", part)
         done = self._embed_missing()
         return f"deleted {len(pks)} {why} vectors; {done}"
 

@@ -250,12 +250,3 @@ def get_encoder(name: str) -> Encoder:
         else:
             _CACHE[name] = SentenceTransformerEncoder(name)
     return _CACHE[name]
-
-
-def to_blob(vector: np.ndarray) -> bytes:
-    """float32 little-endian bytes, as `llm` and `datasette-embeddings` store vectors."""
-    return np.asarray(vector, dtype="<f4").tobytes()
-
-
-def from_blob(blob: bytes) -> np.ndarray:
-    return np.frombuffer(blob, dtype="<f4")

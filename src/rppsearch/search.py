@@ -159,6 +159,14 @@ class _Ranked:
     passages: list[tuple[int, float]] = field(default_factory=list)
     documents: list[tuple[int, float, int]] = field(default_factory=list)
 
+    def items(self, by: str) -> list[tuple[int, float]]:
+        """`(key, score)` best first: passages, or (`by="document"`) documents."""
+        return self.passages if by == "passage" else [(d, s) for d, s, _ in self.documents]
+
+    def best(self) -> dict[int, int]:
+        """Each ranked document's best passage pk."""
+        return {d: pk for d, _, pk in self.documents}
+
 
 class _Lexical:
     """BM25 for one query: the tantivy index when current, else the store's FTS5 index.
@@ -379,27 +387,20 @@ def search(
     if mode == "bm25":
         lex = _Lexical(store, settings, query, allowed=allowed, auto_refresh=auto_refresh)
         ranked = _bm25(lex, depth=limit, by=by)
-        items = ranked.passages if by == "passage" else [(d, s) for d, s, _ in ranked.documents]
-        best = {d: pk for d, _, pk in ranked.documents}
-        return _hits(store, items[:limit], by=by, lex=lex, best=best)
+        return _hits(store, ranked.items(by)[:limit], by=by, lex=lex, best=ranked.best())
     pool = max(limit, depth or DEFAULT_DEPTH) if mode == "hybrid" else limit
     index = _open_vectors(store, settings, auto_refresh=auto_refresh)
     vector = encode_query(settings, query)
     dense = _semantic(store, index, vector, allowed=allowed, depth=pool, by=by)
     lex = _Lexical(store, settings, query, allowed=allowed, auto_refresh=auto_refresh)
     if mode == "semantic":
-        items = dense.passages if by == "passage" else [(d, s) for d, s, _ in dense.documents]
-        best = {d: pk for d, _, pk in dense.documents}
-        return _hits(store, items[:limit], by=by, lex=lex, best=best)
+        return _hits(store, dense.items(by)[:limit], by=by, lex=lex, best=dense.best())
     lexical_ranked = _bm25(lex, depth=pool, by=by)
-    if by == "passage":
-        lists = [dense.passages, lexical_ranked.passages]
-        best: dict[int, int] = {}
-    else:
-        lists = [[(d, s) for d, s, _ in dense.documents], [(d, s) for d, s, _ in lexical_ranked.documents]]
-        best = {}
+    lists = [dense.items(by), lexical_ranked.items(by)]
+    best: dict[int, int] = {}
+    if by == "document":
         for ranked in (lexical_ranked, dense):  # the dense pick wins when both have one
-            best.update({d: pk for d, _, pk in ranked.documents})
+            best.update(ranked.best())
     if fusion == "rrf":
         fused = rrf_fuse([[key for key, _ in items] for items in lists], k=rrf_k)
     else:
@@ -449,9 +450,7 @@ def similar(
     if by == "document":
         exclude = index.pks[index.docs == own_doc]
     dense = _semantic(store, index, vector, allowed=_Allowed(store, filters), depth=limit, by=by, exclude=exclude)
-    items = dense.passages if by == "passage" else [(d, s) for d, s, _ in dense.documents]
-    best = {d: pk for d, _, pk in dense.documents}
-    return _hits(store, items[:limit], by=by, lex=None, best=best)
+    return _hits(store, dense.items(by)[:limit], by=by, lex=None, best=dense.best())
 
 
 # -- hits --------------------------------------------------------------------------------

@@ -14,11 +14,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import Store
+from .chunked import placeholders, select_in
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..search import Filters
-
-_CHUNK = 900
 
 
 def known_dimensions(store: Store) -> set[str]:
@@ -38,14 +37,11 @@ def filter_sql(filters: "Filters | None") -> tuple[str, list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
     if filters.dimensions or filters.min_score is not None:
-        sub = "SELECT 1 FROM passage_tags t WHERE t.passage_pk = p.pk AND t.assigned = 1"
-        if filters.dimensions:
-            sub += f" AND t.dimension_id IN ({','.join('?' * len(filters.dimensions))})"
-            params.extend(filters.dimensions)
-        if filters.min_score is not None:
-            sub += " AND t.score >= ?"
-            params.append(float(filters.min_score))
-        clauses.append(f"EXISTS ({sub})")
+        tag_where, tag_params = _tag_conditions(filters, alias="t.")
+        clauses.append(
+            f"EXISTS (SELECT 1 FROM passage_tags t WHERE t.passage_pk = p.pk AND t.assigned = 1{tag_where})"
+        )
+        params.extend(tag_params)
     if filters.organization:
         clauses.append("d.organization = ? COLLATE NOCASE")
         params.append(filters.organization)
@@ -62,6 +58,20 @@ def filter_sql(filters: "Filters | None") -> tuple[str, list[Any]]:
         clauses.append("d.year <= ?")
         params.append(int(filters.year_to))
     return " AND ".join(clauses), params
+
+
+def _tag_conditions(filters: Filters, *, alias: str = "") -> tuple[str, list[Any]]:
+    """` AND …` conditions on `passage_tags` columns (prefixed with `alias`) for the filter's
+    dimensions (any of them) and `min_score`, and their parameters."""
+    sql = ""
+    params: list[Any] = []
+    if filters.dimensions:
+        sql += f" AND {alias}dimension_id IN ({placeholders(len(filters.dimensions))})"
+        params.extend(filters.dimensions)
+    if filters.min_score is not None:
+        sql += f" AND {alias}score >= ?"
+        params.append(float(filters.min_score))
+    return sql, params
 
 
 def fts_search(
@@ -118,15 +128,9 @@ def filtered_document_pks(store: Store, filters: "Filters") -> np.ndarray:
 def tagged_passage_pks(store: Store, filters: "Filters") -> np.ndarray:
     """Sorted int64 pks of passages with an assigned tag for any of the filter's dimensions
     (any dimension when none is given), at `min_score` or above when set."""
-    sql = "SELECT DISTINCT passage_pk FROM passage_tags WHERE assigned = 1"
-    params: list[Any] = []
-    if filters.dimensions:
-        sql += f" AND dimension_id IN ({','.join('?' * len(filters.dimensions))})"
-        params.extend(filters.dimensions)
-    if filters.min_score is not None:
-        sql += " AND score >= ?"
-        params.append(float(filters.min_score))
-    rows = store.conn.execute(sql + " ORDER BY passage_pk", params).fetchall()
+    tag_where, params = _tag_conditions(filters)
+    sql = f"SELECT DISTINCT passage_pk FROM passage_tags WHERE assigned = 1{tag_where} ORDER BY passage_pk"
+    rows = store.conn.execute(sql, params).fetchall()
     return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
 
@@ -134,21 +138,19 @@ def hit_rows(store: Store, pks: Sequence[int]) -> dict[int, dict[str, Any]]:
     """Passage and document fields for building hits, keyed by passage pk."""
     out: dict[int, dict[str, Any]] = {}
     pks = [int(pk) for pk in pks]
-    for i in range(0, len(pks), _CHUNK):
-        part = pks[i : i + _CHUNK]
-        marks = ",".join("?" * len(part))
-        for r in store.conn.execute(
-            'SELECT p.pk, p.id, p.document_id, p.seq, p.heading, p.text, p.start, p."end", '
-            "p.dimensions AS passage_dimensions, d.pk AS document_pk, d.title, d.organization, "
-            "d.districts, d.year, d.doc_type, d.url, d.dimensions AS document_dimensions "
-            f"FROM passages p JOIN documents d ON d.id = p.document_id WHERE p.pk IN ({marks})",
-            part,
-        ):
-            row = dict(r)
-            row["districts"] = _json_list(row["districts"])
-            row["passage_dimensions"] = _json_list(row["passage_dimensions"])
-            row["document_dimensions"] = _json_list(row["document_dimensions"])
-            out[row["pk"]] = row
+    for r in select_in(
+        store,
+        'SELECT p.pk, p.id, p.document_id, p.seq, p.heading, p.text, p.start, p."end", '
+        "p.dimensions AS passage_dimensions, d.pk AS document_pk, d.title, d.organization, "
+        "d.districts, d.year, d.doc_type, d.url, d.dimensions AS document_dimensions "
+        "FROM passages p JOIN documents d ON d.id = p.document_id WHERE p.pk IN",
+        pks,
+    ):
+        row = dict(r)
+        row["districts"] = _json_list(row["districts"])
+        row["passage_dimensions"] = _json_list(row["passage_dimensions"])
+        row["document_dimensions"] = _json_list(row["document_dimensions"])
+        out[row["pk"]] = row
     return out
 
 
@@ -216,14 +218,9 @@ def passage_document_pks(store: Store, pks: Sequence[int]) -> np.ndarray:
     """Document pk of each passage pk (in order); -1 for unknown passages."""
     found: dict[int, int] = {}
     pks = [int(pk) for pk in pks]
-    for i in range(0, len(pks), _CHUNK):
-        part = pks[i : i + _CHUNK]
-        marks = ",".join("?" * len(part))
-        for r in store.conn.execute(
-            f"SELECT p.pk, d.pk FROM passages p JOIN documents d ON d.id = p.document_id WHERE p.pk IN ({marks})",
-            part,
-        ):
-            found[r[0]] = r[1]
+    sql = "SELECT p.pk, d.pk FROM passages p JOIN documents d ON d.id = p.document_id WHERE p.pk IN"
+    for r in select_in(store, sql, pks):
+        found[r[0]] = r[1]
     return np.fromiter((found.get(pk, -1) for pk in pks), dtype=np.int64, count=len(pks))
 
 
@@ -253,13 +250,7 @@ def iter_passages_for_index(
 
 def passages_for_index(store: Store, pks: Sequence[int]) -> list[tuple[int, int, str, str, str]]:
     """`(pk, document pk, title, heading, text)` of the given passages."""
-    out = []
     pks = [int(pk) for pk in pks]
-    for i in range(0, len(pks), _CHUNK):
-        part = pks[i : i + _CHUNK]
-        marks = ",".join("?" * len(part))
-        out.extend(
-            (r[0], r[1], r[2], r[3], r[4])
-            for r in store.conn.execute(f"SELECT {_INDEX_COLUMNS} WHERE p.pk IN ({marks})", part)
-        )
-    return out
+    return [
+        (r[0], r[1], r[2], r[3], r[4]) for r in select_in(store, f"SELECT {_INDEX_COLUMNS} WHERE p.pk IN", pks)
+    ]

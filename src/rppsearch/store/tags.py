@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import Store
+from .chunked import chunks
 
 if TYPE_CHECKING:
     from ..taxonomy import Taxonomy
@@ -38,8 +39,6 @@ __all__ = [
     "list_models",
     "next_model_number",
 ]
-
-_CHUNK = 900
 
 
 @dataclass(frozen=True)
@@ -75,11 +74,6 @@ class DocumentTagRow:
     assigned: bool
     n_passages: int
     model_version: str | None
-
-
-def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for i in range(0, len(items), _CHUNK):
-        yield items[i : i + _CHUNK]
 
 
 # -- codebook ----------------------------------------------------------------------------
@@ -199,7 +193,7 @@ def passage_tags_for_documents(
     Human rows are included as stored (they win over the model's reading).
     """
     out: dict[str, list[tuple[int, str, float, bool]]] = {d: [] for d in document_ids}
-    for part in _chunks(list(document_ids)):
+    for part in chunks(list(document_ids)):
         marks = ",".join("?" * len(part))
         for doc, seq, dim, score, assigned in store.conn.execute(
             "SELECT p.document_id, p.seq, t.dimension_id, t.score, t.assigned FROM passage_tags t "
@@ -247,9 +241,9 @@ def refresh_dimensions(
         conn.execute(passage_sql)
         conn.execute(document_sql)
         return
-    for part in _chunks(list(passage_pks or [])):
+    for part in chunks(list(passage_pks or [])):
         conn.execute(passage_sql + f" WHERE pk IN ({','.join('?' * len(part))})", [int(p) for p in part])
-    for part in _chunks(list(document_ids or [])):
+    for part in chunks(list(document_ids or [])):
         conn.execute(document_sql + f" WHERE id IN ({','.join('?' * len(part))})", list(part))
 
 

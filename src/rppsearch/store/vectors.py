@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from . import Store
+from .chunked import select_in
 
 __all__ = [
     "store_identity",
@@ -23,9 +24,19 @@ __all__ = [
     "passages_for_embedding",
     "vector_count",
     "vector_rows",
+    "to_blob",
+    "from_blob",
 ]
 
-_CHUNK = 900  # stay below SQLite's default host-parameter limit
+
+def to_blob(vector: np.ndarray) -> bytes:
+    """float32 little-endian bytes, as `llm` and `datasette-embeddings` store vectors."""
+    return np.asarray(vector, dtype="<f4").tobytes()
+
+
+def from_blob(blob: bytes) -> np.ndarray:
+    """The float32 vector stored in `blob` (a read-only view of its bytes)."""
+    return np.frombuffer(blob, dtype="<f4")
 
 
 def store_identity(store: Store, *, create: bool = False) -> str | None:
@@ -53,9 +64,7 @@ def put_vectors(
     Must run inside `store.transaction()`.
     """
     assert store.conn.in_transaction, "put_vectors needs a transaction"
-    rows = [
-        (int(pk), model, digest, np.asarray(vec, dtype="<f4").tobytes()) for pk, digest, vec in items
-    ]
+    rows = [(int(pk), model, digest, to_blob(vec)) for pk, digest, vec in items]
     store.conn.executemany(
         "INSERT OR REPLACE INTO passage_vectors (passage_pk, model, text_hash, vector) VALUES (?, ?, ?, ?)",
         rows,
@@ -81,21 +90,18 @@ def get_vectors(store: Store, pks: Sequence[int], *, model: str, dim: int | None
     """
     pks = [int(pk) for pk in pks]
     found: dict[int, bytes] = {}
-    for i in range(0, len(pks), _CHUNK):
-        part = pks[i : i + _CHUNK]
-        marks = ",".join("?" * len(part))
-        for pk, blob in store.conn.execute(
-            f"SELECT v.passage_pk, v.vector FROM passage_vectors v JOIN passages p ON p.pk = v.passage_pk "
-            f"WHERE v.model = ? AND v.text_hash = p.text_hash AND v.passage_pk IN ({marks})",
-            [model, *part],
-        ):
-            found[pk] = blob
+    sql = (
+        "SELECT v.passage_pk, v.vector FROM passage_vectors v JOIN passages p ON p.pk = v.passage_pk "
+        "WHERE v.model = ? AND v.text_hash = p.text_hash AND v.passage_pk IN"
+    )
+    for pk, blob in select_in(store, sql, pks, params=[model]):
+        found[pk] = blob
     if not pks:
         return np.zeros((0, dim or 0), dtype=np.float32)
     missing = [pk for pk in pks if pk not in found]
     if missing:
         raise KeyError(missing[0])
-    return np.stack([np.frombuffer(found[pk], dtype="<f4") for pk in pks]).astype(np.float32, copy=False)
+    return np.stack([from_blob(found[pk]) for pk in pks]).astype(np.float32, copy=False)
 
 
 def missing_vector_pks(store: Store, *, model: str) -> list[int]:
@@ -147,14 +153,9 @@ def passages_for_embedding(store: Store, pks: Sequence[int]) -> list[tuple[int, 
     """`(pk, text_hash, title, heading, text)` for `pks`, in that order."""
     pks = [int(pk) for pk in pks]
     rows: dict[int, tuple[int, str, str, str, str]] = {}
-    for i in range(0, len(pks), _CHUNK):
-        part = pks[i : i + _CHUNK]
-        marks = ",".join("?" * len(part))
-        for r in store.conn.execute(
-            f"SELECT pk, text_hash, coalesce(title, ''), heading, text FROM passages WHERE pk IN ({marks})",
-            part,
-        ):
-            rows[r[0]] = (r[0], r[1], r[2], r[3], r[4])
+    sql = "SELECT pk, text_hash, coalesce(title, ''), heading, text FROM passages WHERE pk IN"
+    for r in select_in(store, sql, pks):
+        rows[r[0]] = (r[0], r[1], r[2], r[3], r[4])
     return [rows[pk] for pk in pks if pk in rows]
 
 
@@ -164,9 +165,6 @@ def passage_lengths(store: Store, pks: Sequence[int] | None = None) -> dict[int,
         return {r[0]: r[1] for r in store.conn.execute("SELECT pk, length(text) FROM passages")}
     out: dict[int, int] = {}
     pks = [int(pk) for pk in pks]
-    for i in range(0, len(pks), _CHUNK):
-        part = pks[i : i + _CHUNK]
-        marks = ",".join("?" * len(part))
-        for r in store.conn.execute(f"SELECT pk, length(text) FROM passages WHERE pk IN ({marks})", part):
-            out[r[0]] = r[1]
+    for r in select_in(store, "SELECT pk, length(text) FROM passages WHERE pk IN", pks):
+        out[r[0]] = r[1]
     return out
