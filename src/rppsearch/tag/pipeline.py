@@ -67,8 +67,12 @@ def _fingerprint(settings: Settings) -> str:
     return fingerprint_of(settings.embedding_model)
 
 
-def _cache(settings: Settings) -> EmbeddingCache:
-    return EmbeddingCache(settings.models_dir / "cache")
+def _cached_embed(settings: Settings, encoder: Any | None) -> Callable[[list[str]], np.ndarray] | None:
+    """`encoder.encode` through the on-disk cache of example embeddings (None without an encoder)."""
+    if encoder is None:
+        return None
+    cache = EmbeddingCache(settings.models_dir / "cache")
+    return lambda texts: cache.embed(texts, encoder)
 
 
 # -- training data ---------------------------------------------------------------------------
@@ -167,14 +171,9 @@ def _train(data: TrainingData, settings: Settings, *, features: str, on_step: Ca
     if key in _TRAINED:
         return copy.deepcopy(_TRAINED[key])
     encoder = _encoder(settings) if needs_encoder else None
-    cache = _cache(settings)
     model = train_model(
-        taxonomy=data.taxonomy,
-        examples=data.examples,
-        encoder=encoder,
-        features=features,
-        embed=(lambda texts: cache.embed(texts, encoder)) if encoder is not None else None,
-        on_step=on_step,
+        taxonomy=data.taxonomy, examples=data.examples, encoder=encoder, features=features,
+        embed=_cached_embed(settings, encoder), on_step=on_step,
     )
     if len(_TRAINED) >= _TRAINED_MAX:
         _TRAINED.pop(next(iter(_TRAINED)))
@@ -626,13 +625,9 @@ def evaluate(
             hint="pass --labels FILE (JSON lines with text and labels)",
         )
     encoder = _encoder(settings) if features != "tfidf" else None
-    cache = _cache(settings)
     sel = select_features(
-        taxonomy=data.taxonomy,
-        examples=data.examples,
-        encoder=encoder,
-        features=features,
-        embed=(lambda texts: cache.embed(texts, encoder)) if encoder is not None else None,
+        taxonomy=data.taxonomy, examples=data.examples, encoder=encoder, features=features,
+        embed=_cached_embed(settings, encoder),
     )
     results, best = sel.results, sel.best
     out: dict[str, Any] = {
