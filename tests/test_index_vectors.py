@@ -129,6 +129,12 @@ def test_other_model_is_detected_and_named(store, settings) -> None:  # noqa: AN
         search(store, other, query="principals", mode="semantic", auto_refresh=True)
     # bm25 needs no vectors
     assert search(store, other, query="principals", mode="bm25")
+    # once that model's vectors are stored, the index is rebuilt from them, never patched
+    vindex.embed_missing(store, other)
+    report = vindex.refresh_index(store, other)
+    assert (report["status"], report["reused"]) == ("rebuilt", 0)
+    assert vindex.index_state(store, other) is None
+    assert search(store, other, query="principals", mode="semantic")
 
 
 def test_other_schema_version_is_detected_and_named(store, settings) -> None:  # noqa: ANN001

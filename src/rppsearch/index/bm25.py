@@ -93,11 +93,19 @@ def _open(folder: Path) -> Any:
 
 
 # -- state -------------------------------------------------------------------------------
-def _mismatch(manifest: dict[str, Any] | None, store: Store, folder: Path) -> str | None:
+def _unusable(manifest: dict[str, Any] | None, folder: Path) -> str | None:
+    """Why the index in `folder` cannot be read or updated in place by this rppsearch; None when it can."""
     if manifest is None or not (folder / PKS_FILE).exists() or not (folder / "meta.json").exists():
         return f"no lexical index at {folder}"
     if manifest.get("format") != FORMAT or manifest.get("analyzer") != ANALYZER:
         return f"lexical index at {folder} was built by another rppsearch (format or analyzer differ)"
+    return None
+
+
+def _mismatch(manifest: dict[str, Any] | None, store: Store, folder: Path) -> str | None:
+    problem = _unusable(manifest, folder)
+    if problem is not None or manifest is None:
+        return problem
     return store_mismatch("lexical", manifest, store)
 
 
@@ -130,13 +138,7 @@ def _refresh_locked(store: Store, folder: Path, *, force: bool, start: float) ->
     schema = store.schema_version()
     current = search_sql.all_passage_pks(store)
     incremental = (
-        not force
-        and manifest is not None
-        and manifest.get("format") == FORMAT
-        and manifest.get("analyzer") == ANALYZER
-        and (folder / PKS_FILE).exists()
-        and (folder / "meta.json").exists()
-        and manifest.get("store_id") == store_id
+        not force and manifest is not None and _unusable(manifest, folder) is None and manifest.get("store_id") == store_id
     )
     if incremental:
         try:

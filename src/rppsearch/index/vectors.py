@@ -127,14 +127,20 @@ def index_state(store: Store, settings: Settings, *, fingerprint: str | None = N
     return _state(folder, read_manifest(folder), store, fingerprint or current_fingerprint(settings))
 
 
-def _mismatch(manifest: dict[str, Any], store: Store, fingerprint: str) -> str | None:
+def _foreign(manifest: dict[str, Any], fingerprint: str) -> str | None:
+    """Why rows of the index with `manifest` are not this rppsearch's vectors for `fingerprint`
+    (format, dtype, model, text recipe); None when they are, however stale."""
     if manifest.get("format") != FORMAT or manifest.get("dtype") != MATRIX_DTYPE:
         return f"vectors index has format {manifest.get('format')}/{manifest.get('dtype')}, this rppsearch writes {FORMAT}/{MATRIX_DTYPE}"
     if manifest.get("model") != fingerprint:
         return f"vectors index was built with model {manifest.get('model')}, settings use {fingerprint}"
     if manifest.get("text_recipe") != TEXT_RECIPE:
         return f"vectors index encodes {manifest.get('text_recipe')!r}, this rppsearch encodes {TEXT_RECIPE!r}"
-    problem = store_mismatch("vectors", manifest, store)
+    return None
+
+
+def _mismatch(manifest: dict[str, Any], store: Store, fingerprint: str) -> str | None:
+    problem = _foreign(manifest, fingerprint) or store_mismatch("vectors", manifest, store)
     if problem:
         return problem
     stored = vstore.vectors_generation(store)
@@ -183,11 +189,8 @@ def _refresh_locked(store: Store, settings: Settings, *, force: bool, model: str
         old is not None
         and not force
         and _index_files_ok(folder)
-        and old.get("model") == model
+        and _foreign(old, model) is None
         and old.get("dim") == dim
-        and old.get("text_recipe") == TEXT_RECIPE
-        and old.get("format") == FORMAT
-        and old.get("dtype") == MATRIX_DTYPE
         and old.get("store_id") == store_id
     ):
         try:
