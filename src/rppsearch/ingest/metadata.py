@@ -109,6 +109,42 @@ class Catalog:
         return self.entries.get(file.resolve())
 
 
+class MetadataSources:
+    """What a file's sidecar and catalog say about it, catalogs read once per folder.
+
+    An explicit `catalog` wins; otherwise the nearest `catalog.csv` that lists the file, from
+    its folder up to `root` (the folder being ingested).
+    """
+
+    def __init__(self, *, catalog: Path | None = None) -> None:
+        self._explicit = Catalog(catalog) if catalog else None
+        self._catalogs: dict[Path, Catalog | None] = {}
+
+    def catalog_for(self, file: Path, *, root: Path) -> Catalog | None:
+        if self._explicit and self._explicit.lookup(file):
+            return self._explicit
+        folder = file.parent.resolve()
+        stop = root.resolve() if root != file else folder
+        while True:
+            if folder not in self._catalogs:
+                candidate = folder / CATALOG_NAME
+                self._catalogs[folder] = Catalog(candidate) if candidate.exists() else None
+            found = self._catalogs[folder]
+            if found and found.lookup(file):
+                return found
+            if folder == stop or folder.parent == folder or not folder.is_relative_to(stop):
+                return None
+            folder = folder.parent
+
+    def overrides(self, file: Path, *, root: Path) -> dict[str, Any]:
+        """The sidecar's entries, then the catalog row's non-empty ones (the catalog wins)."""
+        entry: dict[str, Any] = dict(read_sidecar(file) or {})
+        catalog = self.catalog_for(file, root=root)
+        if catalog:
+            entry.update({k: v for k, v in (catalog.lookup(file) or {}).items() if v not in (None, "")})
+        return entry
+
+
 def read_sidecar(file: Path) -> dict[str, Any] | None:
     """`NAME.meta.yaml` beside `NAME.ext`, if any."""
     sidecar = file.with_name(file.name + SIDECAR_SUFFIX)

@@ -199,35 +199,7 @@ class Ingester:
 
     def __init__(self, store: Store, *, catalog: Path | None = None) -> None:
         self.store = store
-        self._catalogs: dict[Path, meta.Catalog | None] = {}
-        self._explicit = meta.Catalog(catalog) if catalog else None
-
-    # -- metadata --------------------------------------------------------------------
-    def _catalog_for(self, file: Path, root: Path) -> meta.Catalog | None:
-        if self._explicit and self._explicit.lookup(file):
-            return self._explicit
-        folder = file.parent.resolve()
-        stop = root.resolve() if root != file else folder
-        while True:
-            if folder not in self._catalogs:
-                candidate = folder / meta.CATALOG_NAME
-                self._catalogs[folder] = meta.Catalog(candidate) if candidate.exists() else None
-            found = self._catalogs[folder]
-            if found and found.lookup(file):
-                return found
-            if folder == stop or folder.parent == folder or not folder.is_relative_to(stop):
-                return None
-            folder = folder.parent
-
-    def _overrides(self, file: Path, root: Path) -> dict[str, Any]:
-        entry: dict[str, Any] = {}
-        sidecar = meta.read_sidecar(file)
-        if sidecar:
-            entry.update(sidecar)
-        catalog = self._catalog_for(file, root)
-        if catalog:
-            entry.update({k: v for k, v in (catalog.lookup(file) or {}).items() if v not in (None, "")})
-        return entry
+        self._metadata = meta.MetadataSources(catalog=catalog)
 
     def _unique_id(self, wanted: str, key: str) -> str:
         row = self.store.conn.execute("SELECT path FROM documents WHERE id = ?", (wanted,)).fetchone()
@@ -277,7 +249,7 @@ class Ingester:
     def ingest_source(self, source: Source, root: Path, report: IngestReport) -> None:
         """Ingest one source, recording the outcome in `report` (never raises RppError)."""
         try:
-            overrides = self._overrides(source.path, root) if source.record is None else {}
+            overrides = self._metadata.overrides(source.path, root=root) if source.record is None else {}
             if source.record is not None:
                 content_hash = hashlib.sha256(
                     (PIPELINE_VERSION + json.dumps(source.record, sort_keys=True)).encode()

@@ -570,10 +570,15 @@ def classify_file(model: TaggerModel, settings: Settings, path: Path) -> dict[st
     """Parse, clean and split a document file like `rpp ingest` does, then tag it (nothing stored).
     Evidence offsets point into the document's clean text."""
     from ..index.vectors import embedding_text  # noqa: PLC0415
-    from ..ingest.metadata import read_sidecar  # noqa: PLC0415
+    from ..ingest.metadata import MetadataSources  # noqa: PLC0415
     from ..ingest.pipeline import read_document  # noqa: PLC0415
 
-    doc = read_document(Path(path), overrides=read_sidecar(Path(path)) or None)
+    path = Path(path)
+    # its sidecar, and the nearest catalog.csv listing it: up to this folder when the file is
+    # below it (as `rpp ingest` run here sees it), else up to the filesystem's root
+    cwd = Path.cwd().resolve()
+    root = cwd if path.resolve().is_relative_to(cwd) else Path(path.resolve().anchor)
+    doc = read_document(path, overrides=MetadataSources().overrides(path, root=root) or None)
     title = doc.metadata.title
     result = _classify_items(
         model,
