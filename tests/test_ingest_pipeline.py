@@ -218,3 +218,29 @@ def test_a_file_deleted_while_the_corpus_moved_is_pruned_with_it(tmp_path: Path,
     assert report.moved == ["corpus-a"] and report.pruned == ["corpus-gone"]
     remaining = [r[0] for r in store.conn.execute("SELECT id FROM documents ORDER BY id")]
     assert remaining == ["corpus-a", "other-keep"]  # documents from other folders are never pruned
+
+
+def test_moving_one_file_out_of_a_folder_prunes_nothing_left_in_that_folder(tmp_path: Path, store: Store) -> None:
+    import shutil
+
+    corpus = tmp_path / "corpus"
+    write(corpus / "a.md", f"# Supervisors\n\n{PARA}\n")
+    write(corpus / "b.txt", PARA.replace("Principal", "Teacher"))
+    ingest_paths(store, [corpus])
+    (tmp_path / "new").mkdir()
+    shutil.move(corpus / "a.md", tmp_path / "new" / "a.md")  # corpus/ stays, with b.txt in it
+    report = ingest_paths(store, [tmp_path / "new"], prune=True)
+    assert report.moved == ["corpus-a"] and report.pruned == [] and not report.failed
+    assert [r[0] for r in store.conn.execute("SELECT id FROM documents ORDER BY id")] == ["corpus-a", "corpus-b"]
+
+
+def test_a_moved_file_reached_through_a_symlink_is_moved_and_not_also_failed(tmp_path: Path, store: Store) -> None:
+    outside = write(tmp_path / "outside" / "a.md", f"# Supervisors\n\n{PARA}\n")
+    ingest_paths(store, [tmp_path / "outside"])
+    moved = tmp_path / "elsewhere" / "a.md"
+    moved.parent.mkdir()
+    outside.rename(moved)
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "link.md").symlink_to(moved)  # inside the corpus, resolving outside it
+    report = ingest_paths(store, [tmp_path / "corpus"], prune=True)
+    assert report.moved == ["outside-a"] and report.failed == []

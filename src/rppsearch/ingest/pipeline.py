@@ -164,6 +164,20 @@ def storable_path(path: Path) -> str:
     return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
+def _old_root(old_key: str, new_key: str, root: Path) -> str | None:
+    """Where the folder being ingested (`root`) used to be, given one file's stored key before
+    (`old_key`) and after (`new_key`) a move: None unless that whole folder is gone from there
+    (a file moved out of a folder that is still in place says nothing about its other files)."""
+    root_key = storable_path(root.resolve())
+    if not new_key.startswith(root_key + os.sep):
+        return None  # a single file, or a link resolving outside the folder
+    rel = new_key[len(root_key) :]
+    if not old_key.endswith(rel):
+        return None  # renamed inside the folder as well: the old folder cannot be told
+    old_root = old_key[: -len(rel)]
+    return None if os.path.lexists(old_root) else old_root
+
+
 def _default_id(file: Path, root: Path) -> str:
     """Slug of the file name (a file given directly) or of `FOLDER/relative/path` (found in a folder)."""
     if root == file:
@@ -270,10 +284,9 @@ class Ingester:
                     with self.store.transaction():
                         docstore.move_document(self.store, moved["id"], source.key)
                     report.moved.append(moved["id"])
-                    if root != source.path:
-                        rel = storable_path(source.path.resolve().relative_to(root.resolve()))
-                        if old_path.endswith(os.sep + rel):
-                            report.moved_from.add(old_path[: -len(rel) - 1])
+                    old_root = _old_root(old_path, source.key, root)
+                    if old_root is not None:
+                        report.moved_from.add(old_root)
                     return
             document = self._build(source, overrides, content_hash)
             with self.store.transaction():
