@@ -679,7 +679,7 @@ def test_tag_store_trains_from_the_shipped_examples_and_retrains_when_they_chang
         assert again["trained"] and again["model"] == "v2" and again["passages"] == 1
 
 
-def test_classifying_a_file_tags_it_as_ingest_and_tag_would_store_it(toy_store, tmp_path: Path) -> None:
+def test_classifying_a_file_tags_it_as_ingest_and_tag_would_store_it(toy_store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from rppsearch.ingest.pipeline import ingest_paths
     from rppsearch.tag.pipeline import classify_file, load_active_model, tag_store
 
@@ -704,10 +704,12 @@ def test_classifying_a_file_tags_it_as_ingest_and_tag_would_store_it(toy_store, 
         assert result["title"] == title != "Draft"  # the title is part of what the encoder reads
         stored = _tags(store, doc_id)
         assert result["scores"] == pytest.approx({d: s for d, (s, _, _) in stored.items()}, abs=1e-4)  # 4 vs 5 decimals
-        assert result["labels"] == sorted(d for d, (_, assigned, _) in stored.items() if assigned)
+        assert sorted(result["labels"]) == sorted(d for d, (_, assigned, _) in stored.items() if assigned)
         for evidence in result["evidence"].values():
             for ev in evidence:
                 assert text[ev["start"] : ev["end"]] == ev["text"]
+    monkeypatch.chdir(corpus / "sub")  # where it is run from does not matter: the catalog is above
+    assert classify_file(model, settings, Path("draft.md"))["title"] == "Orchard survey results"
 
 
 def test_evaluate_cross_validates_as_training_does_and_refuses_what_training_refuses(tmp_path: Path, toy_files, toy_taxonomy, fake_encoder) -> None:

@@ -22,11 +22,9 @@ def derived_steps(store: Store, settings: Settings, *, progress: ProgressFactory
     """Encode, tag and index whatever is new or stale. Each stage is incremental."""
     from .index import refresh_indexes  # noqa: PLC0415
     from .index.vectors import embed_missing  # noqa: PLC0415
-    from .leftovers import remove_leftovers  # noqa: PLC0415
     from .review import reapply_decisions  # noqa: PLC0415
     from .tag.pipeline import tag_store  # noqa: PLC0415
 
-    remove_leftovers(settings)  # temp files of writers killed earlier (never a live writer's)
     stages: dict[str, Any] = {}
     stages["encode"] = embed_missing(store, settings, progress=progress)
     stages["tag"] = tag_store(store, settings, progress=progress)
@@ -44,6 +42,9 @@ def build(
     progress: ProgressFactory,
 ) -> BuildReport:
     """Ingest `paths` into the store at `settings`, then run the derived stages."""
+    from .leftovers import remove_leftovers  # noqa: PLC0415
+
+    remove_leftovers(settings)  # temp files of writers killed earlier (never a live writer's)
     with Store.open(settings.db_path) as store:
         report = ingest_paths(store, paths, catalog=catalog, prune=prune, progress=progress)
         stages = derived_steps(store, settings, progress=progress)

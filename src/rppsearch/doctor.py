@@ -17,7 +17,6 @@ After repairing, every check runs again; what is still wrong stays a problem.
 from __future__ import annotations
 
 import random
-import shutil
 import sqlite3
 import time
 from collections.abc import Callable
@@ -29,7 +28,7 @@ import numpy as np
 
 from .config import Settings
 from .errors import IndexStateError, StoreError
-from .leftovers import is_temp
+from .leftovers import is_temp, remove_path
 from .progress import ProgressFactory, no_progress
 from .store import SCHEMA_VERSION, Store
 from .store.chunked import chunks, placeholders
@@ -628,15 +627,14 @@ class _Doctor:
         and are in a safe format (never a pickle)."""
         from .errors import ModelError  # noqa: PLC0415
         from .store.tags import active_model  # noqa: PLC0415
-        from .tag.persist import load_model, model_path  # noqa: PLC0415
+        from .tag.persist import RETRAIN_HINT, load_model, model_path  # noqa: PLC0415
 
         row = active_model(self.store)
         if row is None:
             return _ok("models", "no active tagger model registered")
         version, path = row["version"], model_path(row, self.settings.index_dir)
-        retrain = "retrain it (`rpp train`)"
         if not path.exists():
-            return Finding("models", "problem", f"active model {version}: {path} is missing", action=retrain)
+            return Finding("models", "problem", f"active model {version}: {path} is missing", action=RETRAIN_HINT)
         files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
         unsafe = [p.name for p in files if p.suffix.lower() not in (".json", ".npy", ".safetensors", ".txt")]
         if unsafe:
@@ -647,7 +645,7 @@ class _Doctor:
         try:
             load_model(path)
         except ModelError as exc:
-            return Finding("models", "problem", f"active model {version}: {exc.message}", action=retrain)
+            return Finding("models", "problem", f"active model {version}: {exc.message}", action=exc.hint or RETRAIN_HINT)
         return _ok("models", f"active model {version} at {path}")
 
     # -- labels ------------------------------------------------------------------------
@@ -682,10 +680,7 @@ class _Doctor:
 
         def fix() -> str:
             for p in stale:
-                if p.is_dir():
-                    shutil.rmtree(p, ignore_errors=True)
-                else:
-                    p.unlink(missing_ok=True)
+                remove_path(p)
             kept = len(temps) - len(stale)
             return f"removed {len(stale)} stale temp files" + (f" (kept {kept} young ones: in use?)" if kept else "")
 

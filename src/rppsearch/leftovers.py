@@ -48,7 +48,8 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _remove(path: Path) -> bool:
+def remove_path(path: Path) -> bool:
+    """Delete a temp file, or a temp folder with its contents; False when it could not be."""
     try:
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
@@ -68,7 +69,7 @@ def remove_leftovers(settings: Settings, *, min_age: float = MIN_AGE_SECONDS) ->
         try:
             with index_lock(folder, wait=0):
                 for path in folder.iterdir():
-                    if path.is_file() and _ATOMIC_TEMP.match(path.name) and _remove(path):
+                    if path.is_file() and _ATOMIC_TEMP.match(path.name) and remove_path(path):
                         removed.append(str(path))
         except (IndexStateError, OSError):
             continue  # another writer is at work there: its temps may be live
@@ -85,6 +86,6 @@ def remove_leftovers(settings: Settings, *, min_age: float = MIN_AGE_SECONDS) ->
                 old_enough = now - path.lstat().st_mtime >= min_age
             except OSError:
                 continue
-            if old_enough and not _alive(pid) and _remove(path):
+            if old_enough and not _alive(pid) and remove_path(path):
                 removed.append(str(path))
     return removed

@@ -9,20 +9,8 @@ from typing import Annotated
 
 import typer
 
-from .common import CsvFlag, IndexDir, JsonFlag, Quiet, emit, error_line, info, progress_factory, settings_for
+from .common import CsvFlag, IndexDir, JsonFlag, Quiet, emit, info, print_ingest, progress_factory, settings_for
 from .main import app
-
-
-def _print_ingest(report, *, quiet: bool) -> None:  # noqa: ANN001
-    for path, reason in report.failed:
-        error_line(f"{path}: {reason}")
-    s = report.summary()
-    info(
-        f"{s['added']} added, {s['updated']} updated, {s['unchanged']} unchanged, "
-        + (f"{s['moved']} moved, " if s["moved"] else "")
-        + f"{s['pruned']} pruned, {s['failed']} failed",
-        quiet=quiet,
-    )
 
 
 @app.command()
@@ -38,7 +26,7 @@ def ingest(
 
     settings = settings_for(index_dir)
     report = build(settings, paths=paths, catalog=catalog, prune=prune, progress=progress_factory(quiet))
-    _print_ingest(report.ingest, quiet=quiet)
+    print_ingest(report.ingest, quiet=quiet)
     _print_stages(report.stages, quiet=quiet)
     if report.ingest.failed:
         raise typer.Exit(1)
@@ -63,7 +51,7 @@ def build(
         raise InputError(corpus, "not a folder")
     settings = settings_for(index_dir)
     report = run_build(settings, paths=[corpus], prune=True, progress=progress_factory(quiet))
-    _print_ingest(report.ingest, quiet=quiet)
+    print_ingest(report.ingest, quiet=quiet)
     _print_stages(report.stages, quiet=quiet)
     if report.ingest.failed:
         raise typer.Exit(1)

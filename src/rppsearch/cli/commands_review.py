@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import RppError
-from .common import CsvFlag, IndexDir, JsonFlag, Quiet, emit, error_line, info, progress_factory, settings_for
+from .common import CsvFlag, IndexDir, JsonFlag, Quiet, emit, info, print_ingest, progress_factory, settings_for
 from .main import app
 
 labels_app = typer.Typer(
@@ -166,8 +166,7 @@ def add(
         settings, paths=files, catalog=catalog, progress=progress_factory(quiet)
     )
     ing = report.ingest
-    for path, reason in ing.failed:
-        error_line(f"{path}: {reason}")
+    print_ingest(ing, quiet=quiet or as_json, pruning=False)
     statuses = {
         **{d: "unchanged" for d in ing.unchanged},
         **{d: "moved" for d in ing.moved},
@@ -175,9 +174,6 @@ def add(
         **{d: "added" for d in ing.added},
     }
     doc_ids = list(dict.fromkeys(ing.added + ing.updated + ing.moved + ing.unchanged))
-    s = ing.summary()
-    moved = f"{s['moved']} moved, " if s["moved"] else ""
-    info(f"{s['added']} added, {s['updated']} updated, {s['unchanged']} unchanged, {moved}{s['failed']} failed", quiet=quiet or as_json)
     if doc_ids:
         with _open(index_dir) as store:
             _print_suggestions(store, doc_ids, statuses, as_json=as_json)

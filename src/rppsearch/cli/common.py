@@ -5,14 +5,15 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from ..config import Settings
+from ..progress import ProgressFactory
 
 IndexDir = Annotated[
     Path | None,
@@ -125,7 +126,7 @@ def progress_bar(label: str, total: int | None, *, quiet: bool) -> Iterator[Any]
         yield advance
 
 
-def progress_factory(quiet: bool) -> Callable[[str, int | None], AbstractContextManager[Any]]:
+def progress_factory(quiet: bool) -> ProgressFactory:
     """What the library's `progress=` parameters take: a bar per stage, honouring `--quiet`."""
     return lambda label, total: progress_bar(label, total, quiet=quiet)
 
@@ -139,3 +140,18 @@ def error_line(message: str) -> None:
 def info(message: str, *, quiet: bool = False) -> None:
     if not quiet:
         sys.stderr.write(message + "\n")
+
+
+def print_ingest(report: Any, *, quiet: bool, pruning: bool = True) -> None:
+    """An ingest report: one `Error:` line per failed file, then the counts (`pruned` only
+    where the command prunes, `moved` only when something moved)."""
+    for path, reason in report.failed:
+        error_line(f"{path}: {reason}")
+    s = report.summary()
+    info(
+        f"{s['added']} added, {s['updated']} updated, {s['unchanged']} unchanged, "
+        + (f"{s['moved']} moved, " if s["moved"] else "")
+        + (f"{s['pruned']} pruned, " if pruning else "")
+        + f"{s['failed']} failed",
+        quiet=quiet,
+    )

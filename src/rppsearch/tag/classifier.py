@@ -280,8 +280,6 @@ def _cross_validate(
         "metrics": metrics,
         "confusion": confusion_summary(Y[scored], pred[scored], ids),
         "proba": proba,
-        "pred": pred,
-        "folds": folds,
         "seconds": round(time.perf_counter() - started, 3),
     }
 
@@ -409,6 +407,14 @@ class Selection:
     results: dict[str, dict[str, Any]]
     best: str
 
+    def report(self) -> dict[str, Any]:
+        """The selected variant's CV metrics and every variant's summary (the model card's `metrics`)."""
+        return {
+            "selected": self.best,
+            "cv": _public(self.results[self.best]),
+            "variants": {v: _summary(r) for v, r in self.results.items()},
+        }
+
 
 def select_features(
     *,
@@ -517,11 +523,7 @@ def train_model(
             "codebook_examples": int(fixed.sum()),
             "cv": {"folds": N_FOLDS, "inner_folds": INNER_FOLDS, "seed": seed, "stratification": "iterative"},
         },
-        "metrics": {
-            "selected": best,
-            "cv": _public(results[best]),
-            "variants": {v: _summary(r) for v, r in results.items()},
-        },
+        "metrics": sel.report(),
     }
     return TaggerModel(
         kind="classifier",

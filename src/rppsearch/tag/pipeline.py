@@ -21,6 +21,7 @@ import numpy as np
 
 from ..config import Settings, default_examples_paths, default_taxonomy_path
 from ..errors import ModelError
+from ..index.vectors import current_fingerprint
 from ..models import Evidence
 from ..progress import ProgressFactory, no_progress
 from ..store import Store
@@ -59,12 +60,6 @@ def _encoder(settings: Settings) -> Any:
     from ..embed import get_encoder  # noqa: PLC0415
 
     return get_encoder(settings.embedding_model)
-
-
-def _fingerprint(settings: Settings) -> str:
-    from ..embed import fingerprint_of  # noqa: PLC0415
-
-    return fingerprint_of(settings.embedding_model)
 
 
 def _cached_embed(settings: Settings, encoder: Any | None) -> Callable[[list[str]], np.ndarray] | None:
@@ -167,7 +162,7 @@ def _train(data: TrainingData, settings: Settings, *, features: str, on_step: Ca
     import copy  # noqa: PLC0415
 
     needs_encoder = not (features == "tfidf" and data.examples)
-    key = (data.taxonomy.hash, data.hash, _fingerprint(settings) if needs_encoder else "-", features)
+    key = (data.taxonomy.hash, data.hash, current_fingerprint(settings) if needs_encoder else "-", features)
     if key in _TRAINED:
         return copy.deepcopy(_TRAINED[key])
     encoder = _encoder(settings) if needs_encoder else None
@@ -222,7 +217,7 @@ def load_active_model(store: Store, settings: Settings, *, taxonomy: Taxonomy | 
     return load_model(
         model_path(row, settings.index_dir),
         taxonomy=taxonomy,
-        encoder_fingerprint=_fingerprint(settings) if check_encoder else None,
+        encoder_fingerprint=current_fingerprint(settings) if check_encoder else None,
     )
 
 
@@ -242,10 +237,10 @@ def _stale_reason(store: Store, settings: Settings) -> tuple[str | None, TaggerM
         data = training_data()
         if model.card["codebook"]["hash"] != data.taxonomy.hash or training.get("hash") != data.hash:
             return "the shipped codebook or examples changed", model
-        if model.needs_vectors and model.encoder_fingerprint != _fingerprint(settings):
+        if model.needs_vectors and model.encoder_fingerprint != current_fingerprint(settings):
             return "the embedding model changed", model
         return None, model
-    current = _fingerprint(settings)
+    current = current_fingerprint(settings)
     if model.needs_vectors and model.encoder_fingerprint != current:
         raise ModelError(
             f"model {model.version} uses embeddings from {model.encoder_fingerprint!r}, not from the "
@@ -272,7 +267,7 @@ def _passage_vectors(store: Store, settings: Settings, model: TaggerModel, pks: 
     """Vectors of `pks` from `passage_vectors`; encodes and stores the missing ones. (vectors, n encoded)"""
     from ..store import vectors as vstore  # noqa: PLC0415
 
-    fingerprint = model.encoder_fingerprint or _fingerprint(settings)
+    fingerprint = model.encoder_fingerprint or current_fingerprint(settings)
     try:
         return vstore.get_vectors(store, pks, model=fingerprint), 0
     except KeyError:
@@ -297,7 +292,7 @@ def _passage_vectors(store: Store, settings: Settings, model: TaggerModel, pks: 
 def _embed_missing(store: Store, settings: Settings, model: TaggerModel, progress: ProgressFactory) -> int:
     """Encode every passage lacking a current vector the way the search index does (longest
     first, chunked, one transaction a chunk), so tagging and search share one encoding."""
-    from ..index.vectors import current_fingerprint, embed_missing  # noqa: PLC0415
+    from ..index.vectors import embed_missing  # noqa: PLC0415
     from ..store import vectors as vstore  # noqa: PLC0415
 
     fingerprint = model.encoder_fingerprint
@@ -574,11 +569,9 @@ def classify_file(model: TaggerModel, settings: Settings, path: Path) -> dict[st
     from ..ingest.pipeline import read_document  # noqa: PLC0415
 
     path = Path(path)
-    # its sidecar, and the nearest catalog.csv listing it: up to this folder when the file is
-    # below it (as `rpp ingest` run here sees it), else up to the filesystem's root
-    cwd = Path.cwd().resolve()
-    root = cwd if path.resolve().is_relative_to(cwd) else Path(path.resolve().anchor)
-    doc = read_document(path, overrides=MetadataSources().overrides(path, root=root) or None)
+    # its sidecar, and the nearest catalog.csv that lists it (a catalog only speaks for the
+    # files it names, so every folder up to the root may be asked, as ingest of any parent would)
+    doc = read_document(path, overrides=MetadataSources().overrides(path, root=Path(path.resolve().anchor)))
     title = doc.metadata.title
     result = _classify_items(
         model,
@@ -634,13 +627,10 @@ def evaluate(
         taxonomy=data.taxonomy, examples=data.examples, encoder=encoder, features=features,
         embed=_cached_embed(settings, encoder),
     )
-    results, best = sel.results, sel.best
     out: dict[str, Any] = {
         "codebook": data.taxonomy.name,
         "training": data.describe(),
-        "selected": best,
-        "cv": {**results[best]["metrics"], "confusion": results[best]["confusion"]},
-        "variants": {v: {"macro_f1": r["metrics"]["macro_f1"], "micro_f1": r["metrics"]["micro_f1"], "seconds": r["seconds"]} for v, r in results.items()},
+        **sel.report(),
         "agreement": None,
     }
     if decisions and store is not None:
