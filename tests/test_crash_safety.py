@@ -332,8 +332,8 @@ def test_the_next_build_clears_temp_files_of_killed_writers_but_not_of_live_ones
     long_ago = time.time() - 3600
     killed = [
         settings.vectors_dir / ".vectors.npy.k1ll3d.tmp",
-        settings.index_dir / "lexical" / ".pks.npy.k1ll3d.tmp",
-        settings.index_dir / "lexical" / ".tmpK1ll3d",  # tantivy's own atomic-write temp
+        settings.lexical_dir / ".pks.npy.k1ll3d.tmp",
+        settings.lexical_dir / ".tmpK1ll3d",  # tantivy's own atomic-write temp
         settings.models_dir / f".tmp-v99-{dead_pid}",
         settings.index_dir / f".lexical.new-{dead_pid}",
     ]
@@ -353,7 +353,7 @@ def test_the_next_build_clears_temp_files_of_killed_writers_but_not_of_live_ones
     holding, release = threading.Event(), threading.Event()
 
     def other_writer() -> None:
-        with index_lock(settings.index_dir / "lexical"):
+        with index_lock(settings.lexical_dir):
             holding.set()
             release.wait(30)
 

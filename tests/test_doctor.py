@@ -236,9 +236,7 @@ def test_a_half_written_document_is_marked_and_the_next_ingest_completes_it(ix: 
 
 
 def test_a_missing_or_stale_lexical_index_is_a_warning_and_is_refreshed(ix: Settings) -> None:
-    from rppsearch.index.bm25 import lexical_dir
-
-    shutil.rmtree(lexical_dir(ix))
+    shutil.rmtree(ix.lexical_dir)
     found = run_doctor(settings=ix, quick=True)
     assert found.ok and by_check(found)["lexical:index"] == "warning"  # BM25 still works, through FTS5
     repaired = run_doctor(settings=ix, quick=True, repair=True)
@@ -300,7 +298,7 @@ def test_old_schema_is_reported_and_migrated_by_repair(tmp_path: Path) -> None:
 
 def test_stale_temp_files_are_reported_and_old_ones_removed(ix: Settings) -> None:
     old = ix.vectors_dir / ".vectors.npy.abc123.tmp"
-    tantivys = ix.index_dir / "lexical" / ".tmpAb3dE9"  # tantivy's own atomic-write temp
+    tantivys = ix.lexical_dir / ".tmpAb3dE9"  # tantivy's own atomic-write temp
     for path in (old, tantivys):
         path.write_bytes(b"\0" * 1000)
         os.utime(path, (time.time() - 3600, time.time() - 3600))

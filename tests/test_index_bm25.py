@@ -102,7 +102,7 @@ def test_incremental_add_and_delete_match_a_fresh_rebuild(store, settings, tmp_p
     # every passage is findable exactly once
     everything = _all_hits(settings, " ".join(WORDS))
     assert sorted(everything) == sorted(store_pks)
-    assert np.array_equal(np.load(bm25.lexical_dir(settings) / "pks.npy"), np.array(sorted(store_pks)))
+    assert np.array_equal(np.load(settings.lexical_dir / "pks.npy"), np.array(sorted(store_pks)))
 
 
 def test_interrupted_refresh_is_finished_without_duplicates(store, settings) -> None:  # noqa: ANN001
@@ -110,7 +110,7 @@ def test_interrupted_refresh_is_finished_without_duplicates(store, settings) -> 
     bm25.refresh_lexical(store, settings)
     add_docs(store, _docs(2, 5, prefix="late"))
     # a run that committed to tantivy but died before writing pks.npy and the manifest
-    folder = bm25.lexical_dir(settings)
+    folder = settings.lexical_dir
     index = bm25._open(folder)
     old = np.load(folder / "pks.npy")
     bm25._apply_changes(store, index, folder, old, np.array(sorted(r[0] for r in store.conn.execute("SELECT pk FROM passages"))))
@@ -124,7 +124,7 @@ def test_interrupted_refresh_is_finished_without_duplicates(store, settings) -> 
 def test_a_file_left_by_a_run_killed_before_its_commit_does_not_block_the_next_one(store, settings, tmp_path) -> None:  # noqa: ANN001
     add_docs(store, _docs(1, 20))
     bm25.refresh_lexical(store, settings)
-    folder = bm25.lexical_dir(settings)
+    folder = settings.lexical_dir
     before = tmp_path / "before"
     shutil.copytree(folder, before)
     remove_docs(store, ["doc03"])

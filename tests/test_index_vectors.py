@@ -227,7 +227,7 @@ def test_a_refresh_waits_for_another_writer_of_the_same_index(store, settings, w
 
     module = vindex if which == "vectors" else bm25
     refresh, folder = (
-        (vindex.refresh_index, settings.vectors_dir) if which == "vectors" else (bm25.refresh_lexical, bm25.lexical_dir(settings))
+        (vindex.refresh_index, settings.vectors_dir) if which == "vectors" else (bm25.refresh_lexical, settings.lexical_dir)
     )
     add_docs(store, _docs("a", 3))
     vindex.embed_missing(store, settings)

@@ -77,8 +77,8 @@ def test_hybrid_is_rrf_of_the_two_modes(small, by: str) -> None:  # noqa: ANN001
     # with lists 5 deep, anything both modes found (>= 2/65) outranks anything only one found (<= 1/61)
     both = set(lists[0]) & set(lists[1])
     assert both and len(both) < len(set(lists[0]) | set(lists[1]))
-    ranked = [key for key, _ in rrf_fuse(lists, k=60)]
-    assert set(ranked[: len(both)]) == both
+    every = search(store, settings, query=query, mode="hybrid", limit=len(set(lists[0]) | set(lists[1])), by=by, depth=depth)
+    assert {h.id for h in every[: len(both)]} == {ids[key] for key in both}
 
 
 def test_convex_weight_moves_the_ranking_between_modes(small) -> None:  # noqa: ANN001

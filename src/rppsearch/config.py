@@ -49,6 +49,10 @@ class Settings:
         return self.index_dir / "vectors"
 
     @property
+    def lexical_dir(self) -> Path:
+        return self.index_dir / "lexical"
+
+    @property
     def models_dir(self) -> Path:
         return self.index_dir / "models"
 

@@ -20,16 +20,13 @@ them: `rpp_similarity()` in a query, or a semantic/hybrid search.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import sqlite3
-import sys
 import threading
 import time
 import urllib.parse
 from collections import OrderedDict
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -214,8 +211,7 @@ class QueryEmbedder:
             with self._cache_lock:
                 if key in self._cache:
                     return self._cache[key]
-            with query_threads():
-                vec = encoder.encode([text])[0]
+            vec = encoder.encode([text])[0]  # a lone text: the encoder runs it on one thread
             self.encodes += 1
             with self._cache_lock:
                 self._cache[key] = vec
@@ -225,26 +221,6 @@ class QueryEmbedder:
 
 
 EMBEDDER = QueryEmbedder()
-
-# One query is a few dozen tokens: one torch thread encodes it in ~10 ms, while two threads
-# spin against each other (and anything else on the machine) and can take 20–50x longer.
-QUERY_THREADS = 1
-
-
-@contextlib.contextmanager
-def query_threads(n: int = QUERY_THREADS) -> Iterator[None]:
-    """Run torch with `n` intra-op threads inside the block (restored after); no-op before torch loads."""
-    torch = sys.modules.get("torch")
-    if torch is None:
-        yield
-        return
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
 
 def make_similarity(db_path: str | os.PathLike[str]):  # noqa: ANN201
     """`rpp_similarity(vector_blob, text)` for the store at `db_path`."""
@@ -534,8 +510,8 @@ def _run_search(db_path: str, params: SearchParams) -> tuple[list[Any], float, s
         else:
             EMBEDDER.encoder(model)  # load once, under the lock, before the engine asks for it
             try:
-                # One encoder user at a time (tokenizers are not re-entrant), one thread each.
-                with EMBEDDER.model_lock, query_threads():
+                # One encoder user at a time (tokenizers are not re-entrant).
+                with EMBEDDER.model_lock:
                     hits = run(store, mode)
             except IndexStateError as exc:
                 if mode != "hybrid":

@@ -543,7 +543,7 @@ class _Doctor:
             from .index import bm25  # noqa: PLC0415
         except ImportError:
             return Finding("lexical:index", "skipped", "the lexical index is not part of this build")
-        folder = bm25.lexical_dir(self.settings)
+        folder = self.settings.lexical_dir
         passages = int(self.scalar("SELECT count(*) FROM passages"))
 
         def fix() -> str:

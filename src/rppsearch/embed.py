@@ -124,8 +124,9 @@ class SentenceTransformerEncoder:
             from sentence_transformers import SentenceTransformer  # noqa: PLC0415
         except ImportError as exc:  # pragma: no cover
             raise ModelError("sentence-transformers is not installed") from exc
+        self._load = lambda: SentenceTransformer(target, device="cpu")
         try:
-            self._model = SentenceTransformer(target, device="cpu")
+            self._model = self._load()
         except Exception as exc:  # noqa: BLE001 - any load failure becomes one message
             raise ModelError(f"{name_or_path}: cannot load embedding model ({exc})") from exc
         self._torch = torch
@@ -136,7 +137,6 @@ class SentenceTransformerEncoder:
         self.dim = int(dim_of())
         self.fingerprint = f"{name_or_path}@{digest}"
         self.bf16 = (os.environ.get("RPP_BF16", "1") != "0") if bf16 is None else bf16
-        self._load = lambda: SentenceTransformer(target, device="cpu")
         self._query_path = False
         if self.bf16:
             self._prepare_query_path()
@@ -234,8 +234,6 @@ def fingerprint_of(name: str) -> str:
     cached = _CACHE.get(name)
     if cached is not None:
         return cached.fingerprint
-    if name == "fake" or name.startswith("fake:"):
-        return get_encoder(name).fingerprint
     if name == PACKAGED_MODEL:
         return f"{PACKAGED_MODEL}@{PACKAGED_MODEL_SHA256}"
     return get_encoder(name).fingerprint

@@ -63,7 +63,7 @@ def remove_path(path: Path) -> bool:
 def remove_leftovers(settings: Settings, *, min_age: float = MIN_AGE_SECONDS) -> list[str]:
     """Remove what killed writers left under `settings.index_dir`; return the removed paths."""
     removed: list[str] = []
-    for folder in (settings.vectors_dir, settings.index_dir / "lexical"):
+    for folder in (settings.vectors_dir, settings.lexical_dir):
         if not folder.is_dir() or not os.access(folder, os.W_OK):
             continue
         try:

@@ -338,9 +338,7 @@ def encode_query(settings: Settings, query: str) -> np.ndarray:
     if cached is not None:
         return cached
     from .embed import get_encoder  # noqa: PLC0415
-    from .embed import prepare_torch  # noqa: PLC0415
 
-    prepare_torch()
     _limit_blas_threads()
     vector = get_encoder(settings.embedding_model).encode([query])[0]
     if len(_QUERY_VECTORS) >= 256:

@@ -48,10 +48,6 @@ PKS_FILE = "pks.npy"
 FIELD = "body"
 
 
-def lexical_dir(settings: Settings) -> Path:
-    return settings.index_dir / "lexical"
-
-
 def _tantivy() -> Any:
     import tantivy  # noqa: PLC0415
 
@@ -111,7 +107,7 @@ def _mismatch(manifest: dict[str, Any] | None, store: Store, folder: Path) -> st
 
 def lexical_state(store: Store, settings: Settings) -> str | None:
     """Why the lexical index does not match the store; None when it does."""
-    folder = lexical_dir(settings)
+    folder = settings.lexical_dir
     return _mismatch(read_manifest(folder), store, folder)
 
 
@@ -119,7 +115,7 @@ def lexical_state(store: Store, settings: Settings) -> str | None:
 def refresh_lexical(store: Store, settings: Settings, *, force: bool = False) -> dict[str, Any]:
     """Bring `indexes/lexical/` up to date with the store's passages (incrementally)."""
     start = time.perf_counter()
-    folder = lexical_dir(settings)
+    folder = settings.lexical_dir
     manifest = read_manifest(folder)
     problem = _mismatch(manifest, store, folder)
     if problem is None and not force:
@@ -175,22 +171,15 @@ def _refresh_locked(store: Store, folder: Path, *, force: bool, start: float) ->
     return {"status": status, "count": int(len(current)), **report, "seconds": round(time.perf_counter() - start, 3)}
 
 
-#: How long a refresh waits for another process's writer (two `rpp add` at once), like
-#: SQLite's busy timeout; the index stays consistent either way (pks only grow).
-WRITER_WAIT_SECONDS = 60.0
-
-
 def _writer(index: Any) -> Any:
-    deadline = time.monotonic() + WRITER_WAIT_SECONDS
-    while True:
-        try:
-            return index.writer(heap_size=128_000_000, num_threads=1)
-        except ValueError as exc:  # the writer lock is held by another process
-            if time.monotonic() >= deadline:
-                raise IndexStateError(
-                    f"lexical index is being written by another process ({exc})", hint="try again when it is done"
-                ) from exc
-            time.sleep(0.2)
+    """tantivy's writer. Refreshes take `index_lock` first, so only a foreign process (another
+    rppsearch version, a tool) can hold tantivy's own lock here: named, not waited for."""
+    try:
+        return index.writer(heap_size=128_000_000, num_threads=1)
+    except ValueError as exc:  # tantivy's writer lock is held
+        raise IndexStateError(
+            f"lexical index is being written by another process ({exc})", hint="try again when it is done"
+        ) from exc
 
 
 def _add_rows(writer: Any, rows: list[tuple[int, int, str, str, str]]) -> None:
@@ -353,7 +342,7 @@ _LOADED: dict[str, tuple[tuple[int, int], LexicalIndex]] = {}
 
 def load_lexical(settings: Settings) -> LexicalIndex:
     """The lexical index, opened once per process while its manifest is unchanged."""
-    folder = lexical_dir(settings)
+    folder = settings.lexical_dir
     try:
         stat = (folder / "manifest.json").stat()
     except OSError:
@@ -379,7 +368,7 @@ def open_lexical(store: Store, settings: Settings, *, auto_refresh: bool = False
 
     None tells the caller to use the store's FTS5 index, which is always current.
     """
-    folder = lexical_dir(settings)
+    folder = settings.lexical_dir
     problem = _mismatch(read_manifest(folder), store, folder)
     if problem is not None:
         if not auto_refresh or not os.access(settings.index_dir, os.W_OK):

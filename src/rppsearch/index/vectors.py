@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..config import Settings
-from ..embed import prepare_torch
+from ..embed import fingerprint_of, get_encoder, prepare_torch
 from ..errors import IndexStateError
 from ..progress import ProgressFactory, no_progress
 from ..store import Store
@@ -51,8 +51,6 @@ def embedding_text(title: str | None, heading: str | None, text: str) -> str:
 
 def current_fingerprint(settings: Settings) -> str:
     """The fingerprint of the settings' encoder, without loading torch when avoidable."""
-    from ..embed import fingerprint_of  # noqa: PLC0415
-
     return fingerprint_of(settings.embedding_model)
 
 
@@ -70,9 +68,6 @@ def embed_missing(
     Passages are encoded longest first in chunks of `chunk` (each chunk one transaction),
     so batches pad little and a crash loses at most one chunk of work.
     """
-    prepare_torch()
-    from ..embed import get_encoder  # noqa: PLC0415
-
     progress = progress or no_progress
     start = time.perf_counter()
     encoder = get_encoder(settings.embedding_model)
@@ -185,20 +180,12 @@ def _refresh_locked(store: Store, settings: Settings, *, force: bool, model: str
     dim = _store_dim(store, model, pks, settings)
     old_pks: np.ndarray | None = None
     old_matrix: np.ndarray | None = None
-    if (
-        old is not None
-        and not force
-        and _index_files_ok(folder)
-        and _foreign(old, model) is None
-        and old.get("dim") == dim
-        and old.get("store_id") == store_id
-    ):
-        try:
-            old_pks = np.load(folder / PKS_FILE)
-            old_matrix = np.load(folder / VECTORS_FILE, mmap_mode="r")
-            if old_matrix.shape != (len(old_pks), dim) or _pks_digest(old_pks) != old.get("pks_sha256"):
-                old_pks = old_matrix = None
-        except (OSError, ValueError):
+    if old is not None and not force and _foreign(old, model) is None and old.get("store_id") == store_id:
+        try:  # rows of the old matrix are reused only from a whole index of this model and size
+            old_pks, _, old_matrix = read_index_files(folder, old)
+        except IndexStateError:
+            pass
+        if old_matrix is not None and old_matrix.shape[1] != dim:
             old_pks = old_matrix = None
     reused = 0
     # pks.npy is replaced first and the manifest last: a run killed in between leaves pks that
@@ -266,8 +253,6 @@ def _refresh_locked(store: Store, settings: Settings, *, force: bool, model: str
 def _store_dim(store: Store, model: str, pks: np.ndarray, settings: Settings) -> int:
     if len(pks):
         return int(vstore.get_vectors(store, [int(pks[0])], model=model).shape[1])
-    from ..embed import get_encoder  # noqa: PLC0415
-
     return int(get_encoder(settings.embedding_model).dim)
 
 

@@ -26,6 +26,7 @@ from typing import Any
 
 from ..errors import LabelError
 from . import Store
+from .chunked import placeholders
 from .documents import text_hash
 from .tags import refresh_dimensions
 
@@ -512,7 +513,7 @@ def passage_candidates(
         "ORDER BY l.id DESC LIMIT 1)"
     )
     tag_filter = " AND t.dimension_id = ?" if dimension is not None else ""
-    where = f" WHERE p.document_id IN ({','.join('?' * len(document_ids))})" if document_ids else ""
+    where = f" WHERE p.document_id IN ({placeholders(len(document_ids))})" if document_ids else ""
     sql = (
         "WITH eff AS (SELECT t.passage_pk AS pk, "
         f"CASE WHEN t.source = 'model' THEN t.score ELSE {snapshot.format(col='suggested_score')} END AS score, "

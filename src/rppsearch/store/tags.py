@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import Store
-from .chunked import chunks
+from .chunked import chunks, placeholders
 
 if TYPE_CHECKING:
     from ..taxonomy import Taxonomy
@@ -194,7 +194,7 @@ def passage_tags_for_documents(
     """
     out: dict[str, list[tuple[int, str, float, bool]]] = {d: [] for d in document_ids}
     for part in chunks(list(document_ids)):
-        marks = ",".join("?" * len(part))
+        marks = placeholders(len(part))
         for doc, seq, dim, score, assigned in store.conn.execute(
             "SELECT p.document_id, p.seq, t.dimension_id, t.score, t.assigned FROM passage_tags t "
             f"JOIN passages p ON p.pk = t.passage_pk WHERE p.document_id IN ({marks}) "
@@ -242,9 +242,9 @@ def refresh_dimensions(
         conn.execute(document_sql)
         return
     for part in chunks(list(passage_pks or [])):
-        conn.execute(passage_sql + f" WHERE pk IN ({','.join('?' * len(part))})", [int(p) for p in part])
+        conn.execute(passage_sql + f" WHERE pk IN ({placeholders(len(part))})", [int(p) for p in part])
     for part in chunks(list(document_ids or [])):
-        conn.execute(document_sql + f" WHERE id IN ({','.join('?' * len(part))})", list(part))
+        conn.execute(document_sql + f" WHERE id IN ({placeholders(len(part))})", list(part))
 
 
 # -- classifier versions -------------------------------------------------------------------
