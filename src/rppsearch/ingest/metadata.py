@@ -120,9 +120,11 @@ class MetadataSources:
         self._explicit = Catalog(catalog) if catalog else None
         self._catalogs: dict[Path, Catalog | None] = {}
 
-    def catalog_for(self, file: Path, *, root: Path) -> Catalog | None:
-        if self._explicit and self._explicit.lookup(file):
-            return self._explicit
+    def catalog_row(self, file: Path, *, root: Path) -> dict[str, Any] | None:
+        """The row of the catalog that speaks for `file`, or None."""
+        row = self._explicit.lookup(file) if self._explicit else None
+        if row is not None:
+            return row
         folder = file.parent.resolve()
         stop = root.resolve() if root != file else folder
         while True:
@@ -130,8 +132,9 @@ class MetadataSources:
                 candidate = folder / CATALOG_NAME
                 self._catalogs[folder] = Catalog(candidate) if candidate.exists() else None
             found = self._catalogs[folder]
-            if found and found.lookup(file):
-                return found
+            row = found.lookup(file) if found else None
+            if row is not None:
+                return row
             if folder == stop or folder.parent == folder or not folder.is_relative_to(stop):
                 return None
             folder = folder.parent
@@ -139,9 +142,8 @@ class MetadataSources:
     def overrides(self, file: Path, *, root: Path) -> dict[str, Any]:
         """The sidecar's entries, then the catalog row's non-empty ones (the catalog wins)."""
         entry: dict[str, Any] = dict(read_sidecar(file) or {})
-        catalog = self.catalog_for(file, root=root)
-        if catalog:
-            entry.update({k: v for k, v in (catalog.lookup(file) or {}).items() if v not in (None, "")})
+        row = self.catalog_row(file, root=root) or {}
+        entry.update({k: v for k, v in row.items() if v not in (None, "")})
         return entry
 
 

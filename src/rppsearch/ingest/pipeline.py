@@ -250,15 +250,7 @@ class Ingester:
         else:
             read = read_document(source.path, overrides=overrides)
         doc_id = self._unique_id(read.metadata.catalog_id or source.default_id, source.key)
-        return Document(
-            id=doc_id,
-            path=source.key,
-            format=read.format,
-            text=read.text,
-            content_hash=content_hash,
-            metadata=read.metadata,
-            passages=read.passages,
-        )
+        return Document(id=doc_id, path=source.key, content_hash=content_hash, **vars(read))
 
     def ingest_source(self, source: Source, root: Path, report: IngestReport) -> None:
         """Ingest one source, recording the outcome in `report` (never raises RppError)."""
