@@ -128,8 +128,8 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def built(template: Path, tmp_path: Path) -> tuple[Path, Settings]:
     """A copy of the built store, with the corpus copied to the same relative place.
 
-    Stored document paths point at the template's corpus; a rebuild from the copy would add
-    every document again, so tests add new files or edit the template's corpus copy in place.
+    Stored document paths are rewritten to point at this copy of the corpus, so a build of it
+    finds every document unchanged.
     """
     shutil.copytree(template / "ix", tmp_path / "ix")
     corpus = tmp_path / "corpus"
@@ -253,9 +253,9 @@ def test_a_search_that_refreshes_the_index_mid_build_does_not_leave_it_stale(
     with Store.open(settings.db_path) as store:
         state = vindex.index_state(store, settings, fingerprint="fake@384")
         stored = vstore.vector_pks(store, model="fake@384")
-    if state is None:  # the index claims to be fresh: then it must hold every stored vector
-        index = vindex.load_index(settings)
-        assert index.count == len(stored), (
-            f"the index holds {index.count} passages, the store has {len(stored)} vectors, and the "
-            "manifest says fresh: semantic search misses the rest until some passage changes"
-        )
+    assert state is None, state  # the build ends with a fresh index, holding every stored vector
+    index = vindex.load_index(settings)
+    assert index.count == len(stored), (
+        f"the index holds {index.count} passages, the store has {len(stored)} vectors, and the "
+        "manifest says fresh: semantic search misses the rest until some passage changes"
+    )

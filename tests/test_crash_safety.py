@@ -31,7 +31,7 @@ pytestmark = pytest.mark.slow
 KILLS = int(os.environ.get("RPP_CRASH_KILLS", "24"))
 
 # A "zygote": one process pays for the imports once, then forks a child per command, each
-# running the real CLI (`rppsearch.cli.main.main`) in its own session. The test SIGKILLs the
+# running the real CLI (`rppsearch.cli.main.main`) in its own process group. The test SIGKILLs the
 # child's process group; the zygote reports each child's exit status. Runs thus cost a fork,
 # not an interpreter start-up, and kill delays count from when the command starts working.
 ZYGOTE = """
@@ -45,7 +45,7 @@ for line in sys.stdin:
     request = json.loads(line)
     pid = os.fork()
     if pid == 0:
-        os.setsid()
+        os.setpgid(0, 0)
         err = os.open(request["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         null = os.open(os.devnull, os.O_RDWR)
         os.dup2(null, 0); os.dup2(null, 1); os.dup2(err, 2)
@@ -59,6 +59,10 @@ for line in sys.stdin:
             import traceback; traceback.print_exc(); code = 1
         sys.stderr.flush()
         os._exit(code)
+    try:
+        os.setpgid(pid, pid)  # the group exists before the test may kill it (the child sets it too)
+    except OSError:
+        pass  # the child set it first, or has already exited
     print(json.dumps({"pid": pid}), flush=True)
     _, status = os.waitpid(pid, 0)
     print(json.dumps({"pid": pid, "code": os.waitstatus_to_exitcode(status)}), flush=True)
@@ -327,8 +331,7 @@ def test_the_next_build_clears_temp_files_of_killed_writers_but_not_of_live_ones
     write_corpus(corpus, 2)
     settings = Settings(index_dir=tmp_path / "ix", embedding_model="fake")
     build(settings, paths=[corpus], progress=no_progress)
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
-    dead_pid = int(dead.stdout)
+    dead_pid = 2**22 + 1  # above Linux's largest pid_max: no process has it (an exited one's pid may be reused)
     long_ago = time.time() - 3600
     killed = [
         settings.vectors_dir / ".vectors.npy.k1ll3d.tmp",
@@ -359,7 +362,7 @@ def test_the_next_build_clears_temp_files_of_killed_writers_but_not_of_live_ones
 
     other = threading.Thread(target=other_writer)
     other.start()
-    holding.wait(10)
+    assert holding.wait(30), "the other writer never took the lock"
     try:
         build(settings, paths=[corpus], progress=no_progress)
     finally:
