@@ -55,9 +55,9 @@ def _one_thread(torch: object) -> Iterator[None]:
     """Run torch ops on one intra-op thread, then restore the previous count.
 
     One short text (a query) is too little work to share: waking a sleeping OpenMP thread
-    costs more than it saves (MiniLM query p50 9.9 ms on one thread vs 17 ms on two with
-    passive waits, 2-core machine). The lock keeps concurrent callers from restoring each
-    other's setting.
+    costs more than it saves on a 2-core machine (with the next shortcut: 9.2 ms against
+    16.6 ms for the plain path, `benchmarks/results/dense.json`). The lock keeps concurrent
+    callers from restoring each other's setting.
     """
     with _THREADS_LOCK:
         before = torch.get_num_threads()  # type: ignore[attr-defined]
@@ -146,9 +146,9 @@ class SentenceTransformerEncoder:
 
         Under autocast every call re-casts each Linear weight to bf16, and `encode()` adds its
         batching machinery; casting the Linear weights once (autocast would cast them to
-        exactly these values) and running the modules directly took MiniLM's query encoding
-        from 9.1 to 6.9 ms here. Any model where the probe's vectors differ (or that uses
-        prompts) keeps the plain path, reloaded untouched.
+        exactly these values) and running the modules directly removes both costs. Any model
+        where the probe's vectors differ (or that uses prompts) keeps the plain path, reloaded
+        untouched.
         """
         torch = self._torch
         model = self._model

@@ -32,9 +32,9 @@ FORMAT = 1
 # What each passage's vector encodes. Changing it means re-encoding: it is in the manifest.
 TEXT_RECIPE = "title+heading+text"
 VECTORS_FILE = "vectors.npy"
-# The matrix is scanned in float16: torch's f16 matrix-vector product ran 3x faster than f32
-# here (100k x 384: 5.6 vs 17 ms; 1M: 50 vs 177 ms), in half the memory, and returned the same
-# top 10 (benchmarks/results/scale.json). The store keeps float32; this copy is derived.
+# The matrix is scanned in float16: torch's f16 matrix-vector product ran ~5x faster than f32
+# here, in half the memory, with the same top 10 for 96-100% of queries
+# (benchmarks/results/dense.json). The store keeps float32; this copy is derived.
 MATRIX_DTYPE = "float16"
 PKS_FILE = "pks.npy"
 DOCS_FILE = "docs.npy"
