@@ -15,7 +15,7 @@ from rppsearch.ingest.clean import (
     furniture_reason,
     normalize_text,
 )
-from rppsearch.ingest.parsers import parse_file
+from rppsearch.ingest.formats import parse_file
 from rppsearch.models import Block
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
