@@ -45,7 +45,7 @@ def headings(doc) -> list[str]:
 
 
 def test_supported_suffixes():
-    assert {".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"} == SUPPORTED_SUFFIXES
+    assert {".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".pptx"} == SUPPORTED_SUFFIXES
 
 
 def test_unsupported_type_and_missing_file(tmp_path):
