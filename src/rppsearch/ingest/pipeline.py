@@ -25,6 +25,8 @@ from . import metadata as meta
 # (passages whose text did not change keep their vectors). 2: CJK word units and sentence ends.
 PIPELINE_VERSION = "2"
 JSONL_SUFFIX = ".jsonl"
+#: Headings among this many first blocks may stand in for a missing title.
+TITLE_HEADING_WINDOW = 12
 
 
 def _supported() -> set[str]:
@@ -72,13 +74,15 @@ def assemble_document(
 ) -> ReadDocument:
     """Metadata (the file's, then `overrides`, then fallbacks: title from the first heading or
     the file name) and passages of clean `blocks`. InputError when no body text is left."""
+    from .formats.titles import pick_title  # noqa: PLC0415
     from .segment import split_passages  # noqa: PLC0415
 
     if not any(b.text.strip() for b in blocks if b.heading_level == 0):
         raise InputError(path, "no text left after removing page furniture")
     metadata = meta.merge(file_meta, meta.entry_to_metadata(overrides)) if overrides else file_meta
     if not metadata.title:
-        heading = next((b.text for b in blocks if b.heading_level > 0), None)
+        # An early heading a reader accepts as a title (no "Points of Interest", "1 Introduction").
+        heading = pick_title(*(b.text for b in blocks[:TITLE_HEADING_WINDOW] if b.heading_level > 0))
         metadata.title = heading or path.stem.replace("_", " ").replace("-", " ")
     if metadata.year is None and metadata.published:
         metadata.year = meta.year_of(metadata.published)

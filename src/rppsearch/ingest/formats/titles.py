@@ -39,12 +39,15 @@ _SECTION_WORDS = r"chapter|section|part|appendix|annex|unit|module|lesson|articl
 _SECTION_NUMBERED = re.compile(
     rf"^(?:{_SECTION_WORDS})\s+(?:\d+|[ivxlc]+|[a-z])\b(?:\s*[:.–—-]\s*.*|\s+.*)?$", re.IGNORECASE
 )
-_NUMBERED_HEADING = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2}){0,3}\.?|[ivx]{1,4}\.|[A-H]\.)\s+\S")
+# "2.1 Methods", "3. Findings", "IV. Results", "B. Scope": dotted section numbers.
+_NUMBERED_HEADING = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2}){1,3}\.?|\d{1,2}\.|[IVXivx]{1,4}\.|[A-H]\.)\s+\S")
+# "1 Introduction": a bare small number and a few words ("15 Tips to Overcome Binge Eating" is a title).
+_BARE_NUMBERED_HEADING = re.compile(r"^(?:[1-9]|1[0-2])\s+\S+(?:\s+\S+){0,3}$")
 _GENERIC_HEADINGS = re.compile(
     r"^(?:introduction|abstract|summary|executive summary|overview|background|contents|table of contents"
     r"|acknowledge?ments?|preface|foreword|references|bibliography|conclusions?|methods?|methodology|results"
     r"|discussion|appendix|appendices|glossary|index|notes|footnotes|endnotes|about(?: us)?|home|agenda"
-    r"|minutes|purpose|scope|definitions)$",
+    r"|minutes|purpose|scope|definitions|news|events|resources|research|tools|blog|publications|contact(?: us)?)$",
     re.IGNORECASE,
 )
 _NAVIGATION = re.compile(
@@ -79,7 +82,7 @@ def looks_like_section_heading(text: str) -> bool:
         return False
     if _SECTION_NUMBERED.match(s) or _GENERIC_HEADINGS.match(s.rstrip(":.")):
         return True
-    return bool(_NUMBERED_HEADING.match(s)) and len(s.split()) <= 8
+    return (bool(_NUMBERED_HEADING.match(s)) and len(s.split()) <= 8) or bool(_BARE_NUMBERED_HEADING.match(s))
 
 
 def looks_like_navigation(text: str) -> bool:
