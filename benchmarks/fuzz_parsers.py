@@ -111,7 +111,7 @@ class Target:
     def __init__(self, fmt: str, workdir: Path, slow: float) -> None:
         from rppsearch.errors import InputError
         from rppsearch.ingest.clean import clean_blocks
-        from rppsearch.ingest.parsers import parse_file
+        from rppsearch.ingest.formats import parse_file
         from rppsearch.ingest.segment import split_passages
 
         self.fmt = fmt

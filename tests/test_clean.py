@@ -15,7 +15,7 @@ from rppsearch.ingest.clean import (
     furniture_reason,
     normalize_text,
 )
-from rppsearch.ingest.parsers import parse_file
+from rppsearch.ingest.formats import parse_file
 from rppsearch.models import Block
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
@@ -182,32 +182,34 @@ def test_long_adversarial_lines_finish_and_are_kept_as_text():
 # ---------------------------------------------------------------- clean_blocks
 
 
-def test_repeated_short_lines_dropped_long_repeats_kept_once():
-    sponsor = "We would like to acknowledge our sponsor:"
+def test_repeated_body_text_is_kept_every_time():
+    duty = "Maintain records of attendance."
     long_quote = (
         "Central office transformation is not a policy or a program but a sustained effort "
         "to change how every unit of the central office works with schools."
     )
     blocks = [
         Block("Partnerships", 1),
-        Block(sponsor),
+        Block(duty),
+        Block("Related Provisions"),
         Block(long_quote),
         Block("Overview", 2),
-        Block(sponsor),
+        Block(duty),
+        Block("Related Provisions"),
         Block(long_quote),
-        Block("Overview", 2),  # repeated headings are structure, not furniture
-        Block("Highline | 32"),  # repeated table rows are data
-        Block("Highline | 32"),
-        Block(sponsor.upper()),
-    ]
-    assert clean_blocks(blocks) == [
-        Block("Partnerships", 1),
-        Block(long_quote),
-        Block("Overview", 2),
         Block("Overview", 2),
         Block("Highline | 32"),
         Block("Highline | 32"),
     ]
+    assert clean_blocks(blocks) == blocks
+
+
+def test_navigation_links_are_furniture():
+    for line in ["Skip to main content", "Skip to content", "Skip navigation", "Toggle navigation", "Back to top"]:
+        assert furniture_reason(line) is not None, line
+    for line in ["Back to school night is on Tuesday.", "Skip the middle step when the data are clean.",
+                 "Navigation", "Menu"]:
+        assert furniture_reason(line) is None, line
 
 
 def test_multi_line_blocks_are_cleaned_line_by_line():

@@ -36,7 +36,7 @@ KILLS = int(os.environ.get("RPP_CRASH_KILLS", "24"))
 # not an interpreter start-up, and kill delays count from when the command starts working.
 ZYGOTE = """
 import json, os, sys
-from rppsearch.ingest import nlp, parsers, pipeline
+from rppsearch.ingest import formats, nlp, pipeline
 import rppsearch.build, rppsearch.tag.pipeline, rppsearch.index.vectors, rppsearch.index.bm25, sklearn.linear_model
 import rppsearch.cli.main
 nlp.get_sentencizer()

@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 
 from rppsearch.errors import InputError
-from rppsearch.ingest import parsers
+from rppsearch.ingest.formats import html as html_format
+from rppsearch.ingest.formats import pdf as pdf_format
+from rppsearch.ingest.formats import txt as txt_format
 from rppsearch.ingest.clean import clean_blocks, normalize_text
-from rppsearch.ingest.parsers import SUPPORTED_SUFFIXES, parse_file
+from rppsearch.ingest.formats import SUPPORTED_SUFFIXES, parse_file
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 REALFILES = SHARED / "realfiles"
@@ -93,7 +95,7 @@ def test_file_too_large_is_refused_from_its_size(tmp_path, monkeypatch):
     def no_reading(*args, **kwargs):
         raise AssertionError("the file was read")
 
-    monkeypatch.setattr(parsers, "_read_limited", no_reading)
+    monkeypatch.setattr(txt_format, "read_limited", no_reading)
     assert reason_of(big).startswith("file too large")
     pdf = tmp_path / "big.pdf"
     pdf.write_bytes(b"%PDF-1.4\n" + b"0" * 5000)
@@ -340,7 +342,7 @@ def test_html_pathological_nesting_fails_cleanly(tmp_path):
 
 @pytest.mark.timeout(60)
 def test_html_with_too_many_elements_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(parsers, "MAX_HTML_ELEMENTS", 5000)
+    monkeypatch.setattr(html_format, "MAX_HTML_ELEMENTS", 5000)
     path = tmp_path / "flat.html"
     path.write_text("<html><body><p>text " + "<b>x</b>" * 6000 + "</p></body></html>")
     assert reason_of(path).startswith("HTML too complex")
@@ -659,7 +661,7 @@ def test_pdf_recursion_error_becomes_input_error(tmp_path, monkeypatch):
 def test_pdf_page_limit(tmp_path, monkeypatch):
     path = tmp_path / "report.pdf"
     _make_report_pdf(path, REPORT_PAGES)
-    monkeypatch.setattr(parsers, "MAX_PDF_PAGES", 2)
+    monkeypatch.setattr(pdf_format, "MAX_PDF_PAGES", 2)
     assert reason_of(path) == "PDF has too many pages (3, limit 2)"
 
 
@@ -680,12 +682,12 @@ def test_page_furniture_and_paragraph_rules():
         ["Annual Report 2023", "Second page text that is long enough.", "Page 2 of 3"],
         ["Annual Report 2023", "Third page text.", "- 3 -"],
     ]
-    assert parsers.remove_page_furniture(pages) == [
+    assert pdf_format.remove_page_furniture(pages) == [
         ["First paragraph line one", "continues here."],
         ["Second page text that is long enough."],
         ["Third page text."],
     ]
-    blocks = parsers.pdf_lines_to_blocks(
+    blocks = pdf_format.pdf_lines_to_blocks(
         ["The central office began a transfor-", "mation that took several years to complete in full,",
          "and it changed how principals were supported.", "", "A new paragraph starts after a blank."]
     )
@@ -697,7 +699,7 @@ def test_page_furniture_and_paragraph_rules():
         "A new paragraph starts after a blank.",
     ]
     # A list number on a line of its own starts an item (as PDF generators often lay lists out).
-    listed = parsers.pdf_lines_to_blocks(
+    listed = pdf_format.pdf_lines_to_blocks(
         ["Several questions remain open after a decade of research on this topic.", "1",
          "Links to student outcomes are hard to establish across many districts.", "2",
          "Small and rural districts are studied less often than large urban ones."]
@@ -710,10 +712,10 @@ def test_page_furniture_and_paragraph_rules():
 
 
 def test_garbled_text_detection():
-    assert parsers.garbled("ɹɹং Θͨ͘͠ͱ͍;ݱ ၊ఆ͞Εͨ༗ަػྲྀి౯ͷͻͱͭͷ੨͍র໌Ͱ͢ớ͋ΒΏΔಁ໌ͳ༓ྶͷෳ߹ମỜ෩ܠ ΈΜͳͱ͍ỳ͠Ỷʹͤ" * 3)
-    assert not parsers.garbled("Central office transformation with α and β coefficients. " * 5)
-    assert not parsers.garbled("东阳八婺招标代理有限公司关于东阳市歌山镇农贸市场経営管理权项目ですね" * 5)
-    assert not parsers.garbled("حَبيبي habibi " * 20)
+    assert pdf_format.garbled("ɹɹং Θͨ͘͠ͱ͍;ݱ ၊ఆ͞Εͨ༗ަػྲྀి౯ͷͻͱͭͷ੨͍র໌Ͱ͢ớ͋ΒΏΔಁ໌ͳ༓ྶͷෳ߹ମỜ෩ܠ ΈΜͳͱ͍ỳ͠Ỷʹͤ" * 3)
+    assert not pdf_format.garbled("Central office transformation with α and β coefficients. " * 5)
+    assert not pdf_format.garbled("东阳八婺招标代理有限公司关于东阳市歌山镇农贸市场経営管理权项目ですね" * 5)
+    assert not pdf_format.garbled("حَبيبي habibi " * 20)
 
 
 # ---------------------------------------------------------------- docx: real files

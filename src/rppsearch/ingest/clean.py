@@ -6,17 +6,20 @@ Two plain functions:
   non-breaking spaces), curly quotes folded to ASCII, control and invisible characters dropped,
   runs of spaces collapsed, line endings normalised, paragraph breaks kept.
 - `clean_blocks` drops blocks (or single lines of blocks) that are page furniture rather than
-  content, using the anchored rules in `FURNITURE_RULES`, and drops repeated boilerplate.
+  content, using the anchored rules in `FURNITURE_RULES` (web navigation, share, comment and
+  sign-up widgets, cookie banners, copyright rows).
 
 Rules match a *whole* line (anchored, case-insensitive), usually with a length cap, so prose
-that merely mentions cookies, newsletters or sign-ups survives.
+that merely mentions cookies, newsletters or sign-ups survives. Repetition alone never makes
+text furniture: a list of duties repeated under every section, or a "Related Provisions" line
+176 times in a handbook, is body text and is kept every time it occurs. (Running headers and
+footers of PDF pages are recognised by their position on the page, in the PDF parser.)
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections import Counter
 
 from ..models import Block
 
@@ -91,6 +94,14 @@ _FOOTER_SEP = r"\s*[|·•/,-]\s*|\s+"
 
 #: (rule, why) pairs; a line or block that fully matches a rule is furniture.
 FURNITURE_RULES: list[tuple[re.Pattern[str], str]] = [
+    # --- navigation: skip links, menu toggles, breadcrumbs back
+    (_rule(r"skip (?:to|navigation)(?: (?:the )?(?:main |primary )?(?:content|navigation|menu|footer|search|article))?"
+           r"|jump to (?:(?:main )?content|navigation)"),
+     "skip link"),
+    (_rule(r"(?:toggle|open|close|main|mobile|primary) (?:navigation|menu)"), "menu toggle"),
+    (_rule(r"back to (?:top|overview|home(?: ?page)?|main page|search results|all (?:posts|articles|news|resources))"
+           r"\s*[↑^]?"),
+     "back link"),
     # --- comment forms (WordPress and others)
     (_rule(r"leave a (?:reply|comment)(?: to .{1,80})?(?: cancel reply)?"), "comment form heading"),
     (_rule(r"cancel reply|post comment|submit comment|reply"), "comment form button"),
@@ -119,6 +130,8 @@ FURNITURE_RULES: list[tuple[re.Pattern[str], str]] = [
     (_rule(r"sign up (?:for|to) .{1,80}"), "newsletter sign-up"),
     (_rule(r"(?:join|subscribe to) our (?:mailing list|newsletter|email list).{0,80}"), "newsletter sign-up"),
     (_rule(r"enter your e-?mail(?: address)?\b.{0,100}"), "newsletter sign-up"),
+    (_rule(r"we (?:would like to |wish to )?(?:gratefully )?(?:acknowledge|thank) our (?:sponsors?|funders?|partners?):"),
+     "sponsor logo widget label"),
     # --- placeholder text left in templates
     (_rule(r"(?:title:\s*)?(?:text here[\s.,]*){2,}"), "template placeholder"),
     (_rule(r"(?:lorem ipsum\W*){2,}"), "repeated lorem ipsum placeholder"),
@@ -148,10 +161,6 @@ FURNITURE_RULES: list[tuple[re.Pattern[str], str]] = [
     (_rule(r"(?:read more|continue reading)\b.{0,80}|learn more\s*[>→»]*"), "read-more link"),
 ]
 
-# A repeated block at least this long (in words) is content: keep its first occurrence.
-# Shorter repeated lines are boilerplate ("We would like to acknowledge our sponsor:"): drop all.
-LONG_REPEAT_WORDS = 15
-
 
 def furniture_reason(line: str) -> str | None:
     """Why `line` is page furniture, or None when it is content."""
@@ -164,20 +173,11 @@ def furniture_reason(line: str) -> str | None:
     return None
 
 
-def _key(text: str) -> str:
-    """Comparison key for repeats: case- and whitespace-insensitive, trailing punctuation ignored."""
-    return re.sub(r"\s+", " ", text).strip().rstrip(".:;!").casefold()
-
-
-def _is_table_row(text: str) -> bool:
-    return " | " in text
-
-
 def clean_blocks(blocks: list[Block]) -> list[Block]:
-    """Blocks without page furniture or repeated boilerplate; order and headings kept.
+    """Blocks without page furniture; order, headings and repeated body text kept.
 
-    Multi-line blocks are cleaned line by line; a block left empty is dropped. Headings are
-    never dropped for repetition (chapters may share a "Summary" heading), only by the rules.
+    Multi-line blocks are cleaned line by line; a block left empty is dropped. Only the
+    rules decide: a block that repeats is kept every time it occurs.
     """
     kept: list[Block] = []
     for block in blocks:
@@ -185,15 +185,4 @@ def clean_blocks(blocks: list[Block]) -> list[Block]:
         text = "\n".join(lines).strip()
         if text:
             kept.append(Block(text, block.heading_level))
-
-    counts = Counter(_key(b.text) for b in kept if b.heading_level == 0)
-    seen: set[str] = set()
-    out: list[Block] = []
-    for block in kept:
-        key = _key(block.text)
-        if block.heading_level == 0 and counts[key] > 1 and not _is_table_row(block.text):
-            if len(block.text.split()) < LONG_REPEAT_WORDS or key in seen:
-                continue
-            seen.add(key)
-        out.append(block)
-    return out
+    return kept

@@ -28,7 +28,7 @@ JSONL_SUFFIX = ".jsonl"
 
 
 def _supported() -> set[str]:
-    from .parsers import SUPPORTED_SUFFIXES  # noqa: PLC0415
+    from .formats import SUPPORTED_SUFFIXES  # noqa: PLC0415
 
     return set(SUPPORTED_SUFFIXES)
 
@@ -91,7 +91,7 @@ def assemble_document(
 def read_document(path: Path, *, overrides: dict[str, Any] | None = None) -> ReadDocument:
     """Parse, clean and split one file exactly as `rpp ingest` stores it (nothing is stored)."""
     from .clean import clean_blocks  # noqa: PLC0415
-    from .parsers import parse_file  # noqa: PLC0415
+    from .formats import parse_file  # noqa: PLC0415
 
     parsed = parse_file(path)
     return assemble_document(path, clean_blocks(parsed.blocks), parsed.metadata, fmt=parsed.format, overrides=overrides)
@@ -261,7 +261,7 @@ class Ingester:
                     (PIPELINE_VERSION + json.dumps(source.record, sort_keys=True)).encode()
                 ).hexdigest()
             else:
-                from .parsers import check_file  # noqa: PLC0415
+                from .formats import check_file  # noqa: PLC0415
 
                 check_file(source.path)  # refuse a huge or empty file before hashing it
                 content_hash = _file_hash(source.path, json.dumps(overrides, sort_keys=True, default=str))
