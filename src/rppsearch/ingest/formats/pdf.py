@@ -24,6 +24,8 @@ from .common import dehyphenate_join as _dehyphenate_join
 from .common import heading_like as _heading_like
 from .common import short_reason as _short
 from .common import word_sets as _word_sets
+from .pdf_pages import Pages, read_pages
+from .pdf_title import first_page_title, plausible_title
 
 #: A PDF with more pages is refused rather than parsed for minutes.
 MAX_PDF_PAGES = 2000
@@ -70,52 +72,99 @@ def parse_pdf(path: Path, limit: int) -> tuple[list[Block], Metadata]:
     if count > MAX_PDF_PAGES:
         raise InputError(path, f"PDF has too many pages ({count:,}, limit {MAX_PDF_PAGES:,})")
 
-    pages: list[str] = []
-    styles: list[list[_Chunk]] = []
-    failed: list[int] = []
-    first_error = ""
+    document = _open_pdfium(path)
+    if document is None:  # pdfium cannot open it: pypdf alone, page by page
+        pages = _pypdf_pages(path, reader, count)
+    else:
+        try:
+            pages = read_pages(document, reader)
+        finally:
+            document.close()
+    if len(pages.failed) == count:
+        raise InputError(path, f"corrupt PDF: no page could be read ({pages.first_error})")
+
+    page_lines = remove_page_furniture(pages.lines, pages.tops)
+    found = sum(1 for lines in page_lines for line in lines for ch in line if ch.isalpha())
+    if found == 0 or (count >= 2 and found < 10 * count and not pages.ocr_pages):
+        if pages.needs_ocr:
+            raise InputError(path, "scanned PDF (no text layer); install tesseract-ocr to read it")
+        if pages.dropped:
+            raise InputError(path, "unreadable text layer (" + sorted(set(pages.dropped.values()))[0] + ")")
+        raise InputError(path, "no text layer (scanned or image-only PDF)")
+    if garbled("".join(line for lines in page_lines for line in lines)):
+        raise InputError(path, "unreadable text layer (garbled characters: fonts without a Unicode map)")
+    levels = _font_heading_levels(page_lines, pages.styles)
+    lines = [line for page in page_lines for line in page]
+    blocks = pdf_lines_to_blocks(lines, levels, _paragraph_starts(pages.styles))
+    metadata = _pdf_metadata(reader)
+    if not metadata.title or not plausible_title(metadata.title):
+        metadata.title = first_page_title(pages.styles[0] if pages.styles else []) or None
+    metadata.extra["pages"] = count
+    if pages.failed:
+        metadata.extra["unreadable_pages"] = pages.failed
+    _record_warnings(metadata, pages, count)
+    return blocks, metadata
+
+
+def _open_pdfium(path: Path) -> Any:
+    import pypdfium2 as pdfium  # noqa: PLC0415
+
+    try:
+        return pdfium.PdfDocument(str(path))
+    except Exception:  # noqa: BLE001 - pypdf may still read what pdfium refuses
+        return None
+
+
+def _pypdf_pages(path: Path, reader: Any, count: int) -> Pages:
+    from pypdf.errors import DependencyError  # noqa: PLC0415
+
+    pages = Pages()
     for number in range(count):
         chunks: list[_Chunk] = []
         try:
-            text = _extract_page(reader.pages[number], chunks)
+            text = extract_page_pypdf(reader.pages[number], chunks)
         except DependencyError:
             raise InputError(
                 path, "encrypted PDF (needs the 'cryptography' package to decrypt)", hint="pip install cryptography"
             ) from None
         except RecursionError:
-            failed.append(number + 1)
-            first_error = first_error or "recursive page content"
+            pages.failed.append(number + 1)
+            pages.first_error = pages.first_error or "recursive page content"
             text = ""
         except Exception as exc:  # noqa: BLE001 - one broken page should not lose the rest
-            failed.append(number + 1)
-            first_error = first_error or _short(exc)
+            pages.failed.append(number + 1)
+            pages.first_error = pages.first_error or _short(exc)
             text = ""
-        pages.append(text)
-        styles.append(chunks)
-    if len(failed) == count:
-        raise InputError(path, f"corrupt PDF: no page could be read ({first_error})")
+        pages.add(_pdf_page_lines(text), None, chunks)
+    return pages
 
-    page_lines = remove_page_furniture([_pdf_page_lines(t) for t in pages])
-    letters = sum(1 for lines in page_lines for line in lines for ch in line if ch.isalpha())
-    if letters == 0 or (count >= 2 and letters < 10 * count):
-        raise InputError(path, "no text layer (scanned or image-only PDF)")
-    if garbled("".join(line for lines in page_lines for line in lines)):
-        raise InputError(path, "unreadable text layer (garbled characters: fonts without a Unicode map)")
-    levels = _font_heading_levels(page_lines, styles)
-    lines = [line for page in page_lines for line in page]
-    blocks = pdf_lines_to_blocks(lines, levels, _paragraph_starts(styles))
-    metadata = _pdf_metadata(reader)
-    metadata.extra["pages"] = count
-    if failed:
-        metadata.extra["unreadable_pages"] = failed
-    return blocks, metadata
+
+def _record_warnings(metadata: Metadata, pages: Pages, count: int) -> None:
+    """What was OCR'd or left unread, in the document's metadata (`ocr`, `ocr_confidence`, `warnings`)."""
+    warnings: list[str] = []
+    if pages.ocr_pages:
+        mean = sum(pages.confidences) / len(pages.confidences)
+        metadata.extra["ocr"] = True
+        metadata.extra["ocr_pages"] = pages.ocr_pages
+        metadata.extra["ocr_confidence"] = round(mean, 1)
+        warnings.append(f"{len(pages.ocr_pages)} of {count} pages OCR'd (mean confidence {mean:.0f})")
+    if pages.needs_ocr:
+        warnings.append(
+            f"{len(pages.needs_ocr)} of {count} pages are scanned images, not read (install tesseract-ocr)"
+        )
+    for number, why in sorted(pages.dropped.items()):
+        warnings.append(f"page {number}: text not kept ({why})")
+    if pages.failed:
+        warnings.append(f"{len(pages.failed)} of {count} pages could not be read")
+    if warnings:
+        metadata.extra["warnings"] = warnings
 
 
 # (effective font size, bold, text, baseline y) of one text-showing operation
 _Chunk = tuple[float, bool, str, float]
 
 
-def _extract_page(page: Any, chunks: list[_Chunk]) -> str:
+def extract_page_pypdf(page: Any, chunks: list[_Chunk]) -> str:
     """A page's text (plain mode), recording each text chunk's effective font size and weight."""
 
     def visit(text: str, cm: list[float], tm: list[float], font: Any, size: float) -> None:
@@ -260,18 +309,34 @@ def _furniture_key(line: str) -> str:
     return re.sub(r"\d+", "#", "".join(line.split()).casefold())
 
 
-def remove_page_furniture(pages: list[list[str]]) -> list[list[str]]:
-    """Drop running headers/footers (a line near the top or bottom of at least half the pages,
-    digits ignored, dropped wherever it occurs) and page numbers ("3", "Page 3 of 9", "- iv -")
-    near the top or bottom of a page."""
-    def edges(lines: list[str]) -> list[int]:
+#: Where a page's margins end: running headers and footers sit in the top and bottom 12%.
+MARGIN = 0.12
+
+
+def remove_page_furniture(
+    pages: list[list[str]], tops: list[list[float] | None] | None = None
+) -> list[list[str]]:
+    """Drop running headers/footers and page numbers ("3", "Page 3 of 9", "- iv -").
+
+    Where the lines' positions are known (`tops`: distance from the top of the page, as a
+    fraction of its height), only lines in the top or bottom margin (MARGIN) can be furniture:
+    a page number there, or a line (digits ignored) found in the margin of at least half the
+    pages. Body text repeated on every page stays. Without positions, the first and last three
+    lines of a page stand for its margins, and a running header is dropped wherever it sits
+    (extraction order sometimes puts it mid-page).
+    """
+    def edges(index: int) -> list[int]:
+        lines = pages[index]
+        where = tops[index] if tops is not None and index < len(tops) else None
+        if where is not None:
+            return [i for i, top in enumerate(where) if lines[i] and (top < MARGIN or top > 1 - MARGIN)]
         filled = [i for i, line in enumerate(lines) if line]
         return sorted(set(filled[:_FURNITURE_LINES] + filled[-_FURNITURE_LINES:]))
 
     counts: Counter[str] = Counter()
     per_page_max: Counter[str] = Counter()
-    for lines in pages:
-        counts.update({_furniture_key(lines[i]) for i in edges(lines)})
+    for index, lines in enumerate(pages):
+        counts.update({_furniture_key(lines[i]) for i in edges(index)})
         for key, c in Counter(_furniture_key(line) for line in lines if line).items():
             per_page_max[key] = max(per_page_max[key], c)
     n = len(pages)
@@ -280,11 +345,12 @@ def remove_page_furniture(pages: list[list[str]]) -> list[list[str]]:
         key for key, c in counts.items() if n >= 2 and c >= 2 and 2 * c >= n and per_page_max[key] == 1
     }
     out: list[list[str]] = []
-    for lines in pages:
-        drop = {i for i in edges(lines) if _PAGE_NUMBER.fullmatch(lines[i])}
-        # A running header found at the edges of most pages is dropped wherever it sits
-        # (extraction order sometimes puts it mid-page).
-        drop |= {i for i, line in enumerate(lines) if line and _furniture_key(line) in repeated}
+    for index, lines in enumerate(pages):
+        margin = edges(index)
+        drop = {i for i in margin if _PAGE_NUMBER.fullmatch(lines[i])}
+        positioned = tops is not None and index < len(tops) and tops[index] is not None
+        candidates = margin if positioned else range(len(lines))
+        drop |= {i for i in candidates if lines[i] and _furniture_key(lines[i]) in repeated}
         out.append([line for i, line in enumerate(lines) if i not in drop])
     return out
 

@@ -1,0 +1,178 @@
+"""Each PDF page's text from the best source that reads it: pdfium's layout reader first, pypdf
+where pdfium's text looks broken, Tesseract where no text layer is usable.
+
+A page's text "looks broken" (`defects`) when it has run-together words (more than 25 letters
+in one token), private-use glyphs or replacement characters, doubled characters ("TThhee"),
+letters scattered over many scripts, or, for Latin text, too few tokens that look like words
+(a garbage OCR layer). Such a page is read again with pypdf; if that is no better, and the
+page is not empty only because it is blank, it goes to OCR. Without Tesseract a page left
+unreadable is dropped with a warning, and a PDF with no readable page at all is refused.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import ocr
+from ..clean import normalize_text
+
+#: A token with more letters than this is words run together (where the reference separates them).
+LONG_WORD = 25
+#: Fewer letters than this and a page has no text layer worth keeping.
+MIN_PAGE_LETTERS = 10
+_TOKEN = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
+_LATIN_WORD = re.compile(r"(?:[A-Z]?[a-zß-ÿ]+|[A-Z]+)(?:['’-][A-Za-zß-ÿ]+)*|\d+(?:[.,]\d+)*")
+_VOWEL = re.compile(r"[aeiouyàáâãäåæèéêëìíîïòóôõöøùúûüý]", re.IGNORECASE)
+
+# (font size, bold, text, baseline y) of one line
+Chunk = tuple[float, bool, str, float]
+
+
+def _private(ch: str) -> bool:
+    return "\ue000" <= ch <= "\uf8ff" or ch == "\ufffd"
+
+
+def defects(text: str) -> list[str]:
+    """Why a page's text looks broken (empty list: it looks like language)."""
+    from .pdf import garbled  # noqa: PLC0415
+
+    chars = [ch for ch in text if not ch.isspace()]
+    if not chars:
+        return []
+    found: list[str] = []
+    if sum(map(_private, chars)) > 0.02 * len(chars):
+        found.append("private-use glyphs")
+    tokens = _TOKEN.findall(text)
+    long_words = [t for t in tokens if sum(ch.isalpha() for ch in t) > LONG_WORD and "-" not in t]
+    if long_words and len(long_words) >= max(1, len(tokens) // 400):
+        found.append("run-together words")
+    alpha = [t for t in tokens if len(t) >= 4 and t.isalpha()]
+    doubled = [t for t in alpha if len(t) % 2 == 0 and t[0::2] == t[1::2]]
+    if len(alpha) >= 10 and len(doubled) > 0.2 * len(alpha):
+        found.append("duplicated characters")
+    if garbled(text):
+        found.append("garbled characters")
+    latin = [t for t in tokens if t.isascii() and any(ch.isalpha() for ch in t)]
+    if len(latin) >= 30 and len(latin) >= 0.5 * len(tokens):
+        wordlike = sum(1 for t in latin if _LATIN_WORD.fullmatch(t) and (_VOWEL.search(t) or len(t) <= 3))
+        if wordlike < 0.6 * len(latin):
+            found.append("garbage text layer")
+    return found
+
+
+def letters(text: str) -> int:
+    return sum(ch.isalpha() for ch in text)
+
+
+@dataclass
+class Pages:
+    """Per page: lines, their distance from the top as a fraction of the page height (None
+    when unknown), font chunks; plus which pages were OCR'd and warnings for the file."""
+
+    lines: list[list[str]] = field(default_factory=list)
+    tops: list[list[float] | None] = field(default_factory=list)
+    styles: list[list[Chunk]] = field(default_factory=list)
+    ocr_pages: list[int] = field(default_factory=list)
+    confidences: list[float] = field(default_factory=list)
+    dropped: dict[int, str] = field(default_factory=dict)  # page number -> why its text was not kept
+    needs_ocr: list[int] = field(default_factory=list)  # scanned pages left unread (no Tesseract)
+    failed: list[int] = field(default_factory=list)
+    first_error: str = ""
+
+    def add(self, lines: list[str], tops: list[float] | None, chunks: list[Chunk]) -> None:
+        self.lines.append(lines)
+        self.tops.append(tops)
+        self.styles.append(chunks)
+
+
+def _split(text: str) -> list[str]:
+    text = text.replace("\u00ad\n", "-\n")  # a soft hyphen at a line end is a hyphenation point
+    return [line.strip() for line in normalize_text(text).split("\n")]
+
+
+def _scanned(page: Any) -> bool:
+    """Images cover at least a third of the page: a scan (not a figure on a blank page)."""
+    import pypdfium2.raw as raw  # noqa: PLC0415
+
+    try:
+        area = page.get_width() * page.get_height() or 1.0
+        covered = 0.0
+        for obj in page.get_objects(filter=[raw.FPDF_PAGEOBJ_IMAGE], max_depth=2):
+            left, bottom, right, top = obj.get_pos()
+            covered += max(0.0, right - left) * max(0.0, top - bottom)
+        return covered >= area / 3
+    except Exception:  # noqa: BLE001 - a page we cannot inspect: let OCR look at it
+        return True
+
+
+def read_pages(document: Any, reader: Any) -> Pages:
+    """Every page of a pypdfium2 `document` (pypdf `reader` for fallbacks), OCR'd where needed."""
+    from .pdf import extract_page_pypdf  # noqa: PLC0415
+    from .pdf_layout import read_page  # noqa: PLC0415
+
+    pages = Pages()
+    scanned: list[tuple[int, str]] = []  # (index, why) of pages for OCR
+    for index in range(len(document)):
+        page = document[index]
+        try:
+            height = page.get_height() or 792.0
+            text, chunks = read_page(page)
+        except Exception as exc:  # noqa: BLE001 - pdfium failed on this page: pypdf may not
+            text, chunks, height = "", [], 792.0
+            pages.first_error = pages.first_error or str(exc)
+        problems = defects(text)
+        if problems or letters(text) < MIN_PAGE_LETTERS:
+            other_chunks: list[Chunk] = []
+            try:
+                other = extract_page_pypdf(reader.pages[index], other_chunks) if reader is not None else ""
+            except Exception as exc:  # noqa: BLE001 - one broken page should not lose the rest
+                other = ""
+                pages.first_error = pages.first_error or str(exc)
+            other_problems = defects(other)
+            if letters(other) >= MIN_PAGE_LETTERS and len(other_problems) < len(problems or ["few letters"]) \
+                    and letters(other) >= letters(text) // 2:
+                text, chunks, problems = other, other_chunks, other_problems
+                lines = _split(text)
+                pages.add(lines, None, chunks)
+                if problems:
+                    scanned.append((index, ", ".join(problems)))
+                continue
+        if problems:
+            scanned.append((index, ", ".join(problems)))
+        elif letters(text) < MIN_PAGE_LETTERS and _scanned(page):
+            scanned.append((index, "no text layer"))
+        if chunks:
+            lines = [" ".join(_split(c[2])) for c in chunks]
+            pages.add(lines, [1.0 - c[3] / height for c in chunks], chunks)
+        else:
+            pages.add(_split(text), None, [])
+    if scanned:
+        _ocr(document, pages, scanned)
+    return pages
+
+
+def _ocr(document: Any, pages: Pages, scanned: list[tuple[int, str]]) -> None:
+    """Replace the text of `scanned` pages by Tesseract's, or drop it when it cannot be read."""
+    use_ocr = ocr.available()
+    for index, why in scanned:
+        if not use_ocr:
+            if why == "no text layer":
+                pages.needs_ocr.append(index + 1)
+            else:
+                pages.dropped[index + 1] = why
+                pages.lines[index], pages.tops[index], pages.styles[index] = [], None, []
+            continue
+        result = ocr.ocr_page(document[index])
+        if result.words and result.confidence >= ocr.MIN_CONFIDENCE:
+            pages.lines[index], pages.tops[index], pages.styles[index] = _split(result.text), None, []
+            pages.ocr_pages.append(index + 1)
+            pages.confidences.append(result.confidence)
+        else:
+            if result.words:
+                pages.dropped[index + 1] = f"OCR confidence too low ({result.confidence:.0f})"
+            elif why != "no text layer":
+                pages.dropped[index + 1] = why
+            if why != "no text layer":
+                pages.lines[index], pages.tops[index], pages.styles[index] = [], None, []
