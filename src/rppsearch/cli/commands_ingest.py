@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from .common import CsvFlag, IndexDir, JsonFlag, Quiet, emit, info, print_ingest, progress_factory, settings_for
-from .main import app
+from .app import app
 
 
 @app.command()

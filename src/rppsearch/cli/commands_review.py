@@ -17,7 +17,7 @@ import typer
 
 from ..errors import RppError
 from .common import CsvFlag, IndexDir, JsonFlag, Quiet, emit, info, print_ingest, progress_factory, settings_for
-from .main import app
+from .app import app
 
 labels_app = typer.Typer(
     help="Export and import people's decisions (JSON lines, CSV) and the codebook (REFI-QDA .qdc).",

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from .common import CsvFlag, IndexDir, JsonFlag, Quiet, emit, info, progress_factory, settings_for
-from .main import app
+from .app import app
 
 
 class Features(str, Enum):

@@ -59,7 +59,7 @@ BATCH = 256
 def _encoder(settings: Settings) -> Any:
     from ..embed import get_encoder  # noqa: PLC0415
 
-    return get_encoder(settings.embedding_model)
+    return get_encoder(settings.embedding_model, index_dir=settings.index_dir)
 
 
 def _cached_embed(settings: Settings, encoder: Any | None) -> Callable[[list[str]], np.ndarray] | None:
