@@ -253,7 +253,28 @@ def ensure_export(
     if problem is None:
         return cache, digest
     manifest = export(spec, writable)
+    if writable != user_cache():
+        _share(writable, user_cache())  # the next new store finds it there: exported once
     return writable, str(manifest["weights"]["sha256"])
+
+
+def _share(source: Path, target: Path) -> None:
+    """Put a copy of the export in `source` into `target` (hard links where possible), the
+    manifest last; best effort (a read-only home only costs a later export)."""
+    import shutil  # noqa: PLC0415
+
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        for name in (GRAPH_FILE, MANIFEST_FILE):
+            tmp = target / f".{name}.{os.getpid()}.tmp"
+            tmp.unlink(missing_ok=True)
+            try:
+                os.link(source / name, tmp)
+            except OSError:
+                shutil.copyfile(source / name, tmp)
+            os.replace(tmp, target / name)
+    except OSError:
+        pass
 
 
 # -- the encoder -------------------------------------------------------------------------------
