@@ -29,7 +29,8 @@ def derived_steps(store: Store, settings: Settings, *, progress: ProgressFactory
     stages["encode"] = embed_missing(store, settings, progress=progress)
     stages["tag"] = tag_store(store, settings, progress=progress)
     stages["labels"] = reapply_decisions(store)  # people's decisions back on re-created, unchanged passages
-    stages["index"] = refresh_indexes(store, settings)  # tantivy BM25 + vectors matrix
+    with progress("Indexing (BM25 and vectors)", None):
+        stages["index"] = refresh_indexes(store, settings)  # tantivy BM25 + vectors matrix
     return stages
 
 

@@ -1,7 +1,10 @@
 """Sentence embeddings: the packaged all-MiniLM-L6-v2 by path, any other model, or a fake.
 
-torch and sentence-transformers are imported only when an encoder is created, so
-`rpp --help` and BM25 search never pay for them.
+The packaged model runs through onnxruntime + tokenizers (`embed_onnx.py`: exported once from
+its safetensors, cached beside the indexes), so a semantic search never imports torch. Any
+other model keeps the sentence-transformers path; torch and sentence-transformers are imported
+only when such an encoder is created. `RPP_ENGINE=torch` forces sentence-transformers for the
+packaged model too.
 """
 
 from __future__ import annotations
@@ -131,6 +134,7 @@ class SentenceTransformerEncoder:
             raise ModelError(f"{name_or_path}: cannot load embedding model ({exc})") from exc
         self._torch = torch
         self.name = name_or_path
+        self.engine = "torch"
         dim_of = getattr(self._model, "get_embedding_dimension", None) or (
             self._model.get_sentence_embedding_dimension
         )
@@ -207,6 +211,7 @@ class FakeEncoder:
 
     def __init__(self, dim: int = 384) -> None:
         self.name = "fake"
+        self.engine = "fake"
         self.dim = dim
         self.fingerprint = f"fake@{dim}"
 
@@ -225,26 +230,87 @@ class FakeEncoder:
         return out
 
 
-_CACHE: dict[str, Encoder] = {}
+_CACHE: dict[tuple[str, str], Encoder] = {}
+ENGINES = ("onnx", "torch")
+
+
+def _engine_for(name: str, engine: str | None) -> str:
+    """`onnx` for the packaged model when onnxruntime is installed, else `torch`; `RPP_ENGINE`
+    or `engine` may ask for `torch`."""
+    from .embed_onnx import onnx_available  # noqa: PLC0415
+
+    wanted = engine or os.environ.get("RPP_ENGINE") or "auto"
+    if wanted not in (*ENGINES, "auto"):
+        raise ModelError(f"embedding engine {wanted!r}: choose onnx or torch")
+    if name != PACKAGED_MODEL or wanted == "torch" or not onnx_available():
+        return "torch"
+    return "onnx"
 
 
 def fingerprint_of(name: str) -> str:
     """The fingerprint `get_encoder(name)` has, without loading torch when it can be known:
     an encoder already loaded, the fake one, or the packaged model (which refuses other weights)."""
-    cached = _CACHE.get(name)
-    if cached is not None:
-        return cached.fingerprint
+    for (cached_name, _), cached in _CACHE.items():
+        if cached_name == name:
+            return cached.fingerprint
     if name == PACKAGED_MODEL:
         return f"{PACKAGED_MODEL}@{PACKAGED_MODEL_SHA256}"
     return get_encoder(name).fingerprint
 
 
-def get_encoder(name: str) -> Encoder:
-    """The encoder named in settings, loaded once per process."""
-    if name not in _CACHE:
-        if name == "fake" or name.startswith("fake:"):
+def get_encoder(name: str, *, index_dir: Path | str | None = None, engine: str | None = None) -> Encoder:
+    """The encoder named in settings, loaded once per process (per engine).
+
+    `index_dir`: the store's folder, where the packaged model's ONNX export is cached (the user
+    cache otherwise). `engine`: `onnx` or `torch` (default: onnx for the packaged model).
+    Both engines give the same vectors (cosine >= 0.9999) under the same fingerprint.
+    """
+    if name == "fake" or name.startswith("fake:"):
+        key = (name, "fake")
+        if key not in _CACHE:
             dim = int(name.split(":", 1)[1]) if ":" in name else 384
-            _CACHE[name] = FakeEncoder(dim)
+            _CACHE[key] = FakeEncoder(dim)
+        return _CACHE[key]
+    chosen = _engine_for(name, engine)
+    key = (name, chosen)
+    if key not in _CACHE:
+        if chosen == "onnx":
+            from .config import default_index_dir  # noqa: PLC0415
+            from .embed_onnx import load_onnx_encoder  # noqa: PLC0415
+
+            _CACHE[key] = load_onnx_encoder(
+                name,
+                packaged_model_path(),
+                index_dir=Path(index_dir) if index_dir else default_index_dir(),
+                expected_sha256=PACKAGED_MODEL_SHA256,
+            )
         else:
-            _CACHE[name] = SentenceTransformerEncoder(name)
-    return _CACHE[name]
+            _CACHE[key] = SentenceTransformerEncoder(name)
+    return _CACHE[key]
+
+
+#: From this many texts on, a batch goes through sentence-transformers (bf16) when torch is
+#: installed: it encoded about twice as many passages a second as onnxruntime fp32 here
+#: (benchmarks/results/cli.json, `build_encoding`), which repays its ~6 s of loading.
+BATCH_TORCH_MIN = 256
+
+
+def batch_encoder(name: str, count: int, *, index_dir: Path | str | None = None) -> Encoder:
+    """The encoder for `count` texts at once (`rpp build`): torch for large batches of the
+    packaged model when installed, the ONNX encoder for small ones (`rpp add`)."""
+    from importlib.util import find_spec  # noqa: PLC0415
+
+    engine = os.environ.get("RPP_ENGINE") or None
+    if engine is None and name == PACKAGED_MODEL and count >= BATCH_TORCH_MIN and find_spec("torch") is not None:
+        engine = "torch"
+    return get_encoder(name, index_dir=index_dir, engine=engine)
+
+
+def warm(name: str, *, index_dir: Path | str | None = None) -> None:
+    """Load the encoder and run one text, so the next query pays nothing (a server calls it in
+    a thread at start). Errors are left for the first real query to report."""
+    try:
+        encoder = get_encoder(name, index_dir=index_dir)
+        encoder.encode(["warm up"])
+    except Exception:  # noqa: BLE001 - warming is best effort
+        pass

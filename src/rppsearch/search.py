@@ -298,13 +298,9 @@ def _semantic(
 ) -> _Ranked:
     mask = index.mask_for(doc_pks=allowed.doc_pks(), passage_pks=allowed.passage_pks())
     if exclude is not None and len(exclude):
-        import torch  # noqa: PLC0415
-
         if mask is None:
-            mask = torch.ones(index.count, dtype=torch.bool)
-        rows = index.rows_for_pks(exclude)
-        if len(rows):
-            mask[torch.from_numpy(rows)] = False
+            mask = np.ones(index.count, dtype=bool)
+        mask[index.rows_for_pks(exclude)] = False
     scores = index.scores(query_vector, mask)
     if by == "passage":
         return _Ranked(passages=index.top_passages(scores, depth))
@@ -340,7 +336,7 @@ def encode_query(settings: Settings, query: str) -> np.ndarray:
     from .embed import get_encoder  # noqa: PLC0415
 
     _limit_blas_threads()
-    vector = get_encoder(settings.embedding_model).encode([query])[0]
+    vector = get_encoder(settings.embedding_model, index_dir=settings.index_dir).encode([query])[0]
     if len(_QUERY_VECTORS) >= 256:
         _QUERY_VECTORS.pop(next(iter(_QUERY_VECTORS)))
     _QUERY_VECTORS[key] = vector
@@ -440,7 +436,7 @@ def similar(
         raise IndexStateError(
             f"{target_id}: no vector in the vectors index", hint="run `rpp build` to encode it"
         )
-    vector = np.asarray(index.matrix[rows.tolist()].float().mean(dim=0).numpy(), dtype=np.float32)
+    vector = index.mean_vector(rows)
     norm = float(np.linalg.norm(vector))
     if norm > 0:
         vector = vector / norm

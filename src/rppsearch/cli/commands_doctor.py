@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from .common import CsvFlag, IndexDir, JsonFlag, Quiet, emit, info, progress_factory, settings_for
-from .main import app
+from .app import app
 
 COLUMNS = ["check", "status", "count", "message", "action"]
 

@@ -9,8 +9,22 @@ from typing import Annotated
 
 import typer
 
-from .common import CsvFlag, IndexDir, JsonFlag, Quiet, emit, info, print_ingest, progress_factory, settings_for
-from .main import app
+from ..config import Settings
+from .common import (
+    CsvFlag,
+    IndexDir,
+    JsonFlag,
+    Quiet,
+    check_paths,
+    emit,
+    print_ingest,
+    print_stages,
+    print_store,
+    progress_factory,
+    settings_for,
+    store_settings,
+)
+from .app import app
 
 
 @app.command()
@@ -22,19 +36,20 @@ def ingest(
     quiet: Quiet = False,
 ) -> None:
     """Parse documents into clean text and passages in the store (incremental)."""
-    from ..build import build  # noqa: PLC0415
+    check_paths([*paths, *([catalog] if catalog else [])])
+    settings = store_settings(index_dir, command="ingest")
+    _run(settings, paths=paths, catalog=catalog, prune=prune, quiet=quiet)
 
-    settings = settings_for(index_dir)
-    report = build(settings, paths=paths, catalog=catalog, prune=prune, progress=progress_factory(quiet))
+
+def _run(settings: Settings, *, paths: list[Path], catalog: Path | None, prune: bool, quiet: bool) -> None:
+    from ..build import build as run_build  # noqa: PLC0415
+
+    report = run_build(settings, paths=paths, catalog=catalog, prune=prune, progress=progress_factory(quiet))
     print_ingest(report.ingest, quiet=quiet)
-    _print_stages(report.stages, quiet=quiet)
+    print_stages(report.stages, quiet=quiet)
+    print_store(settings, quiet=quiet)
     if report.ingest.failed:
         raise typer.Exit(1)
-
-
-def _print_stages(stages: dict, *, quiet: bool) -> None:
-    for name, value in stages.items():
-        info(f"{name}: {value}", quiet=quiet)
 
 
 @app.command()
@@ -44,17 +59,12 @@ def build(
     quiet: Quiet = False,
 ) -> None:
     """The main job: ingest the corpus (pruning removed files), tag it and index it."""
-    from ..build import build as run_build  # noqa: PLC0415
     from ..errors import InputError  # noqa: PLC0415
 
     if not corpus.is_dir():
         raise InputError(corpus, "not a folder")
-    settings = settings_for(index_dir)
-    report = run_build(settings, paths=[corpus], prune=True, progress=progress_factory(quiet))
-    print_ingest(report.ingest, quiet=quiet)
-    _print_stages(report.stages, quiet=quiet)
-    if report.ingest.failed:
-        raise typer.Exit(1)
+    settings = store_settings(index_dir, command="build", may_create=True)
+    _run(settings, paths=[corpus], catalog=None, prune=True, quiet=quiet)
 
 
 @app.command()

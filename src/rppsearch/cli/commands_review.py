@@ -16,8 +16,8 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import RppError
-from .common import CsvFlag, IndexDir, JsonFlag, Quiet, emit, info, print_ingest, progress_factory, settings_for
-from .main import app
+from .common import CsvFlag, IndexDir, JsonFlag, Quiet, check_paths, emit, info, print_ingest, print_store, progress_factory, settings_for, store_settings
+from .app import app
 
 labels_app = typer.Typer(
     help="Export and import people's decisions (JSON lines, CSV) and the codebook (REFI-QDA .qdc).",
@@ -161,12 +161,14 @@ def add(
     """Add articles: ingest, tag and index them (nothing else is rebuilt) and show the suggested dimensions."""
     from ..build import build as run_build  # noqa: PLC0415
 
-    settings = settings_for(index_dir)
+    check_paths([*files, *([catalog] if catalog else [])])
+    settings = store_settings(index_dir, command="add")
     report = run_build(
         settings, paths=files, catalog=catalog, progress=progress_factory(quiet)
     )
     ing = report.ingest
     print_ingest(ing, quiet=quiet or as_json, pruning=False)
+    print_store(settings, quiet=quiet or as_json)
     statuses = {
         **{d: "unchanged" for d in ing.unchanged},
         **{d: "moved" for d in ing.moved},

@@ -17,7 +17,7 @@ import typer
 
 from ..models import snippet_window
 from .common import CsvFlag, IndexDir, JsonFlag, emit, settings_for
-from .main import app
+from .app import app
 
 #: Characters of passage text shown for a hit in the terminal.
 SNIPPET_CHARS = 320

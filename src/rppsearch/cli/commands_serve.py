@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from .common import IndexDir, info, settings_for
-from .main import app
+from .app import app
 
 
 @app.command()

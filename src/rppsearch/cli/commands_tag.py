@@ -14,8 +14,21 @@ from typing import Annotated, Any
 
 import typer
 
-from .common import CsvFlag, IndexDir, JsonFlag, Quiet, emit, info, progress_factory, settings_for
-from .main import app
+from ..progress import stage_line
+from .common import (
+    CsvFlag,
+    IndexDir,
+    JsonFlag,
+    Quiet,
+    check_paths,
+    emit,
+    info,
+    print_store,
+    progress_factory,
+    settings_for,
+    store_settings,
+)
+from .app import app
 
 
 class Features(str, Enum):
@@ -65,28 +78,42 @@ def train(
     features: FeaturesOpt = Features.auto,
     human: Annotated[bool, typer.Option("--human/--no-human", help="Add people's decisions from the store's labels.")] = True,
     index_dir: IndexDir = None,
+    tag: Annotated[
+        bool, typer.Option("--tag/--no-tag", help="Re-tag the store's new and stale passages with the new model.")
+    ] = True,
     as_json: JsonFlag = False,
     quiet: Quiet = False,
 ) -> None:
-    """Train the dimension tagger (cross-validated) and make it the active model."""
+    """Train the dimension tagger (cross-validated), make it the active model and re-tag the store with it."""
     from ..store import Store  # noqa: PLC0415
-    from ..tag.pipeline import train_and_register  # noqa: PLC0415
+    from ..store import tags as tagstore  # noqa: PLC0415
+    from ..tag.pipeline import tag_store, train_and_register  # noqa: PLC0415
 
-    settings = settings_for(index_dir)
+    check_paths([*(labels or []), *([taxonomy] if taxonomy else [])])
+    settings = store_settings(index_dir, command="train")
     with Store.open(settings.db_path) as store:
         extra = _human_examples(store) if human else []
-        model = train_and_register(
-            store,
-            settings,
-            taxonomy_path=taxonomy,
-            label_files=labels,
-            extra_examples=extra,
-            features=features.value,
-            on_step=None if quiet else (lambda message: info(message)),
-        )
+        with progress_factory(quiet)("Training the tagger", None) as step:
+            model = train_and_register(
+                store,
+                settings,
+                taxonomy_path=taxonomy,
+                label_files=labels,
+                extra_examples=extra,
+                features=features.value,
+                on_step=lambda message: step(0, description=message[:1].upper() + message[1:]),
+            )
+        if tag:
+            tagged = tag_store(store, settings, progress=progress_factory(quiet))
+            stale = 0
+        else:
+            tagged = None
+            stale = len(tagstore.passages_needing_tags(
+                store, model_version=model.version, n_dimensions=len(model.dimension_ids), force=False
+            ))
     card = model.card
     if as_json:
-        sys.stdout.write(json.dumps(card, ensure_ascii=False) + "\n")
+        sys.stdout.write(json.dumps({**card, "tagged": tagged}, ensure_ascii=False) + "\n")
         return
     training = card["training"]
     line = (
@@ -101,6 +128,14 @@ def train(
             emit(_dimension_rows(cv, card.get("thresholds")), columns=["dimension", "precision", "recall", "f1", "support", "threshold"])
     else:
         typer.echo("zero-shot model (no labelled examples): scores are similarities to the codebook's definitions")
+    if tagged is not None:
+        info(stage_line("tag", tagged), quiet=quiet)
+    elif stale:
+        info(
+            f"{stale} passages still carry tags from an older model: run `rpp tag` to re-tag them with {card['version']}",
+            quiet=quiet,
+        )
+    print_store(settings, quiet=quiet)
 
 
 def _dimension_rows(cv: dict[str, Any], thresholds: dict[str, float] | None = None) -> list[dict[str, Any]]:

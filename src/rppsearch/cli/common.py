@@ -5,15 +5,14 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from ..config import Settings
-from ..progress import ProgressFactory
+from ..progress import ProgressFactory, console_progress, stage_line
 
 IndexDir = Annotated[
     Path | None,
@@ -31,6 +30,43 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or 
 
 def settings_for(index_dir: Path | None) -> Settings:
     return Settings.for_dir(index_dir)
+
+
+def check_paths(paths: Sequence[Path]) -> None:
+    """Every path given on the command line exists (checked before anything loads)."""
+    from ..errors import InputError  # noqa: PLC0415
+
+    for path in paths:
+        if not path.exists():
+            raise InputError(path, "no such file or folder")
+
+
+def store_settings(index_dir: Path | None, *, command: str, may_create: bool = False) -> Settings:
+    """Settings for a command that writes to a store, refusing to start a new store nobody asked for.
+
+    A store is asked for by `--index-dir` or `RPP_HOME` (typer fills `index_dir` from either),
+    or exists already as `indexes/` here. Otherwise a command that may create one (`rpp build`,
+    the quickstart) goes ahead; any other asks on a terminal and refuses elsewhere, with a hint.
+    """
+    from ..errors import StoreError  # noqa: PLC0415
+
+    settings = settings_for(index_dir)
+    if index_dir is not None or may_create or settings.db_path.exists():
+        return settings
+    where = settings.index_dir.resolve()
+    if sys.stdin.isatty() and sys.stderr.isatty():
+        if typer.confirm(f"No store at {where}. Start a new, empty one there?", default=False, err=True):
+            return settings
+    raise StoreError(
+        f"no store at {where}: `rpp {command}` would start a new, empty corpus here",
+        hint="run it where your indexes/ folder is, pass --index-dir DIR (or set RPP_HOME), "
+        "or create a store here with `rpp build CORPUS` or `--index-dir indexes`",
+    )
+
+
+def print_store(settings: Settings, *, quiet: bool) -> None:
+    """Which store a command wrote to."""
+    info(f"store: {settings.db_path.resolve()}", quiet=quiet)
 
 
 def emit(
@@ -88,47 +124,16 @@ def show_progress(quiet: bool) -> bool:
     return not quiet and sys.stderr.isatty()
 
 
-@contextmanager
-def progress_bar(label: str, total: int | None, *, quiet: bool) -> Iterator[Any]:
-    """A rich progress bar on stderr that knows its length; a no-op when quiet or not a TTY.
-
-    Yields a callable `advance(n=1, description=None)`.
-    """
-    if not show_progress(quiet):
-        yield lambda n=1, description=None: None
-        return
-    from rich.console import Console  # noqa: PLC0415
-    from rich.progress import (  # noqa: PLC0415
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=False,
-    ) as progress:
-        task = progress.add_task(label, total=total)
-
-        def advance(n: int = 1, description: str | None = None) -> None:
-            if description is not None:
-                progress.update(task, description=description)
-            progress.advance(task, n)
-
-        yield advance
-
-
 def progress_factory(quiet: bool) -> ProgressFactory:
-    """What the library's `progress=` parameters take: a bar per stage, honouring `--quiet`."""
-    return lambda label, total: progress_bar(label, total, quiet=quiet)
+    """What the library's `progress=` parameters take: a bar (or spinner) per stage on a TTY,
+    nothing with `--quiet` or when stderr is not a terminal."""
+    return console_progress(show_progress(quiet))
+
+
+def print_stages(stages: dict[str, Any], *, quiet: bool) -> None:
+    """One readable line per build stage."""
+    for name, value in stages.items():
+        info(stage_line(name, value), quiet=quiet)
 
 
 def error_line(message: str) -> None:

@@ -7,38 +7,14 @@ from __future__ import annotations
 
 import sys
 
-import typer
-
-from .. import __version__
 from ..errors import RppError
+from .app import app
 
-app = typer.Typer(
-    name="rpp",
-    help="rppsearch: ingest, tag and search documents about central office transformation.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"rpp {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, is_flag=True, help="Show the version."),
-) -> None:
-    """rppsearch: ingest, tag and search documents about central office transformation."""
+__all__ = ["app", "main"]
 
 
 def _register() -> None:
-    from . import commands_ingest  # noqa: F401,PLC0415
-
-    for name in ("commands_tag", "commands_search", "commands_review", "commands_serve", "commands_doctor"):
+    for name in ("commands_ingest", "commands_tag", "commands_search", "commands_review", "commands_serve", "commands_doctor"):
         try:
             __import__(f"{__package__}.{name}")
         except ModuleNotFoundError as exc:

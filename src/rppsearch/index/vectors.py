@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..config import Settings
-from ..embed import fingerprint_of, get_encoder, prepare_torch
+from ..embed import batch_encoder, fingerprint_of, get_encoder
 from ..errors import IndexStateError
 from ..progress import ProgressFactory, no_progress
 from ..store import Store
@@ -32,9 +32,9 @@ FORMAT = 1
 # What each passage's vector encodes. Changing it means re-encoding: it is in the manifest.
 TEXT_RECIPE = "title+heading+text"
 VECTORS_FILE = "vectors.npy"
-# The matrix is scanned in float16: torch's f16 matrix-vector product ran ~5x faster than f32
-# here, in half the memory, with the same top 10 for 96-100% of queries
-# (benchmarks/results/dense.json). The store keeps float32; this copy is derived.
+# The matrix is stored in float16 (half the disk and page cache, the same top 10 for 96-100% of
+# queries: benchmarks/results/dense.json) and widened to float32 when loaded, where numpy's BLAS
+# scans it without torch. The store keeps float32; this copy is derived.
 MATRIX_DTYPE = "float16"
 PKS_FILE = "pks.npy"
 DOCS_FILE = "docs.npy"
@@ -70,30 +70,36 @@ def embed_missing(
     """
     progress = progress or no_progress
     start = time.perf_counter()
-    encoder = get_encoder(settings.embedding_model)
-    model = encoder.fingerprint
+    model = current_fingerprint(settings)
     pks = vstore.missing_vector_pks(store, model=model)
     if not pks:
         return {"encoded": 0, "model": model}
+    with progress("Loading the embedding model", None):
+        encoder = batch_encoder(settings.embedding_model, len(pks), index_dir=settings.index_dir)
+    model = encoder.fingerprint
     lengths = vstore.passage_lengths(store, pks)
     pks.sort(key=lambda pk: -lengths.get(pk, 0))
     encode_seconds = 0.0
-    with progress("Encoding", len(pks)) as advance:
+    with progress("Encoding passages", len(pks)) as advance:
         for i in range(0, len(pks), chunk):
             rows = vstore.passages_for_embedding(store, pks[i : i + chunk])
             texts = [embedding_text(title, heading, text) for _, _, title, heading, text in rows]
-            t0 = time.perf_counter()
-            vectors = encoder.encode(texts, batch_size=batch_size)
-            encode_seconds += time.perf_counter() - t0
+            parts = []
+            for j in range(0, len(texts), batch_size):  # the bar moves with every batch
+                t0 = time.perf_counter()
+                parts.append(encoder.encode(texts[j : j + batch_size], batch_size=batch_size))
+                encode_seconds += time.perf_counter() - t0
+                advance(len(parts[-1]))
+            vectors = np.concatenate(parts) if parts else np.zeros((0, encoder.dim), dtype=np.float32)
             with store.transaction():
                 vstore.put_vectors(
                     store, ((pk, digest, vec) for (pk, digest, *_), vec in zip(rows, vectors)), model=model
                 )
-            advance(len(rows))
     seconds = time.perf_counter() - start
     return {
         "encoded": len(pks),
         "model": model,
+        "engine": getattr(encoder, "engine", "torch"),
         "seconds": round(seconds, 3),
         "passages_per_s": round(len(pks) / seconds, 1) if seconds else None,
         "encode_share": round(encode_seconds / seconds, 3) if seconds else None,
@@ -253,19 +259,23 @@ def _refresh_locked(store: Store, settings: Settings, *, force: bool, model: str
 def _store_dim(store: Store, model: str, pks: np.ndarray, settings: Settings) -> int:
     if len(pks):
         return int(vstore.get_vectors(store, [int(pks[0])], model=model).shape[1])
-    return int(get_encoder(settings.embedding_model).dim)
+    return int(get_encoder(settings.embedding_model, index_dir=settings.index_dir).dim)
 
 
 # -- loading and scoring -----------------------------------------------------------------
 @dataclass
 class VectorIndex:
-    """A loaded, memory-mapped vectors index with helpers for top-k and per-document maxima."""
+    """A loaded vectors index with helpers for top-k and per-document maxima, in numpy.
+
+    The float16 file is widened to float32 once per process: numpy's float32 matrix-vector
+    product (BLAS) is the fast one, and neither torch nor any model is needed to scan.
+    """
 
     folder: Path
     manifest: dict[str, Any]
     pks: np.ndarray
     docs: np.ndarray
-    matrix: Any  # torch.Tensor (n, dim), float16, over the mmap
+    matrix: np.ndarray  # (n, dim) float32
     _doc_groups: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     @property
@@ -281,52 +291,41 @@ class VectorIndex:
         pos = np.minimum(pos, len(self.pks) - 1)
         return pos[self.pks[pos] == pks]
 
-    def mask_for_pks(self, pks: np.ndarray) -> Any:
-        """A torch bool mask over rows: True for the given passage pks."""
-        import torch  # noqa: PLC0415
-
-        mask = torch.zeros(self.count, dtype=torch.bool)
-        rows = self.rows_for_pks(pks)
-        if len(rows):
-            mask[torch.from_numpy(rows)] = True
+    def mask_for_pks(self, pks: np.ndarray) -> np.ndarray:
+        """A bool mask over rows: True for the given passage pks."""
+        mask = np.zeros(self.count, dtype=bool)
+        mask[self.rows_for_pks(pks)] = True
         return mask
 
-    def mask_for(self, *, doc_pks: np.ndarray | None, passage_pks: np.ndarray | None) -> Any:
-        """A torch bool mask of rows in the given documents and passages (None: no limit)."""
-        import torch  # noqa: PLC0415
-
+    def mask_for(self, *, doc_pks: np.ndarray | None, passage_pks: np.ndarray | None) -> np.ndarray | None:
+        """A bool mask of rows in the given documents and passages (None: no limit)."""
         mask = None
         if doc_pks is not None:
             top = int(max(self.docs.max(initial=0), doc_pks.max(initial=0))) + 1
             table = np.zeros(top, dtype=bool)
             table[doc_pks] = True
-            mask = torch.from_numpy(table[self.docs])
+            mask = table[self.docs]
         if passage_pks is not None:
             by_passage = self.mask_for_pks(passage_pks)
             mask = by_passage if mask is None else mask & by_passage
         return mask
 
-    def scores(self, query: np.ndarray, mask: Any = None) -> Any:
-        """Cosine scores of every row (-inf where `mask` is False)."""
-        import torch  # noqa: PLC0415
+    def mean_vector(self, rows: np.ndarray) -> np.ndarray:
+        """The mean of the given rows' vectors (float32, not normalised)."""
+        return np.asarray(self.matrix[np.asarray(rows, dtype=np.int64)].mean(axis=0), dtype=np.float32)
 
-        q = torch.from_numpy(np.ascontiguousarray(query, dtype=np.float32)).to(self.matrix.dtype)
-        scores = torch.mv(self.matrix, q)  # stays in the matrix dtype; top-k converts its few values
+    def scores(self, query: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+        """Cosine scores of every row (-inf where `mask` is False)."""
+        q = np.ascontiguousarray(query, dtype=np.float32)
+        scores = self.matrix @ q
         if mask is not None:
-            scores.masked_fill_(~mask, float("-inf"))
+            scores[~np.asarray(mask, dtype=bool)] = -np.inf
         return scores
 
-    def top_passages(self, scores: Any, k: int) -> list[tuple[int, float]]:
+    def top_passages(self, scores: np.ndarray, k: int) -> list[tuple[int, float]]:
         """(passage pk, score) of the best `k` finite scores."""
-        import torch  # noqa: PLC0415
-
-        k = min(k, self.count)
-        if k <= 0:
-            return []
-        values, rows = torch.topk(scores, k)
-        finite = torch.isfinite(values)
-        values, rows = values[finite].tolist(), rows[finite].tolist()
-        return [(int(self.pks[r]), float(v)) for r, v in zip(rows, values)]
+        rows = _top_rows(scores, k)
+        return [(int(self.pks[r]), float(scores[r])) for r in rows]
 
     def _groups(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         if self._doc_groups is None:
@@ -336,25 +335,28 @@ class VectorIndex:
             self._doc_groups = (doc_ids, inverse.astype(np.int64), order, starts)
         return self._doc_groups
 
-    def top_documents(self, scores: Any, k: int) -> list[tuple[int, float, int]]:
+    def top_documents(self, scores: np.ndarray, k: int) -> list[tuple[int, float, int]]:
         """(document pk, best score, best passage pk) of the best `k` documents."""
-        import torch  # noqa: PLC0415
-
         if not self.count:
             return []
-        doc_ids, inverse, order, starts = self._groups()
-        best = torch.full((len(doc_ids),), float("-inf"), dtype=scores.dtype)
-        best.scatter_reduce_(0, torch.from_numpy(inverse), scores, reduce="amax")
-        k = min(k, len(doc_ids))
-        values, docs = torch.topk(best, k)
+        doc_ids, _, order, starts = self._groups()
+        best = np.maximum.reduceat(scores[order], starts[:-1])
         out = []
-        for value, d in zip(values.tolist(), docs.tolist()):
-            if value == float("-inf"):
-                break
+        for d in _top_rows(best, k):
             rows = order[starts[d] : starts[d + 1]]
-            row = int(rows[int(torch.argmax(scores[torch.from_numpy(rows)]))])
-            out.append((int(doc_ids[d]), float(value), int(self.pks[row])))
+            row = int(rows[int(np.argmax(scores[rows]))])
+            out.append((int(doc_ids[d]), float(best[d]), int(self.pks[row])))
         return out
+
+
+def _top_rows(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indexes of the best `k` finite values, best first (ties: lower index first)."""
+    k = min(k, len(scores))
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    part = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+    part = part[np.lexsort((part, -scores[part]))]
+    return part[np.isfinite(scores[part])]
 
 
 _LOADED: dict[str, tuple[tuple[int, int], VectorIndex]] = {}
@@ -387,10 +389,7 @@ def read_index_files(
 
 
 def load_index(settings: Settings) -> VectorIndex:
-    """The vectors index at `settings.vectors_dir`, memory-mapped; cached while unchanged."""
-    prepare_torch()
-    import torch  # noqa: PLC0415
-
+    """The vectors index at `settings.vectors_dir`, as float32; cached while unchanged."""
     folder = settings.vectors_dir
     path = folder / "manifest.json"
     try:
@@ -404,10 +403,10 @@ def load_index(settings: Settings) -> VectorIndex:
     manifest = read_manifest(folder)
     if manifest is None or not _index_files_ok(folder):
         raise IndexStateError(f"no vectors index at {folder}", hint="run `rpp build`")
-    pks, docs, matrix = read_index_files(folder, manifest, mmap_mode="c")
+    pks, docs, matrix = read_index_files(folder, manifest, mmap_mode="r")
     count = manifest.get("count")
-    tensor = torch.from_numpy(matrix) if count else torch.zeros((0, int(manifest.get("dim") or 1)))
-    index = VectorIndex(folder=folder, manifest=manifest, pks=pks, docs=docs, matrix=tensor)
+    dense = matrix.astype(np.float32) if count else np.zeros((0, int(manifest.get("dim") or 1)), dtype=np.float32)
+    index = VectorIndex(folder=folder, manifest=manifest, pks=pks, docs=docs, matrix=dense)
     _LOADED[str(folder)] = (key, index)
     return index
 

@@ -59,7 +59,7 @@ BATCH = 256
 def _encoder(settings: Settings) -> Any:
     from ..embed import get_encoder  # noqa: PLC0415
 
-    return get_encoder(settings.embedding_model)
+    return get_encoder(settings.embedding_model, index_dir=settings.index_dir)
 
 
 def _cached_embed(settings: Settings, encoder: Any | None) -> Callable[[list[str]], np.ndarray] | None:
@@ -316,7 +316,8 @@ def tag_store(store: Store, settings: Settings, *, progress: ProgressFactory | N
     """
     progress = progress or no_progress
     started = time.perf_counter()
-    model, trained = ensure_model(store, settings)
+    with progress("Checking the tagger", None) as step:
+        model, trained = ensure_model(store, settings, on_step=lambda message: step(0, description=message[:1].upper() + message[1:]))
     assert model.taxonomy is not None
     if store.get_meta("taxonomy_hash") != model.taxonomy.hash:
         with store.transaction():
@@ -330,7 +331,7 @@ def tag_store(store: Store, settings: Settings, *, progress: ProgressFactory | N
     tag_seconds = 0.0
     encoder = None
     documents: set[str] = set()
-    with progress("Tagging", len(todo)) as advance:
+    with progress("Tagging passages", len(todo)) as advance:
         for i in range(0, len(todo), BATCH):
             batch = todo[i : i + BATCH]
             pks = [p.pk for p in batch]
