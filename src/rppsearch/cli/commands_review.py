@@ -29,6 +29,7 @@ class Order(str, Enum):
     uncertain = "uncertain"
     document = "document"
     random = "random"
+    active = "active"
 
 
 class ExportFormat(str, Enum):
@@ -78,7 +79,8 @@ def _open(index_dir: Path | None):  # noqa: ANN202
     return Store.open(settings_for(index_dir).db_path, create=False)
 
 
-def _run_review(store: Any, *, reviewer: str, order: str, documents: list[str], dimension: str | None, seed: int | None) -> None:
+def _run_review(store: Any, *, reviewer: str, order: str, documents: list[str], dimension: str | None, seed: int | None,
+                retrain_every: int = 10, takeover: int | None = None) -> None:
     from rich.console import Console  # noqa: PLC0415
 
     from ..review import ReviewSession  # noqa: PLC0415
@@ -90,7 +92,8 @@ def _run_review(store: Any, *, reviewer: str, order: str, documents: list[str], 
             hint="in scripts, record decisions with `rpp label TARGET --add ID --remove ID`",
         )
     session = ReviewSession(
-        store, reviewer=reviewer, order=order, document_ids=documents or None, dimension=dimension, seed=seed
+        store, reviewer=reviewer, order=order, document_ids=documents or None, dimension=dimension, seed=seed,
+        retrain_every=retrain_every, takeover=takeover,
     )
     keys = TerminalKeys()
     with keys.session():
@@ -196,14 +199,17 @@ def add(
 def review(
     index_dir: IndexDir = None,
     reviewer: Reviewer = None,
-    order: Annotated[Order, typer.Option(help="uncertain (scores nearest the 0.5 threshold first), document (in order), or random.")] = Order.uncertain,
+    order: Annotated[Order, typer.Option(help="uncertain (scores nearest the 0.5 threshold first), document (in order), random, or active (retrain a light model on the passage vectors as you go, re-rank by its uncertainty, estimate what is left).")] = Order.uncertain,
     document: Annotated[list[str] | None, typer.Option("--document", help="Only this document's passages (repeatable).", show_default=False)] = None,
     dimension: Annotated[str | None, typer.Option(help="Only passages where the model suggests this dimension or nearly does.", show_default=False)] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for --order random.", show_default=False)] = None,
+    retrain_every: Annotated[int, typer.Option("--retrain-every", min=1, help="--order active: retrain after this many decisions.")] = 10,
+    takeover: Annotated[int, typer.Option("--takeover", min=1, help="--order active: decisions on a dimension before the light model replaces the tagger's scores for it.")] = 30,
 ) -> None:
     """Review suggested dimensions passage by passage (single keys; ? for help). Quitting keeps everything; re-run to resume."""
     with _open(index_dir) as store:
-        _run_review(store, reviewer=_reviewer(reviewer), order=order.value, documents=list(document or []), dimension=dimension, seed=seed)
+        _run_review(store, reviewer=_reviewer(reviewer), order=order.value, documents=list(document or []), dimension=dimension,
+                    seed=seed, retrain_every=retrain_every, takeover=takeover)
 
 
 # -- rpp label ---------------------------------------------------------------------------
