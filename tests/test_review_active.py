@@ -118,3 +118,36 @@ def test_review_active_on_screen_shows_retraining_and_the_stopping_estimate(inde
     child.send("q")
     child.expect_exact("Saved.")
     child.expect(pexpect.EOF)
+
+
+def test_most_likely_first_finds_the_passages_of_a_dimension_sooner(index_dir: Path) -> None:
+    store = active_store(index_dir / "rpp.db", n=40)
+    found = {}
+    for query in ("likely", "uncertain"):
+        session = ReviewSession(store, reviewer=query, order="active", dimension="evidence-use", query=query,
+                                retrain_every=2, takeover=4)
+        hits = 0
+        for _ in range(14):
+            item = session.current()
+            assert item is not None
+            if "data" in item.text:
+                hits += 1
+                session.add(item, "evidence-use")
+            else:
+                session.reject(item, "evidence-use")
+            session.skip(item)  # the passage is done for this reviewer
+        found[query] = hits
+    assert found["likely"] >= 10 and found["likely"] > found["uncertain"]
+    store.close()
+
+
+def test_the_newton_fit_matches_scikit_learns_logistic_regression() -> None:
+    sklearn = pytest.importorskip("sklearn.linear_model")
+    from rppsearch.tag.active import fit_logistic
+
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((150, 20))
+    y = (X[:, 0] + 0.5 * rng.standard_normal(150) > 0.3).astype(int)
+    w, b = fit_logistic(X, y, C=1.0)
+    ref = sklearn.LogisticRegression(C=1.0, tol=1e-8, max_iter=1000).fit(X, y)
+    assert np.allclose(w, ref.coef_[0], atol=1e-4) and abs(b - ref.intercept_[0]) < 1e-4

@@ -7,8 +7,9 @@ or 1 are sure (uncertainty 0). `order="uncertain"` (the default) shows the most 
 passages first; `"document"` goes through documents in id order, passage by passage;
 `"random"` shuffles (with `seed`, reproducibly); `"active"` starts like `"uncertain"` and
 retrains a light model on the stored passage vectors every `retrain_every` decisions,
-re-ranking the rest of the queue by its uncertainty and estimating, per dimension, how many
-relevant passages are left (see `tag.active`). Passages the model never scored come last.
+re-ranking the rest of the queue by its uncertainty (`query="likely"`: by its largest
+probability, which finds the relevant passages of a `dimension` sooner) and estimating, per
+dimension, how many relevant passages are left (see `tag.active`). Passages the model never scored come last.
 `dimension` narrows the queue to passages where the model suggests that dimension or scores
 it within 0.25 of the threshold, ranked by that dimension's uncertainty; `document_ids`
 narrows it to those documents.
@@ -50,6 +51,7 @@ __all__ = [
 
 ORDERS = ("uncertain", "document", "random", "active")
 RETRAIN_EVERY = 10
+QUERIES = ("uncertain", "likely")  # --order active: most uncertain first, or most likely to apply first
 THRESHOLD = 0.5  # calibrated scores: 0.5 is each dimension's decision threshold
 NEAR_MISS = 0.25  # `dimension=` also keeps passages scored within this of the threshold
 
@@ -201,6 +203,7 @@ class ReviewSession:
         seed: int | None = None,
         retrain_every: int = RETRAIN_EVERY,
         takeover: int | None = None,
+        query: str = "uncertain",
     ) -> None:
         reviewer = (reviewer or "").strip()
         if not reviewer:
@@ -209,7 +212,10 @@ class ReviewSession:
             raise LabelError(f"order {order!r}: use one of {', '.join(ORDERS)}")
         if retrain_every < 1:
             raise LabelError(f"--retrain-every {retrain_every}: give 1 or more decisions")
+        if query not in QUERIES:
+            raise LabelError(f"query {query!r}: use one of {', '.join(QUERIES)}")
         self.retrain_every = retrain_every
+        self.query = query
         self.takeover = takeover
         self.learner = None  # tag.active.ActiveLearner with order="active"
         self.since_retrain = 0
@@ -290,7 +296,8 @@ class ReviewSession:
         if self.dimension is not None:
             columns = [self.learner.dimensions.index(self.dimension)]
         values = self.learner.uncertainty(columns)
-        ranked = sorted(range(len(self._active_pks)), key=lambda i: -values[i])
+        key = values if self.query == "uncertain" else self.learner.likelihood(columns)
+        ranked = sorted(range(len(self._active_pks)), key=lambda i: -key[i])
         with_vectors = [self._active_pks[i] for i in ranked]
         rest = [pk for pk in self.queue if pk not in self._active_row]
         self.queue = with_vectors + rest

@@ -32,6 +32,11 @@ class Order(str, Enum):
     active = "active"
 
 
+class Query(str, Enum):
+    uncertain = "uncertain"
+    likely = "likely"
+
+
 class ExportFormat(str, Enum):
     jsonl = "jsonl"
     csv = "csv"
@@ -80,7 +85,7 @@ def _open(index_dir: Path | None):  # noqa: ANN202
 
 
 def _run_review(store: Any, *, reviewer: str, order: str, documents: list[str], dimension: str | None, seed: int | None,
-                retrain_every: int = 10, takeover: int | None = None) -> None:
+                retrain_every: int = 10, takeover: int | None = None, query: str = "uncertain") -> None:
     from rich.console import Console  # noqa: PLC0415
 
     from ..review import ReviewSession  # noqa: PLC0415
@@ -93,7 +98,7 @@ def _run_review(store: Any, *, reviewer: str, order: str, documents: list[str], 
         )
     session = ReviewSession(
         store, reviewer=reviewer, order=order, document_ids=documents or None, dimension=dimension, seed=seed,
-        retrain_every=retrain_every, takeover=takeover,
+        retrain_every=retrain_every, takeover=takeover, query=query,
     )
     keys = TerminalKeys()
     with keys.session():
@@ -205,11 +210,12 @@ def review(
     seed: Annotated[int | None, typer.Option(help="Seed for --order random.", show_default=False)] = None,
     retrain_every: Annotated[int, typer.Option("--retrain-every", min=1, help="--order active: retrain after this many decisions.")] = 10,
     takeover: Annotated[int, typer.Option("--takeover", min=1, help="--order active: decisions on a dimension before the light model replaces the tagger's scores for it.")] = 30,
+    query: Annotated[Query, typer.Option("--query", help="--order active: uncertain (teach the model fastest) or likely (find the passages that apply first; best with --dimension).")] = Query.uncertain,
 ) -> None:
     """Review suggested dimensions passage by passage (single keys; ? for help). Quitting keeps everything; re-run to resume."""
     with _open(index_dir) as store:
         _run_review(store, reviewer=_reviewer(reviewer), order=order.value, documents=list(document or []), dimension=dimension,
-                    seed=seed, retrain_every=retrain_every, takeover=takeover)
+                    seed=seed, retrain_every=retrain_every, takeover=takeover, query=query.value)
 
 
 # -- rpp label ---------------------------------------------------------------------------
