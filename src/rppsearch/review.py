@@ -5,7 +5,11 @@ The queue. Each passage's *uncertainty* is the largest, over dimensions, of
 decision threshold, so a score of exactly 0.5 is a coin toss (uncertainty 1) and scores of 0
 or 1 are sure (uncertainty 0). `order="uncertain"` (the default) shows the most uncertain
 passages first; `"document"` goes through documents in id order, passage by passage;
-`"random"` shuffles (with `seed`, reproducibly). Passages the model never scored come last.
+`"random"` shuffles (with `seed`, reproducibly); `"active"` starts like `"uncertain"` and
+retrains a light model on the stored passage vectors every `retrain_every` decisions,
+re-ranking the rest of the queue by its uncertainty (`query="likely"`: by its largest
+probability, which finds the relevant passages of a `dimension` sooner) and estimating, per
+dimension, how many relevant passages are left (see `tag.active`). Passages the model never scored come last.
 `dimension` narrows the queue to passages where the model suggests that dimension or scores
 it within 0.25 of the threshold, ranked by that dimension's uncertainty; `document_ids`
 narrows it to those documents.
@@ -45,7 +49,9 @@ __all__ = [
     "rollup",
 ]
 
-ORDERS = ("uncertain", "document", "random")
+ORDERS = ("uncertain", "document", "random", "active")
+RETRAIN_EVERY = 10
+QUERIES = ("uncertain", "likely")  # --order active: most uncertain first, or most likely to apply first
 THRESHOLD = 0.5  # calibrated scores: 0.5 is each dimension's decision threshold
 NEAR_MISS = 0.25  # `dimension=` also keeps passages scored within this of the threshold
 
@@ -195,12 +201,24 @@ class ReviewSession:
         document_ids: Sequence[str] | None = None,
         dimension: str | None = None,
         seed: int | None = None,
+        retrain_every: int = RETRAIN_EVERY,
+        takeover: int | None = None,
+        query: str = "uncertain",
     ) -> None:
         reviewer = (reviewer or "").strip()
         if not reviewer:
             raise LabelError("reviewer: a name is needed", hint="pass --reviewer NAME or set RPP_REVIEWER")
         if order not in ORDERS:
             raise LabelError(f"order {order!r}: use one of {', '.join(ORDERS)}")
+        if retrain_every < 1:
+            raise LabelError(f"--retrain-every {retrain_every}: give 1 or more decisions")
+        if query not in QUERIES:
+            raise LabelError(f"query {query!r}: use one of {', '.join(QUERIES)}")
+        self.retrain_every = retrain_every
+        self.query = query
+        self.takeover = takeover
+        self.learner = None  # tag.active.ActiveLearner with order="active"
+        self.since_retrain = 0
         self.store = store
         self.reviewer = reviewer
         self.order = order
@@ -216,6 +234,8 @@ class ReviewSession:
         self.document_ids = list(document_ids or [])
         self.queue, self.uncertainties = self._build_queue(seed)
         self.total = len(self.queue)
+        if order == "active":
+            self._start_active()
         progress = labelstore.reviewer_progress(store, reviewer=reviewer)
         ids = self._pk_to_id
         all_dims = {d["id"] for d in self.codebook}
@@ -245,6 +265,48 @@ class ReviewSession:
             if self.order == "random":
                 random.Random(seed).shuffle(ordered)
         return ordered, values
+
+    def _start_active(self) -> None:
+        from .tag.active import TAKEOVER, ActiveLearner, prior_scores, stored_vectors  # noqa: PLC0415
+
+        pks, vectors = stored_vectors(self.store, self.queue)
+        dims = [d["id"] for d in self.codebook]
+        self._active_pks = pks
+        self._active_row = {pk: i for i, pk in enumerate(pks)}
+        self.learner = ActiveLearner(
+            dimensions=dims, vectors=vectors, priors=prior_scores(self.store, pks, dims),
+            takeover=TAKEOVER if self.takeover is None else self.takeover,
+        )
+        self.retrain()
+
+    def retrain(self) -> None:
+        """Refit the light model on every decision in force and re-rank the rest of the queue."""
+        if self.learner is None:
+            return
+        rows = {self._pk_to_id[pk]: i for pk, i in self._active_row.items()}
+        decisions: dict[int, dict[str, bool]] = {}
+        order = []
+        for d in labelstore.human_decisions(self.store):
+            i = rows.get(d.target_id)
+            if i is not None and d.target_type == "passage":
+                decisions.setdefault(i, {})[d.dimension_id] = d.accepted
+                order.append((i, d.dimension_id, d.accepted))
+        self.learner.fit(decisions, order=order)
+        columns = None
+        if self.dimension is not None:
+            columns = [self.learner.dimensions.index(self.dimension)]
+        values = self.learner.uncertainty(columns)
+        key = values if self.query == "uncertain" else self.learner.likelihood(columns)
+        ranked = sorted(range(len(self._active_pks)), key=lambda i: -key[i])
+        with_vectors = [self._active_pks[i] for i in ranked]
+        rest = [pk for pk in self.queue if pk not in self._active_row]
+        self.queue = with_vectors + rest
+        self.uncertainties.update({self._active_pks[i]: float(values[i]) for i in range(len(values))})
+        self.since_retrain = 0
+
+    def estimates(self) -> dict[str, Any]:
+        """Per dimension id, the active model's stopping estimate (empty without --order active)."""
+        return dict(self.learner.estimates) if self.learner is not None else {}
 
     def finished_here(self) -> int:
         """Passages finished in this session (undo takes them back)."""
@@ -328,6 +390,11 @@ class ReviewSession:
         )
         self.notes.pop(item.pk, None)
         self._after(item)
+        self.since_retrain += 1
+        if self.learner is not None and self.since_retrain >= self.retrain_every:
+            self.retrain()
+            if item.pk not in self.done:
+                self.forced = item.pk  # a passage half-decided stays on screen
         return ids
 
     # -- decisions -------------------------------------------------------------------

@@ -20,7 +20,7 @@ from .common import CsvFlag, IndexDir, JsonFlag, Quiet, check_paths, emit, info,
 from .app import app
 
 labels_app = typer.Typer(
-    help="Export and import people's decisions (JSON lines, CSV) and the codebook (REFI-QDA .qdc).",
+    help="Export and import people's decisions (JSON lines, CSV, REFI-QDA .qdpx projects) and the codebook (.qdc).",
     no_args_is_help=True,
 )
 app.add_typer(labels_app, name="labels")
@@ -29,17 +29,31 @@ class Order(str, Enum):
     uncertain = "uncertain"
     document = "document"
     random = "random"
+    active = "active"
+
+
+class Query(str, Enum):
+    uncertain = "uncertain"
+    likely = "likely"
 
 
 class ExportFormat(str, Enum):
     jsonl = "jsonl"
     csv = "csv"
     qdc = "qdc"
+    qdpx = "qdpx"
 
 
 class ImportFormat(str, Enum):
     jsonl = "jsonl"
     csv = "csv"
+    qdpx = "qdpx"
+
+
+class Positions(str, Enum):
+    auto = "auto"
+    normalized = "normalized"
+    raw = "raw"
 
 
 Reviewer = Annotated[
@@ -70,7 +84,8 @@ def _open(index_dir: Path | None):  # noqa: ANN202
     return Store.open(settings_for(index_dir).db_path, create=False)
 
 
-def _run_review(store: Any, *, reviewer: str, order: str, documents: list[str], dimension: str | None, seed: int | None) -> None:
+def _run_review(store: Any, *, reviewer: str, order: str, documents: list[str], dimension: str | None, seed: int | None,
+                retrain_every: int = 10, takeover: int | None = None, query: str = "uncertain") -> None:
     from rich.console import Console  # noqa: PLC0415
 
     from ..review import ReviewSession  # noqa: PLC0415
@@ -82,7 +97,8 @@ def _run_review(store: Any, *, reviewer: str, order: str, documents: list[str], 
             hint="in scripts, record decisions with `rpp label TARGET --add ID --remove ID`",
         )
     session = ReviewSession(
-        store, reviewer=reviewer, order=order, document_ids=documents or None, dimension=dimension, seed=seed
+        store, reviewer=reviewer, order=order, document_ids=documents or None, dimension=dimension, seed=seed,
+        retrain_every=retrain_every, takeover=takeover, query=query,
     )
     keys = TerminalKeys()
     with keys.session():
@@ -190,14 +206,18 @@ def add(
 def review(
     index_dir: IndexDir = None,
     reviewer: Reviewer = None,
-    order: Annotated[Order, typer.Option(help="uncertain (scores nearest the 0.5 threshold first), document (in order), or random.")] = Order.uncertain,
+    order: Annotated[Order, typer.Option(help="uncertain (scores nearest the 0.5 threshold first), document (in order), random, or active (retrain a light model on the passage vectors as you go, re-rank by its uncertainty, estimate what is left).")] = Order.uncertain,
     document: Annotated[list[str] | None, typer.Option("--document", help="Only this document's passages (repeatable).", show_default=False)] = None,
     dimension: Annotated[str | None, typer.Option(help="Only passages where the model suggests this dimension or nearly does.", show_default=False)] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for --order random.", show_default=False)] = None,
+    retrain_every: Annotated[int, typer.Option("--retrain-every", min=1, help="--order active: retrain after this many decisions.")] = 10,
+    takeover: Annotated[int, typer.Option("--takeover", min=1, help="--order active: decisions on a dimension before the light model replaces the tagger's scores for it.")] = 30,
+    query: Annotated[Query, typer.Option("--query", help="--order active: uncertain (teach the model fastest) or likely (find the passages that apply first; best with --dimension).")] = Query.uncertain,
 ) -> None:
     """Review suggested dimensions passage by passage (single keys; ? for help). Quitting keeps everything; re-run to resume."""
     with _open(index_dir) as store:
-        _run_review(store, reviewer=_reviewer(reviewer), order=order.value, documents=list(document or []), dimension=dimension, seed=seed)
+        _run_review(store, reviewer=_reviewer(reviewer), order=order.value, documents=list(document or []), dimension=dimension,
+                    seed=seed, retrain_every=retrain_every, takeover=takeover, query=query.value)
 
 
 # -- rpp label ---------------------------------------------------------------------------
@@ -246,12 +266,24 @@ def label(
 # -- rpp labels export / import ----------------------------------------------------------
 @labels_app.command("export")
 def labels_export(
-    fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="jsonl or csv (one decision a row, with the passage text), or qdc (the codebook for QDA tools).")] = ExportFormat.jsonl,
+    fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="jsonl or csv (one decision a row, with the passage text), qdc (the codebook for QDA tools), or qdpx (a REFI-QDA project: documents, codes, each reviewer's codings and notes; needs --output).")] = ExportFormat.jsonl,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (default: stdout).", show_default=False)] = None,
+    include_model: Annotated[bool, typer.Option("--include-model", help="qdpx: also the model's suggestions, as a user of their own.")] = False,
     index_dir: IndexDir = None,
     quiet: Quiet = False,
 ) -> None:
-    """Export every decision (oldest first), or the codebook as a REFI-QDA .qdc file."""
+    """Export every decision (oldest first), the codebook as a REFI-QDA .qdc file, or a whole .qdpx project."""
+    if fmt == ExportFormat.qdpx:
+        from ..errors import LabelError  # noqa: PLC0415
+        from ..qdpx import write_qdpx  # noqa: PLC0415
+
+        if output is None:
+            raise LabelError("--format qdpx writes a zip file: give --output FILE.qdpx")
+        with _open(index_dir) as store:
+            rep = write_qdpx(store, output, include_model=include_model)
+        info(f"wrote {rep.sources} sources, {rep.selections} coded passages, {rep.codings} codings by "
+             f"{rep.users} users and {rep.notes} notes to {output}", quiet=quiet)
+        return
     from ..labels_io import write_export  # noqa: PLC0415
 
     with _open(index_dir) as store:
@@ -263,12 +295,28 @@ def labels_export(
 
 @labels_app.command("import")
 def labels_import(
-    file: Annotated[Path, typer.Argument(help="A .jsonl or .csv file as written by `rpp labels export`.", show_default=False)],
-    fmt: Annotated[ImportFormat | None, typer.Option("--format", "-f", help="jsonl or csv (default: from the file name).", show_default=False)] = None,
+    file: Annotated[Path, typer.Argument(help="A .jsonl or .csv file as written by `rpp labels export`, or a REFI-QDA .qdpx project.", show_default=False)],
+    fmt: Annotated[ImportFormat | None, typer.Option("--format", "-f", help="jsonl, csv or qdpx (default: from the file name).", show_default=False)] = None,
+    min_overlap: Annotated[float, typer.Option("--min-overlap", help="qdpx: a selection codes a passage it overlaps by at least this share of the passage (or of the selection, if shorter).")] = 0.5,
+    code_map: Annotated[Path | None, typer.Option("--code-map", help="qdpx: a JSON object or two-column CSV mapping code names (or GUIDs) to dimension ids (null/empty ignores a code).", show_default=False)] = None,
+    positions: Annotated[Positions, typer.Option("--positions", help="qdpx: how selection positions count line endings: normalized (CRLF = 1), raw (CRLF = 2), or auto.")] = Positions.auto,
+    implied_rejects: Annotated[bool, typer.Option("--implied-rejects/--no-implied-rejects", help="qdpx: a coder who coded a passage rejects the project's other codes on it.")] = True,
+    reviewer: Annotated[str | None, typer.Option("--reviewer", help="qdpx: the coder for codings that name none.", show_default=False)] = None,
     index_dir: IndexDir = None,
     quiet: Quiet = False,
 ) -> None:
-    """Import decisions; the file is checked line by line and nothing is imported if any line is bad."""
+    """Import decisions; the file is checked whole first and nothing is imported if anything is bad."""
+    if fmt == ImportFormat.qdpx or (fmt is None and file.suffix.lower() == ".qdpx"):
+        from ..qdpx_import import import_qdpx  # noqa: PLC0415
+
+        with _open(index_dir) as store:
+            rep = import_qdpx(store, file, min_overlap=min_overlap, code_map=code_map, positions=positions.value,
+                              implied_rejects=implied_rejects, default_reviewer=reviewer)
+        extra = f"; {rep.model_codings} model codings skipped" if rep.model_codings else ""
+        extra += f"; {rep.uncovered} selections covered no passage enough" if rep.uncovered else ""
+        info(f"imported {rep.imported} decisions on {rep.passages} passages by {', '.join(rep.reviewers) or 'nobody'} "
+             f"({rep.duplicates} already present{extra})", quiet=quiet)
+        return
     from ..labels_io import import_labels  # noqa: PLC0415
 
     with _open(index_dir) as store:

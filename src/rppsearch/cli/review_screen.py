@@ -20,7 +20,8 @@ from ..review import ReviewItem, ReviewSession
 
 EVIDENCE_STYLE = "bold underline yellow"
 KEYS_LINE = "a accept  r reject  d add  s skip  n note  u undo  v view all  q quit  ? help"
-ORDER_NAMES = {"uncertain": "most uncertain first", "document": "document order", "random": "random order"}
+ORDER_NAMES = {"uncertain": "most uncertain first", "document": "document order", "random": "random order",
+               "active": "active learning"}
 
 HELP = """\
 rpp review — decide which dimensions each passage speaks to
@@ -39,7 +40,10 @@ dimension of the codebook with the model's score (0.5 is the threshold):
   v   view the whole passage when it is cut short
   q   quit; everything is already saved, and the same command resumes here
 
-Order: most uncertain first (scores closest to 0.5) unless --order says otherwise.
+Order: most uncertain first (scores closest to 0.5) unless --order says otherwise. With
+--order active the model is retrained on the decisions every few passages and each
+dimension shows "about k left": the relevant passages it expects among those not reviewed
+(the sum of its probabilities), and how many decisions in a row said it does not apply.
 Press any key to go back."""
 
 
@@ -194,7 +198,10 @@ class ReviewScreen:
         row = Text(f" {number} {mark} ")
         row.append(f"{line.id:<26}", style="bold" if line.on else "")
         row.append(f" {score}  ")
-        row.append(status, style="green" if line.mine == "accept" else "red" if line.mine == "reject" else "cyan")
+        row.append(f"{status:<17}", style="green" if line.mine == "accept" else "red" if line.mine == "reject" else "cyan")
+        est = self.session.estimates().get(line.id)
+        if est is not None:
+            row.append(f"about {round(est.left)} left" + (f", {est.streak} no in a row" if est.streak else ""), style="dim")
         return row
 
     def draw(self, item: ReviewItem) -> None:
@@ -206,6 +213,8 @@ class ReviewScreen:
             f"rpp review · {session.reviewer} · {left} of {session.total} left · "
             f"{ORDER_NAMES.get(session.order, session.order)}"
         )
+        if session.learner is not None:
+            header += f" · retrained {session.learner.fits}×"
         self._line(header, "reverse")
         self._line(Text(item.title, style="bold"))
         where = f"{item.id} · passage {item.seq + 1} of {item.passage_count}"

@@ -1,0 +1,153 @@
+"""`rpp review --order active`: a light model retrained on the stored vectors as decisions come
+in, the queue re-ranked by its uncertainty, and a stopping estimate per dimension.
+
+The store is real (SQLite, spaCy segmentation) with vectors from the fake encoder (hashed
+bag of words: passages sharing words are near); the screen is driven through a real
+pseudo-terminal with pexpect."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from review_support import DIMS, build_store, make_document, write_model_tags
+
+from rppsearch.embed import get_encoder
+from rppsearch.errors import LabelError
+from rppsearch.review import ReviewSession
+from rppsearch.store import Store
+from rppsearch.store import documents as docstore
+from rppsearch.store.vectors import put_vectors
+from rppsearch.tag.active import ActiveLearner
+
+RPP = str(Path(sys.executable).with_name("rpp"))
+
+DATA = "Teams reviewed the monthly data and evidence from school visits to revise their support plans {i}."
+OTHER = "The district office renamed its facilities department and moved it to building {i} downtown."
+
+
+def active_store(path: Path, n: int = 24) -> Store:
+    """`n` one-passage documents, half about evidence use; the tagger is unsure of all of them."""
+    store = build_store(path, scores={})
+    with store.transaction():
+        for i in range(n):
+            text = (DATA if i % 2 == 0 else OTHER).format(i=i)
+            docstore.replace_document(store, make_document(f"d{i:02d}", f"Doc {i}", [text]))
+        rows = store.conn.execute("SELECT pk, text_hash, text FROM passages").fetchall()
+        vecs = get_encoder("fake").encode([r[2] for r in rows])
+        put_vectors(store, [(r[0], r[1], v) for r, v in zip(rows, vecs)], model="fake@384")
+    write_model_tags(store, {f"d{i:02d}-p0000": {"evidence-use": 0.45 + 0.01 * (i % 7)} for i in range(n)})
+    return store
+
+
+def test_the_light_model_takes_over_after_enough_decisions_and_estimates_what_is_left() -> None:
+    rng = np.random.default_rng(0)
+    n, d = 400, 16
+    y = rng.random(n) < 0.25
+    vectors = rng.standard_normal((n, d)).astype(np.float32) + 2.5 * y[:, None] * np.eye(d, dtype=np.float32)[0]
+    learner = ActiveLearner(dimensions=["a"], vectors=vectors, priors=np.full((n, 1), 0.5), takeover=30)
+    few = {i: {"a": bool(y[i])} for i in range(20)}
+    learner.fit(few)
+    assert learner.estimates["a"].model == "prior" and np.allclose(learner.scores[:, 0], 0.5)
+    many = {i: {"a": bool(y[i])} for i in range(200)}
+    learner.fit(many, order=[(i, "a", bool(y[i])) for i in range(200)])
+    est = learner.estimates["a"]
+    assert est.model == "active" and est.decided == 200
+    truly_left = int(y[200:].sum())
+    assert abs(est.left - truly_left) <= 0.35 * truly_left  # the summed probabilities are near the truth
+    streak = next(k for k, i in enumerate(range(199, -1, -1)) if y[i])
+    assert est.streak == streak
+    # the light model ranks the relevant passages above the others
+    auc_pairs = learner.scores[200:, 0][y[200:]][:, None] > learner.scores[200:, 0][~y[200:]][None, :]
+    assert auc_pairs.mean() > 0.85
+
+
+def test_the_session_retrains_every_n_decisions_and_reranks(index_dir: Path) -> None:
+    store = active_store(index_dir / "rpp.db")
+    session = ReviewSession(store, reviewer="ana", order="active", retrain_every=3, takeover=4)
+    assert session.learner is not None and session.learner.fits == 1
+    for _ in range(12):
+        item = session.current()
+        assert item is not None
+        if "data" in item.text:
+            session.add(item, "evidence-use")
+        session.accept(item)
+    assert session.learner.fits >= 5  # at the start, then after every 3 actions (an add and an accept each count)
+    est = session.estimates()["evidence-use"]
+    assert est.model == "active" and est.decided >= 6
+    left_relevant = sum(1 for pk in session.queue if pk not in session.done and "data" in store.conn.execute(
+        "SELECT text FROM passages WHERE pk = ?", (pk,)).fetchone()[0])
+    assert abs(est.left - left_relevant) <= max(3, 0.5 * left_relevant)
+    store.close()
+
+
+def test_active_order_without_vectors_is_a_clear_error(index_dir: Path) -> None:
+    store = build_store(index_dir / "rpp.db")
+    with pytest.raises(LabelError, match="--order active needs the passages' vectors"):
+        ReviewSession(store, reviewer="ana", order="active")
+    store.close()
+
+
+@pytest.mark.slow
+def test_review_active_on_screen_shows_retraining_and_the_stopping_estimate(index_dir: Path) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    active_store(index_dir / "rpp.db").close()
+    env = {k: v for k, v in os.environ.items() if k not in ("RPP_HOME", "RPP_REVIEWER")}
+    env.update({"RPP_MODEL": "fake", "NO_COLOR": "1", "TERM": "xterm"})
+    child = pexpect.spawn(RPP, ["review", "--reviewer", "ana", "--index-dir", str(index_dir), "--order", "active",
+                                "--retrain-every", "2", "--takeover", "4"],
+                          env=env, dimensions=(24, 100), encoding="utf-8", timeout=30)
+    child.expect_exact("active learning · retrained 1×")
+    for _ in range(6):  # add evidence-use to the data passages, accept (nothing) on the others
+        child.expect(r"([\w-]+)-p\d{4} · passage \d+ of \d+")
+        doc = child.match.group(1)
+        child.expect_exact("left")  # every dimension shows its estimate ("about k left")
+        child.expect_exact("? help")
+        if doc.startswith("d") and doc[1:].isdigit() and int(doc[1:]) % 2 == 0:
+            child.send("d")
+            child.expect_exact("Add which dimension?")
+            child.send(str(DIMS.index("evidence-use") + 1))
+            child.expect_exact("Added evidence-use.")
+        child.send("a")
+    child.expect_exact("retrained 4×")
+    child.expect(r"evidence-use\s+\S+\s+.*about (\d+) left")
+    assert int(child.match.group(1)) <= 12
+    child.send("q")
+    child.expect_exact("Saved.")
+    child.expect(pexpect.EOF)
+
+
+def test_most_likely_first_finds_the_passages_of_a_dimension_sooner(index_dir: Path) -> None:
+    store = active_store(index_dir / "rpp.db", n=40)
+    found = {}
+    for query in ("likely", "uncertain"):
+        session = ReviewSession(store, reviewer=query, order="active", dimension="evidence-use", query=query,
+                                retrain_every=2, takeover=4)
+        hits = 0
+        for _ in range(14):
+            item = session.current()
+            assert item is not None
+            if "data" in item.text:
+                hits += 1
+                session.add(item, "evidence-use")
+            else:
+                session.reject(item, "evidence-use")
+            session.skip(item)  # the passage is done for this reviewer
+        found[query] = hits
+    assert found["likely"] >= 10 and found["likely"] > found["uncertain"]
+    store.close()
+
+
+def test_the_newton_fit_matches_scikit_learns_logistic_regression() -> None:
+    sklearn = pytest.importorskip("sklearn.linear_model")
+    from rppsearch.tag.active import fit_logistic
+
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((150, 20))
+    y = (X[:, 0] + 0.5 * rng.standard_normal(150) > 0.3).astype(int)
+    w, b = fit_logistic(X, y, C=1.0)
+    ref = sklearn.LogisticRegression(C=1.0, tol=1e-8, max_iter=1000).fit(X, y)
+    assert np.allclose(w, ref.coef_[0], atol=1e-4) and abs(b - ref.intercept_[0]) < 1e-4
