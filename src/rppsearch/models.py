@@ -88,6 +88,9 @@ class Document:
     content_hash: str
     metadata: Metadata
     passages: list[Passage] = field(default_factory=list)
+    #: What the document says about itself (before library, catalog and user layers), kept
+    #: so a metadata-only change is re-resolved without re-parsing the file.
+    document_metadata: Metadata | None = None
 
     @property
     def word_count(self) -> int:

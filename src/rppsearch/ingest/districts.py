@@ -125,16 +125,21 @@ def _shipped() -> tuple[dict[str, str], frozenset[str]]:
     return dict(aliases.canonical), frozenset(aliases.searchable)
 
 
-def load_aliases(*folders: Path) -> DistrictAliases:
-    """The shipped aliases, extended by a `district_aliases.yaml` in any of `folders`."""
+def load_aliases(*places: Path) -> DistrictAliases:
+    """The shipped aliases, extended by the nearest `district_aliases.yaml` at or above each
+    of `places` (a corpus folder, a file in it, a catalog or a library export)."""
     canonical, searchable = _shipped()
     aliases = DistrictAliases(canonical=dict(canonical), searchable=set(searchable), sources=["shipped"])
     seen: set[Path] = set()
-    for folder in folders:
-        path = (folder if folder.is_dir() else folder.parent) / ALIASES_NAME
-        if path.is_file() and path.resolve() not in seen:
-            seen.add(path.resolve())
-            aliases.add_mapping(_read_yaml(path), origin=str(path))
+    for place in places:
+        folder = place.resolve() if place.is_dir() else place.resolve().parent
+        for candidate in (folder, *folder.parents):
+            path = candidate / ALIASES_NAME
+            if path.is_file():
+                if path not in seen:
+                    seen.add(path)
+                    aliases.add_mapping(_read_yaml(path), origin=str(path))
+                break
     return aliases
 
 

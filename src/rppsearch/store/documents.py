@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import asdict, fields
 from datetime import datetime, timezone
 from typing import Any
 
-from ..models import Document
+from ..models import Document, Metadata
 from . import Store
 
 
@@ -26,9 +27,111 @@ def passage_id(document_id: str, seq: int) -> str:
 
 def document_by_path(store: Store, path: str) -> dict[str, Any] | None:
     row = store.conn.execute(
-        "SELECT id, path, content_hash FROM documents WHERE path = ?", (path,)
+        "SELECT id, path, title, content_hash, metadata_hash, document_metadata FROM documents WHERE path = ?",
+        (path,),
     ).fetchone()
     return dict(row) if row else None
+
+
+def document_text(store: Store, doc_id: str) -> str:
+    row = store.conn.execute("SELECT text FROM documents WHERE id = ?", (doc_id,)).fetchone()
+    return row[0] if row else ""
+
+
+def metadata_to_dict(metadata: Metadata) -> dict[str, Any]:
+    return {k: v for k, v in asdict(metadata).items() if v not in (None, "", [], {})}
+
+
+def metadata_from_dict(data: dict[str, Any]) -> Metadata:
+    names = {f.name for f in fields(Metadata)}
+    return Metadata(**{k: v for k, v in data.items() if k in names})
+
+
+def stored_layers(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored row's own metadata layer ("document", a Metadata) and library entry ("library")."""
+    try:
+        data = json.loads(row.get("document_metadata") or "{}")
+    except ValueError:
+        data = {}
+    own = data.get("document")
+    return {"document": metadata_from_dict(own) if isinstance(own, dict) else None, "library": data.get("library")}
+
+
+def _layers_json(document_metadata: Metadata | None, library: dict[str, Any] | None) -> str:
+    data: dict[str, Any] = {}
+    if document_metadata is not None:
+        data["document"] = metadata_to_dict(document_metadata)
+    if library:
+        data["library"] = library
+    return json.dumps(data, ensure_ascii=False, default=str)
+
+
+def _metadata_columns(meta: Metadata) -> dict[str, Any]:
+    return {
+        "title": meta.title,
+        "authors": json.dumps(meta.authors, ensure_ascii=False),
+        "organization": meta.organization,
+        "districts": json.dumps(meta.districts, ensure_ascii=False),
+        "year": meta.year,
+        "doc_type": meta.doc_type,
+        "url": meta.url,
+        "site_name": meta.site_name,
+        "published": meta.published,
+        "metadata": json.dumps(meta.extra, ensure_ascii=False, default=str),
+        "mentioned_districts": json.dumps(meta.mentioned_districts, ensure_ascii=False),
+        "metadata_sources": json.dumps(meta.sources, ensure_ascii=False, sort_keys=True),
+    }
+
+
+def update_metadata(
+    store: Store,
+    doc_id: str,
+    metadata: Metadata,
+    *,
+    document_metadata: Metadata | None,
+    metadata_hash: str | None,
+    library: dict[str, Any] | None = None,
+) -> None:
+    """Write a document's metadata columns (passages' titles follow) without touching its text.
+    Must run inside `store.transaction()`."""
+    conn = store.conn
+    values = _metadata_columns(metadata)
+    values["document_metadata"] = _layers_json(document_metadata, library)
+    values["metadata_hash"] = metadata_hash
+    values["updated_at"] = now_iso()
+    sets = ", ".join(f"{k} = ?" for k in values)
+    conn.execute(f"UPDATE documents SET {sets} WHERE id = ?", [*values.values(), doc_id])
+    cur = conn.execute(
+        "UPDATE passages SET title = ? WHERE document_id = ? AND title IS NOT ?", (metadata.title, doc_id, metadata.title)
+    )
+    if cur.rowcount:  # the lexical index holds titles: make it stale
+        conn.execute(
+            "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'passages_generation'"
+        )
+
+
+def user_overrides(store: Store, doc_id: str) -> dict[str, Any] | None:
+    """The fields the user set with `rpp edit` (they win over every other source)."""
+    row = store.conn.execute("SELECT fields FROM document_overrides WHERE document_id = ?", (doc_id,)).fetchone()
+    return json.loads(row[0]) or None if row else None
+
+
+def set_user_overrides(store: Store, doc_id: str, values: dict[str, Any]) -> None:
+    """Merge `values` into the user's overrides of `doc_id`. Must run inside a transaction."""
+    current = user_overrides(store, doc_id) or {}
+    current.update(values)
+    store.conn.execute(
+        "INSERT INTO document_overrides (document_id, fields, updated_at) VALUES (?, ?, ?) "
+        "ON CONFLICT(document_id) DO UPDATE SET fields = excluded.fields, updated_at = excluded.updated_at",
+        (doc_id, json.dumps(current, ensure_ascii=False), now_iso()),
+    )
+
+
+def save_district_aliases(store: Store, pairs: list[tuple[str, str]]) -> None:
+    """Replace the `district_aliases` table (spelling -> canonical name) that filters consult."""
+    with store.transaction():
+        store.conn.execute("DELETE FROM district_aliases")
+        store.conn.executemany("INSERT INTO district_aliases (alias, canonical) VALUES (?, ?)", pairs)
 
 
 def document_by_id(store: Store, doc_id: str) -> dict[str, Any] | None:
@@ -52,7 +155,9 @@ def all_document_paths(store: Store) -> list[tuple[str, str]]:
     return [(r[0], r[1]) for r in store.conn.execute("SELECT id, path FROM documents ORDER BY id")]
 
 
-def replace_document(store: Store, doc: Document) -> str:
+def replace_document(
+    store: Store, doc: Document, *, metadata_hash: str | None = None, library: dict[str, Any] | None = None
+) -> str:
     """Insert `doc` or replace the stored one with the same id; return 'added' or 'updated'.
 
     Passages are replaced wholesale (FTS follows through triggers). Vectors of passages
@@ -77,16 +182,9 @@ def replace_document(store: Store, doc: Document) -> str:
         "id": doc.id,
         "path": doc.path,
         "format": doc.format,
-        "title": meta.title,
-        "authors": json.dumps(meta.authors, ensure_ascii=False),
-        "organization": meta.organization,
-        "districts": json.dumps(meta.districts, ensure_ascii=False),
-        "year": meta.year,
-        "doc_type": meta.doc_type,
-        "url": meta.url,
-        "site_name": meta.site_name,
-        "published": meta.published,
-        "metadata": json.dumps(meta.extra, ensure_ascii=False, default=str),
+        **_metadata_columns(meta),
+        "document_metadata": _layers_json(doc.document_metadata, library),
+        "metadata_hash": metadata_hash,
         "text": doc.text,
         "content_hash": doc.content_hash,
         "word_count": doc.word_count,
@@ -138,6 +236,7 @@ def delete_document(store: Store, doc_id: str) -> bool:
     """Remove a document, its passages, vectors and tags. Must run inside a transaction."""
     conn = store.conn
     conn.execute("DELETE FROM passages WHERE document_id = ?", (doc_id,))
+    conn.execute("DELETE FROM document_overrides WHERE document_id = ?", (doc_id,))
     cur = conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
     return cur.rowcount > 0
 
