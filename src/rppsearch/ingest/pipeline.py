@@ -319,7 +319,7 @@ class Ingester:
                 if existing and existing["id"] != document.id:
                     docstore.delete_document(self.store, existing["id"])
                 status = docstore.replace_document(
-                    self.store, document, metadata_hash=metadata_hash, library=layers.library
+                    self.store, document, metadata_hash=metadata_hash, library=layers.library, catalog=overrides
                 )
             (report.added if status == "added" else report.updated).append(document.id)
         except RppError as exc:
@@ -353,7 +353,7 @@ class Ingester:
         with self.store.transaction():
             docstore.update_metadata(
                 self.store, existing["id"], metadata, document_metadata=own, metadata_hash=metadata_hash,
-                library=layers.library,
+                library=layers.library, catalog=overrides,
             )
         return True
 

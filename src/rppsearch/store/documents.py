@@ -8,7 +8,7 @@ from dataclasses import asdict, fields
 from datetime import datetime, timezone
 from typing import Any
 
-from ..models import Document, Metadata
+from ..models import METADATA_FIELDS, Document, Metadata
 from . import Store
 
 
@@ -54,15 +54,23 @@ def stored_layers(row: dict[str, Any]) -> dict[str, Any]:
     except ValueError:
         data = {}
     own = data.get("document")
-    return {"document": metadata_from_dict(own) if isinstance(own, dict) else None, "library": data.get("library")}
+    return {
+        "document": metadata_from_dict(own) if isinstance(own, dict) else None,
+        "library": data.get("library"),
+        "catalog": data.get("catalog"),
+    }
 
 
-def _layers_json(document_metadata: Metadata | None, library: dict[str, Any] | None) -> str:
+def _layers_json(
+    document_metadata: Metadata | None, library: dict[str, Any] | None, catalog: dict[str, Any] | None
+) -> str:
     data: dict[str, Any] = {}
     if document_metadata is not None:
         data["document"] = metadata_to_dict(document_metadata)
     if library:
         data["library"] = library
+    if catalog:
+        data["catalog"] = catalog
     return json.dumps(data, ensure_ascii=False, default=str)
 
 
@@ -91,12 +99,13 @@ def update_metadata(
     document_metadata: Metadata | None,
     metadata_hash: str | None,
     library: dict[str, Any] | None = None,
+    catalog: dict[str, Any] | None = None,
 ) -> None:
     """Write a document's metadata columns (passages' titles follow) without touching its text.
     Must run inside `store.transaction()`."""
     conn = store.conn
     values = _metadata_columns(metadata)
-    values["document_metadata"] = _layers_json(document_metadata, library)
+    values["document_metadata"] = _layers_json(document_metadata, library, catalog)
     values["metadata_hash"] = metadata_hash
     values["updated_at"] = now_iso()
     sets = ", ".join(f"{k} = ?" for k in values)
@@ -156,7 +165,12 @@ def all_document_paths(store: Store) -> list[tuple[str, str]]:
 
 
 def replace_document(
-    store: Store, doc: Document, *, metadata_hash: str | None = None, library: dict[str, Any] | None = None
+    store: Store,
+    doc: Document,
+    *,
+    metadata_hash: str | None = None,
+    library: dict[str, Any] | None = None,
+    catalog: dict[str, Any] | None = None,
 ) -> str:
     """Insert `doc` or replace the stored one with the same id; return 'added' or 'updated'.
 
@@ -183,7 +197,7 @@ def replace_document(
         "path": doc.path,
         "format": doc.format,
         **_metadata_columns(meta),
-        "document_metadata": _layers_json(doc.document_metadata, library),
+        "document_metadata": _layers_json(doc.document_metadata, library, catalog),
         "metadata_hash": metadata_hash,
         "text": doc.text,
         "content_hash": doc.content_hash,
@@ -264,3 +278,104 @@ def corpus_stats(store: Store) -> dict[str, Any]:
         "by_doc_type": breakdown("doc_type"),
         "by_format": breakdown("format"),
     }
+
+
+def district_alias_pairs(store: Store) -> list[tuple[str, str]]:
+    return [(r[0], r[1]) for r in store.conn.execute("SELECT alias, canonical FROM district_aliases")]
+
+
+_JSON_COLUMNS = ("authors", "districts", "mentioned_districts", "dimensions", "metadata_sources", "metadata")
+_LISTED = ("id", "title", "year", "organization", "districts", "mentioned_districts", "doc_type", "authors",
+           "url", "published", "format", "path", "word_count", "passage_count", "dimensions", "metadata_sources",
+           "metadata")
+
+
+def public_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A documents row as users see it: JSON columns decoded, the text and layers left out;
+    `sources` names where each field came from, `extra` holds DOI, keywords and the like."""
+    out = {k: row.get(k) for k in _LISTED}
+    for name in _JSON_COLUMNS:
+        try:
+            out[name] = json.loads(out.get(name) or ("{}" if name in ("metadata_sources", "metadata") else "[]"))
+        except ValueError:
+            pass
+    out["sources"] = out.pop("metadata_sources")
+    out["extra"] = out.pop("metadata")
+    return out
+
+
+def row_metadata(row: dict[str, Any]) -> Metadata:
+    """A stored row's resolved metadata as a Metadata (for rows stored before layers were kept)."""
+    data = public_row(row)
+    return Metadata(
+        title=data["title"], authors=data["authors"], organization=data["organization"], districts=data["districts"],
+        year=data["year"], doc_type=data["doc_type"], url=data["url"], published=data["published"],
+        sources={k: v for k, v in data["sources"].items() if v in ("document", "inferred")},
+    )
+
+
+def document_rows(
+    store: Store,
+    *,
+    organization: str | None = None,
+    district: str | None = None,
+    year_from: int | None = None,
+    year_to: int | None = None,
+    doc_type: str | None = None,
+    dimension: str | None = None,
+    missing: str | None = None,
+) -> Any:
+    """Documents (without their text) matching the filters, by id. `district` is canonical and
+    matches the districts a document is about or mentions; `missing` a field it lacks."""
+    clauses, params = [], []
+    if organization:
+        clauses.append("organization = ? COLLATE NOCASE")
+        params.append(organization)
+    if district:
+        clauses.append(
+            "EXISTS (SELECT 1 FROM json_each(districts) j WHERE lower(j.value) = lower(?)) OR "
+            "EXISTS (SELECT 1 FROM json_each(mentioned_districts) j WHERE lower(j.value) = lower(?))"
+        )
+        params += [district, district]
+    if year_from is not None:
+        clauses.append("year >= ?")
+        params.append(year_from)
+    if year_to is not None:
+        clauses.append("year <= ?")
+        params.append(year_to)
+    if doc_type:
+        clauses.append("doc_type = ? COLLATE NOCASE")
+        params.append(doc_type)
+    if dimension:
+        clauses.append("EXISTS (SELECT 1 FROM json_each(dimensions) j WHERE j.value = ?)")
+        params.append(dimension)
+    if missing:
+        if missing not in METADATA_FIELDS:
+            raise ValueError(f"not a metadata field: {missing}")
+        clauses.append(f"({missing} IS NULL OR {missing} IN ('', '[]'))")  # a known column name
+    where = " WHERE " + " AND ".join(f"({c})" for c in clauses) if clauses else ""
+    cols = ", ".join(f'"{c}"' for c in _LISTED)
+    for row in store.conn.execute(f"SELECT {cols} FROM documents{where} ORDER BY id", params):
+        yield public_row(dict(row))
+
+
+def document_tag_rows(store: Store, doc_id: str) -> list[dict[str, Any]]:
+    rows = store.conn.execute(
+        "SELECT dimension_id, round(score, 3) AS score, assigned, n_passages, source, model_version "
+        "FROM document_tags WHERE document_id = ? ORDER BY score DESC",
+        (doc_id,),
+    )
+    return [dict(r) for r in rows]
+
+
+def passage_rows(store: Store, doc_id: str) -> list[dict[str, Any]]:
+    rows = store.conn.execute(
+        "SELECT id, seq, heading, word_count, dimensions, text FROM passages WHERE document_id = ? ORDER BY seq",
+        (doc_id,),
+    )
+    out = []
+    for r in rows:
+        item = dict(r)
+        item["dimensions"] = json.loads(item["dimensions"] or "[]")
+        out.append(item)
+    return out
