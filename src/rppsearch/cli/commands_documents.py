@@ -11,8 +11,8 @@ import typer
 from .common import CsvFlag, IndexDir, JsonFlag, Quiet, emit, info, settings_for
 from .main import app
 
-_LIST_COLUMNS = ["id", "title", "year", "organization", "districts", "mentioned_districts", "doc_type",
-                 "dimensions", "sources"]
+_TABLE_COLUMNS = ["id", "title", "year", "organization", "districts", "mentioned_districts", "doc_type", "dimensions"]
+_CSV_COLUMNS = [*_TABLE_COLUMNS, "authors", "url", "published", "format", "path", "passage_count", "sources"]
 
 
 def _open(index_dir, *, readonly: bool = True):  # noqa: ANN001, ANN202
@@ -42,7 +42,8 @@ def documents(
             store, organization=organization, district=district, year_from=year_from, year_to=year_to,
             doc_type=doc_type, dimension=dimension, missing=missing,
         )
-        count = emit(rows, as_json=as_json, as_csv=as_csv, columns=None if as_json else _LIST_COLUMNS)
+        columns = None if as_json else (_CSV_COLUMNS if as_csv else _TABLE_COLUMNS)
+        count = emit(rows, as_json=as_json, as_csv=as_csv, columns=columns)
     if not as_json and not as_csv:
         info(f"{count} documents")
 
