@@ -187,12 +187,35 @@ def _trim(tokens: list[str]) -> list[str]:
 
 def find_districts(text: str, aliases: DistrictAliases) -> list[str]:
     """Canonical names of the districts and school systems `text` mentions, in order of first mention."""
+    searchable = frozenset(aliases.searchable)
+    found: list[tuple[int, str]] = []
+    trigger = _trigger(searchable)
+    offset = 0
+    for paragraph in re.split(r"(\n\s*\n)", text[:2_000_000]):
+        # only paragraphs with a trigger word are tokenized: most of a document has none
+        if trigger.search(paragraph):
+            found.extend((offset + start, name) for start, name in _find_in(paragraph, aliases, searchable))
+        offset += len(paragraph)
+    out: list[str] = []
+    for _, name in sorted(found):
+        if name not in out:
+            out.append(name)
+    return out
+
+
+@lru_cache(maxsize=4)
+def _trigger(searchable: frozenset[str]) -> re.Pattern[str]:
+    words = {"Schools?", "ISD", "Unified", "District", "KIPP", "System"}
+    words.update(re.escape(name) for name in searchable)
+    return re.compile(r"\b(?:" + "|".join(sorted(words, key=len, reverse=True)) + r")\b")
+
+
+def _find_in(text: str, aliases: DistrictAliases, searchable: frozenset[str]) -> list[tuple[int, str]]:
     from spacy.util import filter_spans  # noqa: PLC0415
 
-    nlp = _nlp()
-    matcher, phrases = _matchers(frozenset(aliases.searchable))
+    matcher, phrases = _matchers(searchable)
     found: list[tuple[int, str]] = []
-    doc = nlp.make_doc(text[:2_000_000])
+    doc = _nlp().make_doc(text)
     spans = [doc[s:e] for _, s, e in matcher(doc)] + [doc[s:e] for _, s, e in phrases(doc)]
     for span in filter_spans(spans):
         words = [t.text for t in span]
@@ -213,11 +236,7 @@ def find_districts(text: str, aliases: DistrictAliases) -> list[str]:
                 continue  # a title-case heading ("Strengthening School District Central Office")
         name = span.doc[span.start:span.end].text if gazetteer else _join(span, words)
         found.append((span.start_char, aliases.canonical_name(name)))
-    out: list[str] = []
-    for _, name in sorted(found):
-        if name not in out:
-            out.append(name)
-    return out
+    return found
 
 
 def _join(span: Any, words: list[str]) -> str:
