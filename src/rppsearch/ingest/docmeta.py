@@ -40,11 +40,13 @@ _DATE_LABEL = re.compile(
 #: "by A, B & C - 2009", "By Jane Doe | March 3, 2021", "By Jane Doe and John Roe".
 _BYLINE = re.compile(r"^\W*by\s+(?P<names>[^|–—\d(]{3,200}?)\s*(?:\s[|–—\-(]\s*(?P<rest>.*))?$", re.IGNORECASE)
 _CITE = re.compile(r"^\W*(?:cite (?:this|as)|suggested citation|recommended citation|citation)\b", re.IGNORECASE)
+#: "© 2019 X", "Copyright © 2018-2020 X", "(c) 2019 X" (a bare "(c)" is a list item, not a copyright).
 _COPYRIGHT = re.compile(
-    rf"(?:©|\(c\)|copyright)\s*(?:©\s*)?(?:{_YEAR}(?:\s*[-–]\s*{_YEAR})?)?,?\s*(?P<org>[^.|]{{0,100}})",
+    rf"(?:©|\bcopyright\b|\(c\)(?=\s*(?:19|20)\d\d))\s*(?:©\s*)?(?:{_YEAR}(?:\s*[-–]\s*{_YEAR})?)?,?\s*"
+    rf"(?P<org>[^.|]{{0,100}})",
     re.IGNORECASE,
 )
-_LABEL = re.compile(r"^\W*(?P<label>publisher\(s\)|publisher|published by|author\(s\)|authors?|prepared by)"
+_LABEL = re.compile(r"^\W*(?P<label>publisher\(s\)|publisher|published by|author\(s\)|authors?|prepared by)(?!\w)"
                     r"\s*[:\-–—]?\s*(?P<value>.*)$", re.IGNORECASE)
 _ORG_WORDS = re.compile(
     r"\b(?:university|college|institute|foundation|center|centre|council|department|district|schools|"
@@ -123,7 +125,7 @@ def find_byline(blocks: list[Block]) -> list[str]:
             value = label.group("value") or (lines[i + 1] if i + 1 < len(lines) else "")
             return split_names(value)
         byline = _BYLINE.match(line)
-        if byline and len(line) < 250:
+        if byline and len(line) < 160:
             names = split_names(byline.group("names"))
             if names and all(_looks_like_name(n) for n in names):
                 return names
@@ -161,7 +163,8 @@ def find_organization(blocks: list[Block]) -> tuple[str, str] | None:
         match = _COPYRIGHT.search(line)
         if match:
             org = _RIGHTS.sub("", match.group("org")).strip(" .,;")
-            org = re.sub(r"^(?:by|the)\s+", "", org, flags=re.IGNORECASE) if org.lower().startswith("by ") else org
+            org = re.sub(r"^by\s+", "", org, flags=re.IGNORECASE)
+            org = "The" + org[3:] if org.startswith("the ") else org
             if org and len(org.split()) <= 12 and org[0].isupper():
                 return org, "document"
     return None
