@@ -49,7 +49,14 @@ def test_copyright_year_is_inferred_and_its_holder_is_the_organization() -> None
 def test_pdf_creation_date_yields_to_the_dateline_and_implausible_ones_are_dropped() -> None:
     assert _meta("Report\n\nMarch 2013\n\nBody.", fmt="pdf", year=2021).year == 2013
     assert _meta("Report\n\nBody.", fmt="pdf", year=1980).year is None
-    assert _meta("Report\n\nBody.", fmt="pdf", year=2016).year == 2016
+    file_date = _meta("Report\n\nBody.", fmt="pdf", year=2016)
+    assert (file_date.year, file_date.sources["year"]) == (2016, "inferred")  # when the file was made
+
+
+def test_account_defaults_and_codes_are_not_authors() -> None:
+    meta = _meta("Report\n\nBody.", fmt="docx", authors=["User", "W:CAR:MP:FP", "Yawney, John", "View all posts by Ann Lee"])
+    assert meta.authors == ["John Yawney", "Ann Lee"]
+    assert _meta("Summary of the U.S. Copyright Office report\n\nBody.").organization is None
 
 
 def test_publisher_line_byline_and_organization_authors() -> None:

@@ -40,12 +40,16 @@ _DATE_LABEL = re.compile(
 #: "by A, B & C - 2009", "By Jane Doe | March 3, 2021", "By Jane Doe and John Roe".
 _BYLINE = re.compile(r"^\W*by\s+(?P<names>[^|–—\d(]{3,200}?)\s*(?:\s[|–—\-(]\s*(?P<rest>.*))?$", re.IGNORECASE)
 _CITE = re.compile(r"^\W*(?:cite (?:this|as)|suggested citation|recommended citation|citation)\b", re.IGNORECASE)
-#: "© 2019 X", "Copyright © 2018-2020 X", "(c) 2019 X" (a bare "(c)" is a list item, not a copyright).
+#: "© 2019 X", "Copyright © 2018-2020 X", "(c) 2019 X"; a bare "(c)" is a list item and a bare
+#: "Copyright" a word ("U.S. Copyright Office"), not a notice.
 _COPYRIGHT = re.compile(
-    rf"(?:©|\bcopyright\b|\(c\)(?=\s*(?:19|20)\d\d))\s*(?:©\s*)?(?:{_YEAR}(?:\s*[-–]\s*{_YEAR})?)?,?\s*"
-    rf"(?P<org>[^.|]{{0,100}})",
+    rf"(?:©|\bcopyright\s*(?:©|\(c\))|(?:\bcopyright|\(c\))(?=\s*(?:19|20)\d\d))\s*"
+    rf"(?:{_YEAR}(?:\s*[-–]\s*{_YEAR})?)?,?\s*(?P<org>[^.|]{{0,100}})",
     re.IGNORECASE,
 )
+#: Authors that are a template's or an account's default, not a person.
+_NOT_AUTHORS = {"user", "admin", "administrator", "editorial", "staff", "unknown", "author", "owner", "guest",
+                "microsoft office user", "windows user", "word user", "default", "office"}
 _LABEL = re.compile(r"^\W*(?P<label>publisher\(s\)|publisher|published by|author\(s\)|authors?|prepared by)(?!\w)"
                     r"\s*[:\-–—]?\s*(?P<value>.*)$", re.IGNORECASE)
 _ORG_WORDS = re.compile(
@@ -180,9 +184,25 @@ def _copyright_year(blocks: list[Block]) -> int | None:
     return None
 
 
+def clean_authors(names: list[str]) -> list[str]:
+    """Author names without account defaults ("User"), codes ("W:CAR:MP:FP") or link text
+    ("View all posts by X"); "Last, First" turned round."""
+    out = []
+    for name in names:
+        name = re.sub(r"^(?:view all posts by|posted by|written by|by)\s+", "", " ".join(name.split()), flags=re.IGNORECASE)
+        if not name or name.lower() in _NOT_AUTHORS or ":" in name or not re.search(r"[^\W\d_]{2}", name):
+            continue
+        if name.count(",") == 1 and not looks_like_organization(name):
+            last, first = (p.strip() for p in name.split(","))
+            name = f"{first} {last}".strip()
+        if name not in out:
+            out.append(name)
+    return out
+
+
 def document_metadata(file_meta: Metadata, blocks: list[Block], *, fmt: str) -> Metadata:
     """`file_meta` (the parser's) completed from the text; every field set gets its source."""
-    out = replace(file_meta, authors=list(file_meta.authors), districts=list(file_meta.districts),
+    out = replace(file_meta, authors=clean_authors(file_meta.authors), districts=list(file_meta.districts),
                   extra=dict(file_meta.extra), sources=dict(file_meta.sources))
     for name in METADATA_FIELDS:
         if getattr(out, name) not in (None, "", []):
@@ -197,6 +217,8 @@ def document_metadata(file_meta: Metadata, blocks: list[Block], *, fmt: str) -> 
     elif file_date and out.year is not None and not _sane_year(out.year):
         out.year = None
         out.sources.pop("year", None)
+    elif file_date:
+        out.sources["year"] = "inferred"  # when the file was made, not necessarily published
     if out.year is None and out.published:
         found = _date_in(out.published) or _bare_year(out.published)
         if found:
