@@ -119,3 +119,22 @@ def test_library_metadata_survives_adding_the_file_on_its_own(store, tmp_path: P
     row = store.conn.execute("SELECT title, year, metadata_sources FROM documents").fetchone()
     assert row["title"] == "Central Office Transformation Study 0" and row["year"] == 2000
     assert json.loads(row["metadata_sources"])["title"] == "library"
+
+
+def test_file_fields_as_zotero_jabref_and_mendeley_write_them() -> None:
+    from rppsearch.ingest.library import _bibtex_files  # noqa: PLC0415
+
+    assert _bibtex_files("Full Text PDF:files/12/Honig - 2010 - Central.pdf:application/pdf;Snapshot:files/13/s.html:text/html") == [
+        "files/12/Honig - 2010 - Central.pdf", "files/13/s.html"
+    ]
+    assert _bibtex_files(":reports/ers.pdf:PDF") == ["reports/ers.pdf"]  # JabRef
+    assert _bibtex_files(":C$\\backslash$:/Users/ana/Mendeley/ers.pdf:pdf") == ["C:/Users/ana/Mendeley/ers.pdf"]
+    assert _bibtex_files("files/1/plain.pdf") == ["files/1/plain.pdf"]
+
+
+def test_an_unreadable_export_is_a_failure_naming_the_file(store, tmp_path: Path) -> None:
+    bad = tmp_path / "broken.bib"
+    bad.write_text("@article{x, title = {never closed\n", encoding="utf-8")
+    report = ingest_paths(store, [bad])
+    assert report.failed and report.failed[0][0] == str(bad)
+    assert "BibTeX" in report.failed[0][1]
