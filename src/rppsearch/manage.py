@@ -28,25 +28,14 @@ def _aliases(store: Store) -> Any:
 
 
 def list_documents(
-    store: Store,
-    *,
-    organization: str | None = None,
-    district: str | None = None,
-    year_from: int | None = None,
-    year_to: int | None = None,
-    doc_type: str | None = None,
-    dimension: str | None = None,
-    missing: str | None = None,
+    store: Store, *, district: str | None = None, missing: str | None = None, **filters: Any
 ) -> Iterator[dict[str, Any]]:
-    """Documents with their metadata, its sources and their dimensions, filtered.
-    `missing` names a field (year, organization, districts …) the documents lack."""
+    """Documents with their metadata, its sources and their dimensions, filtered (the filters
+    of `store.documents.document_rows`; `district` in any spelling, `missing` a field lacked)."""
     if missing is not None and missing not in METADATA_FIELDS:
         raise InputError(missing, f"not a metadata field (one of {', '.join(METADATA_FIELDS)})")
     canonical = _aliases(store).canonical_name(district) if district else None
-    yield from docstore.document_rows(
-        store, organization=organization, district=canonical, year_from=year_from, year_to=year_to,
-        doc_type=doc_type, dimension=dimension, missing=missing,
-    )
+    yield from docstore.document_rows(store, district=canonical, missing=missing, **filters)
 
 
 def show_document(store: Store, *, doc_id: str, passages: bool = True) -> dict[str, Any]:
