@@ -19,7 +19,9 @@ def count_words(text: str) -> int:
 
 @dataclass
 class Metadata:
-    """What we know about a document: from the file, overridden by the catalog."""
+    """What we know about a document: from the file, overridden by a library export, the
+    catalog and the user's own edits. `sources` names where each stored field came from
+    (one of `SOURCES`); `mentioned_districts` are the districts the text names (canonical)."""
 
     title: str | None = None
     authors: list[str] = field(default_factory=list)
@@ -32,6 +34,15 @@ class Metadata:
     published: str | None = None
     catalog_id: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    mentioned_districts: list[str] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)
+
+
+#: Where a metadata field came from, weakest first: a later one overrides an earlier one.
+SOURCES = ("inferred", "document", "library", "catalog", "user")
+#: The metadata fields that carry a source (and that `rpp edit` can set).
+METADATA_FIELDS = ("title", "authors", "organization", "districts", "year", "doc_type", "url",
+                   "site_name", "published")
 
 
 @dataclass
@@ -77,6 +88,9 @@ class Document:
     content_hash: str
     metadata: Metadata
     passages: list[Passage] = field(default_factory=list)
+    #: What the document says about itself (before library, catalog and user layers), kept
+    #: so a metadata-only change is re-resolved without re-parsing the file.
+    document_metadata: Metadata | None = None
 
     @property
     def word_count(self) -> int:

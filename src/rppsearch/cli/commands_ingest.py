@@ -29,7 +29,7 @@ from .app import app
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Files and folders (recursive): txt md html pdf docx, or a BEIR corpus.jsonl.")],
+    paths: Annotated[list[Path], typer.Argument(help="Files and folders (recursive): txt md html pdf docx, a BEIR corpus.jsonl, or a reference-manager export (.bib, .ris) whose entries' attachments are read with their metadata.")],
     index_dir: IndexDir = None,
     catalog: Annotated[Path | None, typer.Option(help="A catalog.csv of metadata (default: catalog.csv found beside the files).")] = None,
     prune: Annotated[bool, typer.Option("--prune", help="Remove stored documents whose files under PATHS are gone.")] = False,

@@ -152,6 +152,8 @@ def print_ingest(report: Any, *, quiet: bool, pruning: bool = True) -> None:
     where the command prunes, `moved` only when something moved)."""
     for path, reason in report.failed:
         error_line(f"{path}: {reason}")
+    for export, _key, reason in getattr(report, "entries_missing", []):
+        info(f"Warning: {export}: entry {reason}", quiet=quiet)
     s = report.summary()
     info(
         f"{s['added']} added, {s['updated']} updated, {s['unchanged']} unchanged, "

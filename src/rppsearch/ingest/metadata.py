@@ -7,14 +7,16 @@ catalog's folder and may not escape it.
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
 import re
 import unicodedata
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from ..models import Metadata
+from ..models import METADATA_FIELDS, Metadata
 
 CATALOG_NAME = "catalog.csv"
 SIDECAR_SUFFIX = ".meta.yaml"
@@ -65,18 +67,81 @@ def entry_to_metadata(entry: dict[str, Any]) -> Metadata:
     )
 
 
-def merge(base: Metadata, override: Metadata) -> Metadata:
-    """Fields set in `override` win; lists win when non-empty; extras are combined."""
-    out = replace(base)
+def merge(base: Metadata, override: Metadata, *, source: str | None = None) -> Metadata:
+    """Fields set in `override` win; lists win when non-empty; extras are combined. With
+    `source`, each field `override` sets is recorded as coming from it."""
+    out = replace(base, sources=dict(base.sources))
     for name in ("title", "organization", "year", "doc_type", "url", "site_name", "published", "catalog_id"):
         value = getattr(override, name)
         if value not in (None, ""):
             setattr(out, name, value)
+            if source and name != "catalog_id":
+                out.sources[name] = source
     for name in ("authors", "districts"):
         if getattr(override, name):
             setattr(out, name, list(getattr(override, name)))
+            if source:
+                out.sources[name] = source
     out.extra = {**base.extra, **override.extra}
     return out
+
+
+@dataclass
+class Layers:
+    """What speaks for a document besides itself and its catalog: a library export's entry,
+    the user's `rpp edit` overrides, and the district aliases (the shipped ones by default)."""
+
+    library: dict[str, Any] | None = None
+    user: dict[str, Any] | None = None
+    aliases: Any = None
+
+    def __post_init__(self) -> None:
+        if self.aliases is None:
+            from .districts import load_aliases  # noqa: PLC0415
+
+            self.aliases = load_aliases()
+
+    def mentions(self, text: str) -> list[str]:
+        """Canonical names of the districts `text` mentions."""
+        from .districts import find_districts  # noqa: PLC0415
+
+        return find_districts(text, self.aliases)
+
+    def digest(self, catalog: dict[str, Any] | None) -> str:
+        """A hash of every layer: a change re-resolves the stored metadata (no re-parse)."""
+        payload = {"catalog": catalog or {}, "library": self.library or {}, "user": self.user or {},
+                   "aliases": self.aliases.pairs()}
+        return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+def resolve(
+    document: Metadata,
+    *,
+    library: dict[str, Any] | None = None,
+    catalog: dict[str, Any] | None = None,
+    user: dict[str, Any] | None = None,
+    aliases: Any = None,
+) -> Metadata:
+    """The stored metadata: the document's own, then a library export's entry, then the
+    catalog (or sidecar), then the user's `rpp edit` overrides; districts canonical."""
+    out = document
+    for layer, source in ((library, "library"), (catalog, "catalog"), (user, "user")):
+        if layer:
+            out = merge(out, entry_to_metadata(layer), source=source)
+    if user and "districts" in user and not split_list(user["districts"]):
+        out.districts = []  # `rpp edit --district ''` clears them
+        out.sources.pop("districts", None)
+    if aliases is not None:
+        out.districts = aliases.canonical_list(out.districts)
+        out.mentioned_districts = aliases.canonical_list(out.mentioned_districts)
+    return out
+
+
+def note_inferred(metadata: Metadata) -> None:
+    """Fields filled by fallbacks (a title from the first heading or the file name) are inferred."""
+    for name in METADATA_FIELDS:
+        if getattr(metadata, name) not in (None, "", []):
+            metadata.sources.setdefault(name, "inferred")
 
 
 class Catalog:
@@ -113,7 +178,8 @@ class MetadataSources:
     """What a file's sidecar and catalog say about it, catalogs read once per folder.
 
     An explicit `catalog` wins; otherwise the nearest `catalog.csv` that lists the file, from
-    its folder up to `root` (the folder being ingested).
+    its folder upwards (`root`, the folder being ingested, is not a limit: the catalog speaks
+    for its files whichever command ingests them).
     """
 
     def __init__(self, *, catalog: Path | None = None) -> None:
@@ -125,12 +191,19 @@ class MetadataSources:
         row = self._explicit.lookup(file) if self._explicit else None
         if row is not None:
             return row
+        # Up to the file system's root: a file given on its own (`rpp add corpus/docs/x.pdf`)
+        # or a subfolder still gets the corpus catalog's metadata, whichever command runs.
         folder = file.parent.resolve()
-        stop = root.resolve() if root != file else folder
+        stop = Path(folder.anchor)
         while True:
             if folder not in self._catalogs:
                 candidate = folder / CATALOG_NAME
-                self._catalogs[folder] = Catalog(candidate) if candidate.exists() else None
+                try:
+                    self._catalogs[folder] = Catalog(candidate) if candidate.exists() else None
+                except InputError:
+                    if folder.is_relative_to(root.resolve()):
+                        raise
+                    self._catalogs[folder] = None  # an unreadable catalog above the corpus is not ours
             found = self._catalogs[folder]
             row = found.lookup(file) if found else None
             if row is not None:

@@ -47,6 +47,8 @@ class IngestReport:
     failed: list[tuple[str, str]] = field(default_factory=list)
     #: Where moved folders used to be: pruning covers them too (their missing files were deleted).
     moved_from: set[str] = field(default_factory=set)
+    #: Library-export entries without a readable attachment: (export, entry key, reason).
+    entries_missing: list[tuple[str, str, str]] = field(default_factory=list)
 
     def summary(self) -> dict[str, int]:
         return {
@@ -67,19 +69,31 @@ class ReadDocument:
     metadata: Metadata
     text: str
     passages: list[Passage]
+    document_metadata: Metadata | None = None
 
 
 def assemble_document(
-    path: Path, blocks: list[Block], file_meta: Metadata, *, fmt: str, overrides: dict[str, Any] | None = None
+    path: Path,
+    blocks: list[Block],
+    file_meta: Metadata,
+    *,
+    fmt: str,
+    overrides: dict[str, Any] | None = None,
+    layers: meta.Layers | None = None,
 ) -> ReadDocument:
-    """Metadata (the file's, then `overrides`, then fallbacks: title from the first heading or
+    """Metadata (the file's completed from its text, then a library entry, `overrides` (the
+    catalog), the user's edits, then fallbacks: title from an early heading a reader accepts, or
     the file name) and passages of clean `blocks`. InputError when no body text is left."""
+    from .docmeta import document_metadata  # noqa: PLC0415
     from .formats.titles import pick_title  # noqa: PLC0415
     from .segment import split_passages  # noqa: PLC0415
 
     if not any(b.text.strip() for b in blocks if b.heading_level == 0):
         raise InputError(path, "no text left after removing page furniture")
-    metadata = meta.merge(file_meta, meta.entry_to_metadata(overrides)) if overrides else file_meta
+    layers = layers or meta.Layers()
+    own = document_metadata(file_meta, blocks, fmt=fmt)
+    own.mentioned_districts = layers.mentions("\n\n".join(b.text for b in blocks))
+    metadata = meta.resolve(own, library=layers.library, catalog=overrides, user=layers.user, aliases=layers.aliases)
     if not metadata.title:
         # An early heading a reader accepts as a title (no "Points of Interest", "1 Introduction").
         heading = pick_title(*(b.text for b in blocks[:TITLE_HEADING_WINDOW] if b.heading_level > 0))
@@ -88,17 +102,22 @@ def assemble_document(
         metadata.year = meta.year_of(metadata.published)
     if not metadata.organization and metadata.site_name:
         metadata.organization = metadata.site_name
+    meta.note_inferred(metadata)
     text, passages = split_passages(blocks)
-    return ReadDocument(format=fmt, metadata=metadata, text=text, passages=passages)
+    return ReadDocument(format=fmt, metadata=metadata, text=text, passages=passages, document_metadata=own)
 
 
-def read_document(path: Path, *, overrides: dict[str, Any] | None = None) -> ReadDocument:
+def read_document(
+    path: Path, *, overrides: dict[str, Any] | None = None, layers: meta.Layers | None = None
+) -> ReadDocument:
     """Parse, clean and split one file exactly as `rpp ingest` stores it (nothing is stored)."""
     from .clean import clean_blocks  # noqa: PLC0415
     from .formats import parse_file  # noqa: PLC0415
 
     parsed = parse_file(path)
-    return assemble_document(path, clean_blocks(parsed.blocks), parsed.metadata, fmt=parsed.format, overrides=overrides)
+    return assemble_document(
+        path, clean_blocks(parsed.blocks), parsed.metadata, fmt=parsed.format, overrides=overrides, layers=layers
+    )
 
 
 @dataclass
@@ -215,9 +234,18 @@ def _iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | 
 class Ingester:
     """Turns discovered files into stored documents."""
 
-    def __init__(self, store: Store, *, catalog: Path | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        catalog: Path | None = None,
+        library: dict[Path, dict[str, Any]] | None = None,
+        aliases: Any = None,
+    ) -> None:
         self.store = store
         self._metadata = meta.MetadataSources(catalog=catalog)
+        self._library = library or {}  # resolved attachment path -> its library entry
+        self._aliases = aliases
 
     def _unique_id(self, wanted: str, key: str) -> str:
         row = self.store.conn.execute("SELECT path FROM documents WHERE id = ?", (wanted,)).fetchone()
@@ -241,7 +269,7 @@ class Ingester:
         return None
 
     # -- one document ----------------------------------------------------------------
-    def _build(self, source: Source, overrides: dict[str, Any], content_hash: str) -> Document:
+    def _build(self, source: Source, overrides: dict[str, Any], content_hash: str, layers: meta.Layers) -> Document:
         if source.record is not None:
             from .clean import normalize_text  # noqa: PLC0415
 
@@ -250,9 +278,9 @@ class Ingester:
             blocks = [Block(p) for p in body.split("\n\n") if p.strip()]
             file_meta = Metadata(title=(str(record.get("title") or "").strip() or None))
             file_meta.extra = {"source_id": str(record.get("_id", ""))}
-            read = assemble_document(source.path, blocks, file_meta, fmt="jsonl", overrides=overrides)
+            read = assemble_document(source.path, blocks, file_meta, fmt="jsonl", overrides=overrides, layers=layers)
         else:
-            read = read_document(source.path, overrides=overrides)
+            read = read_document(source.path, overrides=overrides, layers=layers)
         doc_id = self._unique_id(read.metadata.catalog_id or source.default_id, source.key)
         return Document(id=doc_id, path=source.key, content_hash=content_hash, **vars(read))
 
@@ -268,11 +296,17 @@ class Ingester:
                 from .formats import check_file  # noqa: PLC0415
 
                 check_file(source.path)  # refuse a huge or empty file before hashing it
-                content_hash = _file_hash(source.path, json.dumps(overrides, sort_keys=True, default=str))
+                content_hash = _file_hash(source.path, "")  # metadata is hashed apart (metadata_hash)
             existing = docstore.document_by_path(self.store, source.key)
+            layers = self._layers(source, existing)
+            metadata_hash = layers.digest(overrides)
             if existing and existing["content_hash"] == content_hash:
-                report.unchanged.append(existing["id"])
-                return
+                if existing.get("metadata_hash") == metadata_hash:
+                    report.unchanged.append(existing["id"])
+                    return
+                if self._refresh_metadata(existing, overrides, layers, metadata_hash):
+                    report.updated.append(existing["id"])
+                    return
             if existing is None and source.record is None:
                 moved = self._moved_here(content_hash)
                 if moved is not None:
@@ -284,16 +318,48 @@ class Ingester:
                     if old_root is not None:
                         report.moved_from.add(old_root)
                     return
-            document = self._build(source, overrides, content_hash)
+            document = self._build(source, overrides, content_hash, layers)
             with self.store.transaction():
                 if existing and existing["id"] != document.id:
                     docstore.delete_document(self.store, existing["id"])
-                status = docstore.replace_document(self.store, document)
+                status = docstore.replace_document(
+                    self.store, document, metadata_hash=metadata_hash, library=layers.library, catalog=overrides
+                )
             (report.added if status == "added" else report.updated).append(document.id)
         except RppError as exc:
             report.failed.append((str(source.path), getattr(exc, "reason", None) or exc.message))
         except (OSError, UnicodeError, ValueError, RecursionError, MemoryError) as exc:
             report.failed.append((str(source.path), f"{type(exc).__name__}: {exc}"))
+
+    def _layers(self, source: Source, existing: dict[str, Any] | None) -> meta.Layers:
+        """The library entry (this run's, else the one stored: a library's metadata survives
+        `rpp add` of its file), the user's overrides and the district aliases."""
+        library = self._library.get(source.path.resolve()) if source.record is None else None
+        if library is None and existing:
+            library = docstore.stored_layers(existing).get("library")
+        user = docstore.user_overrides(self.store, existing["id"]) if existing else None
+        return meta.Layers(library=library, user=user, aliases=self._aliases)
+
+    def _refresh_metadata(
+        self, existing: dict[str, Any], overrides: dict[str, Any], layers: meta.Layers, metadata_hash: str
+    ) -> bool:
+        """Re-resolve a stored document's metadata from its stored own layer (nothing re-parsed);
+        False when that is not possible (a row from before layers were kept, a changed id)."""
+        own = docstore.stored_layers(existing).get("document")
+        if own is None:
+            return False
+        own.mentioned_districts = layers.mentions(docstore.document_text(self.store, existing["id"]))
+        metadata = meta.resolve(own, library=layers.library, catalog=overrides, user=layers.user, aliases=layers.aliases)
+        if metadata.catalog_id and metadata.catalog_id != existing["id"]:
+            return False
+        metadata.title = metadata.title or existing["title"]
+        meta.note_inferred(metadata)
+        with self.store.transaction():
+            docstore.update_metadata(
+                self.store, existing["id"], metadata, document_metadata=own, metadata_hash=metadata_hash,
+                library=layers.library, catalog=overrides,
+            )
+        return True
 
     def sources(self, file: Path, root: Path, report: IngestReport) -> Iterator[Source]:
         """The file itself, or each record of a JSONL corpus."""
@@ -327,10 +393,15 @@ def ingest_paths(
     `prune` only considers documents stored from under the given folders (and where a moved
     folder used to be). `progress` gets one step per file.
     """
+    from .districts import load_aliases  # noqa: PLC0415
+
     report = IngestReport()
+    paths, library = _library_exports(paths, report)
     files, errors = discover(paths)
     report.failed.extend(errors)
-    ingester = Ingester(store, catalog=catalog)
+    aliases = load_aliases(*paths, *([catalog] if catalog else []))
+    docstore.save_district_aliases(store, aliases.pairs())
+    ingester = Ingester(store, catalog=catalog, library=library, aliases=aliases)
     seen_keys: set[str] = set()
     with (progress or no_progress)("Ingesting", len(files)) as advance:
         for file, root in files:
@@ -342,6 +413,30 @@ def ingest_paths(
         old_roots = [Path(r) for r in sorted(report.moved_from)]
         report.pruned = prune_missing(store, roots=[*paths, *old_roots], keep=seen_keys)
     return report
+
+
+def _library_exports(paths: list[Path], report: IngestReport) -> tuple[list[Path], dict[Path, dict[str, Any]]]:
+    """Reference-manager exports among `paths` replaced by their attachments, with each
+    attachment's entry; entries without a readable attachment go to `report.entries_missing`."""
+    from .library import LIBRARY_SUFFIXES, read_library  # noqa: PLC0415
+
+    out: list[Path] = []
+    entries: dict[Path, dict[str, Any]] = {}
+    for path in paths:
+        if path.suffix.lower() not in LIBRARY_SUFFIXES or not path.is_file():
+            out.append(path)
+            continue
+        try:
+            export = read_library(path)
+        except RppError as exc:
+            report.failed.append((str(path), getattr(exc, "reason", None) or exc.message))
+            continue
+        for file, entry in export.attachments:
+            if file.resolve() not in entries:
+                entries[file.resolve()] = entry
+                out.append(file)
+        report.entries_missing.extend((str(path), key, reason) for key, reason in export.missing)
+    return out, entries
 
 
 def prune_missing(store: Store, *, roots: list[Path], keep: set[str]) -> list[str]:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import asdict, fields
 from datetime import datetime, timezone
 from typing import Any
 
-from ..models import Document
+from ..models import METADATA_FIELDS, Document, Metadata
 from . import Store
 
 
@@ -26,9 +27,120 @@ def passage_id(document_id: str, seq: int) -> str:
 
 def document_by_path(store: Store, path: str) -> dict[str, Any] | None:
     row = store.conn.execute(
-        "SELECT id, path, content_hash FROM documents WHERE path = ?", (path,)
+        "SELECT id, path, title, content_hash, metadata_hash, document_metadata FROM documents WHERE path = ?",
+        (path,),
     ).fetchone()
     return dict(row) if row else None
+
+
+def document_text(store: Store, doc_id: str) -> str:
+    row = store.conn.execute("SELECT text FROM documents WHERE id = ?", (doc_id,)).fetchone()
+    return row[0] if row else ""
+
+
+def metadata_to_dict(metadata: Metadata) -> dict[str, Any]:
+    return {k: v for k, v in asdict(metadata).items() if v not in (None, "", [], {})}
+
+
+def metadata_from_dict(data: dict[str, Any]) -> Metadata:
+    names = {f.name for f in fields(Metadata)}
+    return Metadata(**{k: v for k, v in data.items() if k in names})
+
+
+def stored_layers(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored row's own metadata layer ("document", a Metadata) and library entry ("library")."""
+    try:
+        data = json.loads(row.get("document_metadata") or "{}")
+    except ValueError:
+        data = {}
+    own = data.get("document")
+    return {
+        "document": metadata_from_dict(own) if isinstance(own, dict) else None,
+        "library": data.get("library"),
+        "catalog": data.get("catalog"),
+    }
+
+
+def _layers_json(
+    document_metadata: Metadata | None, library: dict[str, Any] | None, catalog: dict[str, Any] | None
+) -> str:
+    data: dict[str, Any] = {}
+    if document_metadata is not None:
+        data["document"] = metadata_to_dict(document_metadata)
+    if library:
+        data["library"] = library
+    if catalog:
+        data["catalog"] = catalog
+    return json.dumps(data, ensure_ascii=False, default=str)
+
+
+def _metadata_columns(meta: Metadata) -> dict[str, Any]:
+    return {
+        "title": meta.title,
+        "authors": json.dumps(meta.authors, ensure_ascii=False),
+        "organization": meta.organization,
+        "districts": json.dumps(meta.districts, ensure_ascii=False),
+        "year": meta.year,
+        "doc_type": meta.doc_type,
+        "url": meta.url,
+        "site_name": meta.site_name,
+        "published": meta.published,
+        "metadata": json.dumps(meta.extra, ensure_ascii=False, default=str),
+        "mentioned_districts": json.dumps(meta.mentioned_districts, ensure_ascii=False),
+        "metadata_sources": json.dumps(meta.sources, ensure_ascii=False, sort_keys=True),
+    }
+
+
+def update_metadata(
+    store: Store,
+    doc_id: str,
+    metadata: Metadata,
+    *,
+    document_metadata: Metadata | None,
+    metadata_hash: str | None,
+    library: dict[str, Any] | None = None,
+    catalog: dict[str, Any] | None = None,
+) -> None:
+    """Write a document's metadata columns (passages' titles follow) without touching its text.
+    Must run inside `store.transaction()`."""
+    conn = store.conn
+    values = _metadata_columns(metadata)
+    values["document_metadata"] = _layers_json(document_metadata, library, catalog)
+    values["metadata_hash"] = metadata_hash
+    values["updated_at"] = now_iso()
+    sets = ", ".join(f"{k} = ?" for k in values)
+    conn.execute(f"UPDATE documents SET {sets} WHERE id = ?", [*values.values(), doc_id])
+    cur = conn.execute(
+        "UPDATE passages SET title = ? WHERE document_id = ? AND title IS NOT ?", (metadata.title, doc_id, metadata.title)
+    )
+    if cur.rowcount:  # the lexical index holds titles: make it stale
+        conn.execute(
+            "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'passages_generation'"
+        )
+
+
+def user_overrides(store: Store, doc_id: str) -> dict[str, Any] | None:
+    """The fields the user set with `rpp edit` (they win over every other source)."""
+    row = store.conn.execute("SELECT fields FROM document_overrides WHERE document_id = ?", (doc_id,)).fetchone()
+    return json.loads(row[0]) or None if row else None
+
+
+def set_user_overrides(store: Store, doc_id: str, values: dict[str, Any]) -> None:
+    """Merge `values` into the user's overrides of `doc_id`. Must run inside a transaction."""
+    current = user_overrides(store, doc_id) or {}
+    current.update(values)
+    store.conn.execute(
+        "INSERT INTO document_overrides (document_id, fields, updated_at) VALUES (?, ?, ?) "
+        "ON CONFLICT(document_id) DO UPDATE SET fields = excluded.fields, updated_at = excluded.updated_at",
+        (doc_id, json.dumps(current, ensure_ascii=False), now_iso()),
+    )
+
+
+def save_district_aliases(store: Store, pairs: list[tuple[str, str]]) -> None:
+    """Replace the `district_aliases` table (spelling -> canonical name) that filters consult."""
+    with store.transaction():
+        store.conn.execute("DELETE FROM district_aliases")
+        store.conn.executemany("INSERT INTO district_aliases (alias, canonical) VALUES (?, ?)", pairs)
 
 
 def document_by_id(store: Store, doc_id: str) -> dict[str, Any] | None:
@@ -52,7 +164,14 @@ def all_document_paths(store: Store) -> list[tuple[str, str]]:
     return [(r[0], r[1]) for r in store.conn.execute("SELECT id, path FROM documents ORDER BY id")]
 
 
-def replace_document(store: Store, doc: Document) -> str:
+def replace_document(
+    store: Store,
+    doc: Document,
+    *,
+    metadata_hash: str | None = None,
+    library: dict[str, Any] | None = None,
+    catalog: dict[str, Any] | None = None,
+) -> str:
     """Insert `doc` or replace the stored one with the same id; return 'added' or 'updated'.
 
     Passages are replaced wholesale (FTS follows through triggers). Vectors of passages
@@ -77,16 +196,9 @@ def replace_document(store: Store, doc: Document) -> str:
         "id": doc.id,
         "path": doc.path,
         "format": doc.format,
-        "title": meta.title,
-        "authors": json.dumps(meta.authors, ensure_ascii=False),
-        "organization": meta.organization,
-        "districts": json.dumps(meta.districts, ensure_ascii=False),
-        "year": meta.year,
-        "doc_type": meta.doc_type,
-        "url": meta.url,
-        "site_name": meta.site_name,
-        "published": meta.published,
-        "metadata": json.dumps(meta.extra, ensure_ascii=False, default=str),
+        **_metadata_columns(meta),
+        "document_metadata": _layers_json(doc.document_metadata, library, catalog),
+        "metadata_hash": metadata_hash,
         "text": doc.text,
         "content_hash": doc.content_hash,
         "word_count": doc.word_count,
@@ -138,6 +250,7 @@ def delete_document(store: Store, doc_id: str) -> bool:
     """Remove a document, its passages, vectors and tags. Must run inside a transaction."""
     conn = store.conn
     conn.execute("DELETE FROM passages WHERE document_id = ?", (doc_id,))
+    conn.execute("DELETE FROM document_overrides WHERE document_id = ?", (doc_id,))
     cur = conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
     return cur.rowcount > 0
 
@@ -165,3 +278,104 @@ def corpus_stats(store: Store) -> dict[str, Any]:
         "by_doc_type": breakdown("doc_type"),
         "by_format": breakdown("format"),
     }
+
+
+def district_alias_pairs(store: Store) -> list[tuple[str, str]]:
+    return [(r[0], r[1]) for r in store.conn.execute("SELECT alias, canonical FROM district_aliases")]
+
+
+_JSON_COLUMNS = ("authors", "districts", "mentioned_districts", "dimensions", "metadata_sources", "metadata")
+_LISTED = ("id", "title", "year", "organization", "districts", "mentioned_districts", "doc_type", "authors",
+           "url", "published", "format", "path", "word_count", "passage_count", "dimensions", "metadata_sources",
+           "metadata")
+
+
+def public_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A documents row as users see it: JSON columns decoded, the text and layers left out;
+    `sources` names where each field came from, `extra` holds DOI, keywords and the like."""
+    out = {k: row.get(k) for k in _LISTED}
+    for name in _JSON_COLUMNS:
+        try:
+            out[name] = json.loads(out.get(name) or ("{}" if name in ("metadata_sources", "metadata") else "[]"))
+        except ValueError:
+            pass
+    out["sources"] = out.pop("metadata_sources")
+    out["extra"] = out.pop("metadata")
+    return out
+
+
+def row_metadata(row: dict[str, Any]) -> Metadata:
+    """A stored row's resolved metadata as a Metadata (for rows stored before layers were kept)."""
+    data = public_row(row)
+    return Metadata(
+        title=data["title"], authors=data["authors"], organization=data["organization"], districts=data["districts"],
+        year=data["year"], doc_type=data["doc_type"], url=data["url"], published=data["published"],
+        sources={k: v for k, v in data["sources"].items() if v in ("document", "inferred")},
+    )
+
+
+def document_rows(
+    store: Store,
+    *,
+    organization: str | None = None,
+    district: str | None = None,
+    year_from: int | None = None,
+    year_to: int | None = None,
+    doc_type: str | None = None,
+    dimension: str | None = None,
+    missing: str | None = None,
+) -> Any:
+    """Documents (without their text) matching the filters, by id. `district` is canonical and
+    matches the districts a document is about or mentions; `missing` a field it lacks."""
+    clauses, params = [], []
+    if organization:
+        clauses.append("organization = ? COLLATE NOCASE")
+        params.append(organization)
+    if district:
+        clauses.append(
+            "EXISTS (SELECT 1 FROM json_each(districts) j WHERE lower(j.value) = lower(?)) OR "
+            "EXISTS (SELECT 1 FROM json_each(mentioned_districts) j WHERE lower(j.value) = lower(?))"
+        )
+        params += [district, district]
+    if year_from is not None:
+        clauses.append("year >= ?")
+        params.append(year_from)
+    if year_to is not None:
+        clauses.append("year <= ?")
+        params.append(year_to)
+    if doc_type:
+        clauses.append("doc_type = ? COLLATE NOCASE")
+        params.append(doc_type)
+    if dimension:
+        clauses.append("EXISTS (SELECT 1 FROM json_each(dimensions) j WHERE j.value = ?)")
+        params.append(dimension)
+    if missing:
+        if missing not in METADATA_FIELDS:
+            raise ValueError(f"not a metadata field: {missing}")
+        clauses.append(f"({missing} IS NULL OR {missing} IN ('', '[]'))")  # a known column name
+    where = " WHERE " + " AND ".join(f"({c})" for c in clauses) if clauses else ""
+    cols = ", ".join(f'"{c}"' for c in _LISTED)
+    for row in store.conn.execute(f"SELECT {cols} FROM documents{where} ORDER BY id", params):
+        yield public_row(dict(row))
+
+
+def document_tag_rows(store: Store, doc_id: str) -> list[dict[str, Any]]:
+    rows = store.conn.execute(
+        "SELECT dimension_id, round(score, 3) AS score, assigned, n_passages, source, model_version "
+        "FROM document_tags WHERE document_id = ? ORDER BY score DESC",
+        (doc_id,),
+    )
+    return [dict(r) for r in rows]
+
+
+def passage_rows(store: Store, doc_id: str) -> list[dict[str, Any]]:
+    rows = store.conn.execute(
+        "SELECT id, seq, heading, word_count, dimensions, text FROM passages WHERE document_id = ? ORDER BY seq",
+        (doc_id,),
+    )
+    out = []
+    for r in rows:
+        item = dict(r)
+        item["dimensions"] = json.loads(item["dimensions"] or "[]")
+        out.append(item)
+    return out

@@ -276,6 +276,26 @@ MIGRATIONS: list[list[str]] = [
     [
         "CREATE INDEX documents_content_hash ON documents(content_hash)",
     ],
+    # metadata users can filter on: where each field came from (catalog, library, document,
+    # inferred, user), the districts the text mentions (canonical names, apart from the
+    # catalog's), the document's own metadata (so a changed catalog or library export updates
+    # a row without re-parsing its file), the user's `rpp edit` overrides (kept across
+    # re-ingests), and the district spellings collapsed onto one canonical name.
+    [
+        "ALTER TABLE documents ADD COLUMN mentioned_districts TEXT NOT NULL DEFAULT '[]'",
+        "ALTER TABLE documents ADD COLUMN metadata_sources TEXT NOT NULL DEFAULT '{}'",
+        "ALTER TABLE documents ADD COLUMN document_metadata TEXT NOT NULL DEFAULT '{}'",
+        "ALTER TABLE documents ADD COLUMN metadata_hash TEXT",
+        """CREATE TABLE document_overrides (
+            document_id TEXT PRIMARY KEY,
+            fields TEXT NOT NULL DEFAULT '{}',
+            updated_at TEXT NOT NULL
+        )""",
+        """CREATE TABLE district_aliases (
+            alias TEXT PRIMARY KEY,
+            canonical TEXT NOT NULL
+        )""",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

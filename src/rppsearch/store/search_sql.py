@@ -49,8 +49,14 @@ def filter_sql(filters: "Filters | None") -> tuple[str, list[Any]]:
         clauses.append("d.doc_type = ? COLLATE NOCASE")
         params.append(filters.doc_type)
     if filters.district:
-        clauses.append("EXISTS (SELECT 1 FROM json_each(d.districts) j WHERE lower(j.value) = lower(?))")
-        params.append(filters.district)
+        # the district's canonical name (spellings collapsed through `district_aliases`), among
+        # the districts the document is about or, failing those, the ones it mentions
+        clauses.append(
+            "EXISTS (SELECT 1 FROM json_each(CASE WHEN d.districts = '[]' THEN d.mentioned_districts "
+            "ELSE d.districts END) j WHERE lower(j.value) = lower(coalesce((SELECT a.canonical FROM "
+            "district_aliases a WHERE a.alias = lower(trim(?))), ?)))"
+        )
+        params.extend([filters.district, filters.district])
     if filters.year_from is not None:
         clauses.append("d.year >= ?")
         params.append(int(filters.year_from))

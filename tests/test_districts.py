@@ -1,0 +1,74 @@
+"""District names: found in text with spaCy patterns, one canonical name per district."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rppsearch.ingest.districts import find_districts, load_aliases
+from rppsearch.ingest.pipeline import ingest_paths
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_aliases_collapse_spellings() -> None:
+    aliases = load_aliases()
+    assert aliases.canonical_list(["Highline", "Highline Public Schools"]) == ["Highline Public Schools"]
+    assert aliases.canonical_list(["Dallas", "Dallas ISD", "Dallas Independent School District"]) == ["Dallas ISD"]
+    assert aliases.canonical_list(["Fresno", "Fresno Unified"]) == ["Fresno Unified School District"]
+    # unknown districts: the long form, without a trailing qualifier
+    assert aliases.canonical_name("Riverbend Unified") == "Riverbend Unified School District"
+    assert aliases.canonical_name("Austin Independent School District") == "Austin ISD"
+    assert aliases.canonical_name("FirstLine Schools (New Orleans)") == "FirstLine Schools"
+
+
+def test_a_user_alias_file_beside_the_corpus_extends_the_shipped_one(tmp_path: Path) -> None:
+    (tmp_path / "district_aliases.yaml").write_text(
+        "Harbor Point Unified School District:\n  shorthand: [Harbor Point]\n"
+        "Lakeview Charter Network:\n  aliases: [Lakeview Schools]\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "docs").mkdir()
+    aliases = load_aliases(tmp_path / "docs")
+    assert aliases.canonical_name("Harbor Point") == "Harbor Point Unified School District"
+    assert aliases.canonical_name("Highline") == "Highline Public Schools"  # shipped ones kept
+    assert find_districts("Teachers at Lakeview Schools meet weekly.", aliases) == ["Lakeview Charter Network"]
+
+
+def test_patterns_find_school_systems_and_skip_look_alikes() -> None:
+    aliases = load_aliases()
+    text = (
+        "In Gwinnett County Public Schools and the Lakemont ISD, leaders met with Oakland Unified School "
+        "District staff, Westbrook County Schools, KIPP Texas and the School District of Philadelphia. "
+        "From Tinkering to Transformation: Strengthening School District Central Office Performance. "
+        "The Council of the Great City Schools surveyed members. Sean is a 5th-grader in Dallas."
+    )
+    assert find_districts(text, aliases) == [
+        "Gwinnett County Public Schools", "Lakemont ISD", "Oakland Unified School District",
+        "Westbrook County Schools", "KIPP Texas", "School District of Philadelphia",
+    ]
+
+
+@pytest.mark.slow
+def test_sample_corpus_has_one_facet_value_per_district(store) -> None:
+    report = ingest_paths(store, [REPO / "corpus"])
+    assert not report.failed
+    values = {
+        v for (v,) in store.conn.execute(
+            "SELECT DISTINCT j.value FROM documents d, json_each(d.districts) j "
+            "UNION SELECT DISTINCT j.value FROM documents d, json_each(d.mentioned_districts) j"
+        )
+    }
+    for split in ("Highline", "Dallas", "Fresno", "Harbor Point"):
+        assert len([v for v in values if v.startswith(split)]) == 1, sorted(values)
+    # the search filter takes any spelling
+    from rppsearch.store.search_sql import filter_sql  # noqa: PLC0415
+    from rppsearch.search import Filters  # noqa: PLC0415
+
+    where, params = filter_sql(Filters(district="Highline"))
+    ids = store.conn.execute(f"SELECT d.id FROM documents d JOIN passages p ON p.document_id = d.id WHERE {where}", params).fetchall()
+    assert len({i for (i,) in ids}) >= 5
+    row = store.conn.execute("SELECT districts FROM documents WHERE id = 'b-01-dallas-isd-reenvisioning-school-support'").fetchone()
+    assert json.loads(row[0]) == ["Dallas ISD"]  # the catalog says "Dallas Independent School District"
