@@ -35,6 +35,9 @@ WARM_ENV = "RPP_WARM"
 SEARCH_PATH = metadata.SEARCH_PATH
 
 _metadata_cache: dict[tuple[tuple[str, ...], str], str] = {}
+# get_metadata reads plugin config (writable? where are the accounts?), which asks
+# get_metadata again: the flag stops that recursion.
+_inside = threading.local()
 
 
 def reviewers_file(datasette: Any) -> Path | None:
@@ -69,7 +72,13 @@ def get_metadata(datasette: Any, key: Any, database: Any, table: Any) -> dict[st
     # Datasette merges later sources into what we return and asks many times a page: hand
     # out a fresh copy, parsed from JSON (3x cheaper than copy.deepcopy).
     result = json.loads(_metadata_cache[cache_key])
-    reviewers = reviewer_accounts(datasette)
+    if getattr(_inside, "metadata", False):
+        return result  # asked again while reading our own plugin config: no accounts needed
+    _inside.metadata = True
+    try:
+        reviewers = reviewer_accounts(datasette)
+    finally:
+        _inside.metadata = False
     if reviewers:
         result["plugins"] = {accounts.AUTH_PLUGIN: accounts.auth_plugin_config(reviewers)}
     return result
