@@ -17,7 +17,6 @@ shortened, and paths are shown relative to the corpus folder.
 from __future__ import annotations
 
 import os
-import time
 import urllib.parse
 from typing import Any
 
@@ -36,7 +35,6 @@ DOCUMENT_ID_TABLES = frozenset({"passages", "document_tags", "document_dimension
 # Columns of query results that name a row by its text id.
 QUERY_ID_COLUMNS = {"passage_id": "passages", "document_id": "documents"}
 RANKED_QUERIES = {"passages": "search_passages", "documents": "search_documents"}
-_ROOT_TTL_S = 60.0
 
 
 def _is_rpp(datasette: Any, database: str) -> bool:
@@ -53,15 +51,26 @@ def _link(href: str, text: str) -> markupsafe.Markup:
     return markupsafe.Markup('<a href="{}">{}</a>').format(href, text)
 
 
-_roots: dict[str, tuple[float, str | None]] = {}
+_roots: dict[tuple[str, float], str | None] = {}
+
+
+def _file_version(path: str) -> float:
+    """Changes whenever the store is written (the file or its WAL)."""
+    stamp = 0.0
+    for name in (path, path + "-wal"):
+        try:
+            stamp = max(stamp, os.stat(name).st_mtime_ns)
+        except OSError:
+            pass
+    return stamp
 
 
 async def corpus_root(datasette: Any, database: str) -> str | None:
-    """The folder every stored document path lies under (cached for a minute)."""
-    hit = _roots.get(database)
-    if hit and time.monotonic() - hit[0] < _ROOT_TTL_S:
-        return hit[1]
+    """The folder every stored document path lies under (recomputed when the store changes)."""
     db = datasette.databases[database]
+    key = (str(db.path), _file_version(str(db.path)))
+    if key in _roots:
+        return _roots[key]
     paths = [row[0].split("#", 1)[0] for row in (await db.execute("select path from documents")).rows if row[0]]
     root = None
     absolute = [p for p in paths if os.path.isabs(p)]
@@ -72,7 +81,9 @@ async def corpus_root(datasette: Any, database: str) -> str | None:
             root = None
         if root and len(absolute) == 1:
             root = os.path.dirname(root)
-    _roots[database] = (time.monotonic(), root)
+    if len(_roots) > 64:
+        _roots.clear()
+    _roots[key] = root
     return root
 
 
