@@ -38,7 +38,8 @@ def measure(folder: Path, queries: list[str]) -> dict[str, Any]:
     import bm25s  # noqa: PLC0415
 
     from rppsearch.config import PACKAGED_MODEL, Settings  # noqa: PLC0415
-    from rppsearch.index import bm25, lexical  # noqa: PLC0415
+    from rppsearch.index import bm25  # noqa: PLC0415
+    from rppsearch.query import parse  # noqa: PLC0415
     from rppsearch.store import Store, search_sql  # noqa: PLC0415
 
     settings = Settings(index_dir=folder, embedding_model=PACKAGED_MODEL)
@@ -48,7 +49,7 @@ def measure(folder: Path, queries: list[str]) -> dict[str, Any]:
         out["passages"] = n
         for limit in (10, 200):
             out[f"fts5_top{limit}"] = _timed(
-                lambda q: search_sql.fts_search(store, lexical.build_match(q) or '""', weights=(1, 1, 1), limit=limit), queries
+                lambda q: search_sql.fts_search(store, parse(q).fts_match() or '""', weights=(1, 1, 1), limit=limit), queries
             )
         t0 = time.perf_counter()
         bm25.refresh_lexical(store, settings, force=True)

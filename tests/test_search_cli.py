@@ -18,6 +18,14 @@ from rppsearch.index.vectors import embed_missing, refresh_index
 from test_search_support import Doc, add_docs
 
 JSON_KEYS = {"id", "document_id", "title", "score", "content", "dimensions", "metadata"}
+NEW_KEYS = {"relevance", "matched_by", "more_from_document"}
+
+
+def _lines(stdout: str) -> tuple[dict, list[dict]]:
+    """The --json header's summary and the hits."""
+    objs = [json.loads(line) for line in stdout.splitlines()]
+    assert set(objs[0]) == {"summary"}, objs[0]
+    return objs[0]["summary"], objs[1:]
 
 
 @pytest.fixture
@@ -54,10 +62,11 @@ def _run(*args: str):  # noqa: ANN202
 def test_json_lines_have_exactly_the_documented_keys(built, mode: str) -> None:  # noqa: ANN001
     result = _run("search", "supervisors coach principals", "--mode", mode, "--json", "--limit", "4", "--index-dir", str(built))
     assert result.exit_code == 0, result.output
-    lines = [json.loads(line) for line in result.stdout.splitlines()]
-    assert len(lines) == 4
+    summary, lines = _lines(result.stdout)
+    assert len(lines) == 4 and summary["returned"] == 4 and summary["total"] >= 4
     for obj in lines:
-        assert set(obj) == JSON_KEYS
+        assert set(obj) == JSON_KEYS | NEW_KEYS
+        assert obj["matched_by"] and 0 < obj["relevance"] <= 100
         meta = obj["metadata"]
         for key in ("organization", "districts", "year", "doc_type", "url", "heading", "start", "end", "highlights"):
             assert key in meta
@@ -71,8 +80,8 @@ def test_document_mode_and_filters_from_the_command_line(built) -> None:  # noqa
         "--json", "--index-dir", str(built),
     )
     assert result.exit_code == 0, result.output
-    ids = [json.loads(line)["id"] for line in result.stdout.splitlines()]
-    assert sorted(ids) == ["doc2", "doc4"]
+    summary, hits = _lines(result.stdout)
+    assert sorted(h["id"] for h in hits) == ["doc2", "doc4"] and summary["total"] == 2
 
 
 def test_csv_output(built) -> None:  # noqa: ANN001
@@ -94,7 +103,7 @@ def test_similar_json(built) -> None:  # noqa: ANN001
     result = _run("similar", "doc1-p0000", "--json", "--limit", "3", "--index-dir", str(built))
     assert result.exit_code == 0, result.output
     hits = [json.loads(line) for line in result.stdout.splitlines()]
-    assert len(hits) == 3 and all(set(h) == JSON_KEYS for h in hits)
+    assert len(hits) == 3 and all(set(h) == JSON_KEYS | NEW_KEYS for h in hits)
     assert "doc1-p0000" not in [h["id"] for h in hits]
 
 
@@ -115,6 +124,7 @@ def _rpp(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
         (["--dimension", "leadership"], "Error: dimension: unknown dimension 'leadership'"),
         (["--year-from", "2020", "--year-to", "2001"], "Error: year_from: 2020 is after year_to 2001"),
         (["--weight", "3", "--fusion", "convex"], "Error: weight: must be between 0 and 1, got 3.0"),
+        (["--document", "nope"], "Error: document_id: no document with id 'nope'"),
     ],
 )
 def test_bad_input_gets_one_error_line(built, args: list[str], message: str) -> None:  # noqa: ANN001
@@ -170,3 +180,54 @@ def test_snippet_window_holds_the_first_highlight_and_cuts_at_spaces() -> None:
     assert text[start - 1] == " " and text[end] == " "  # whole words only
     assert snippet_window("short text", [], 120) == (0, 10)
     assert snippet_window(text, [], 120)[0] == 0  # no highlight: the beginning
+
+
+def test_paging_and_the_total_in_the_terminal_and_json(built) -> None:  # noqa: ANN001
+    args = ["search", "supervisors principals", "--mode", "bm25", "--limit", "2", "--index-dir", str(built)]
+    first = _run(*args)
+    assert "Results 1-2 of 6 (bm25)" in first.stdout and "More: --offset 2" in first.stdout
+    last = _run(*args, "--offset", "4", "--json")
+    summary, hits = _lines(last.stdout)
+    assert summary["total"] == 6 and summary["offset"] == 4 and len(hits) == 2
+    earlier = _lines(_run(*args, "--json", "--limit", "4").stdout)[1]
+    assert not {h["id"] for h in hits} & {h["id"] for h in earlier}
+    assert dict(map(tuple, summary["facets"]["organization"])) == {"ERS": 3, "Wallace Foundation": 3}
+
+
+def test_browsing_a_filter_without_a_query(built) -> None:  # noqa: ANN001
+    result = _run("search", "--organization", "ERS", "--by", "document", "--json", "--index-dir", str(built))
+    assert result.exit_code == 0, result.output
+    summary, hits = _lines(result.stdout)
+    assert [h["id"] for h in hits] == ["doc4", "doc2", "doc0"]  # newest first
+    assert summary["total"] == 3 and summary["query"] == ""
+    readable = _run("search", "--organization", "ERS", "--index-dir", str(built))
+    assert "browsing, newest first" in readable.stdout
+
+
+def test_per_document_cap_shows_what_it_folded(built) -> None:  # noqa: ANN001
+    args = ["search", "--document", "doc1", "--per-document", "1", "--index-dir", str(built)]
+    result = _run(*args)
+    assert "+ 1 more from this document" in result.stdout
+    summary, hits = _lines(_run(*args, "--json").stdout)
+    assert len(hits) == 1 and hits[0]["more_from_document"] == 1 and summary["folded"] == 1
+    summary, hits = _lines(_run("search", "--document", "doc1", "--per-document", "0", "--json", "--index-dir", str(built)).stdout)
+    assert len(hits) == 2 and summary["folded"] == 0
+
+
+def test_filters_report_documents_without_the_field(built, store) -> None:  # noqa: ANN001
+    add_docs(store, [Doc(id="undated", passages=["Supervisors coach principals, undated."], organization="ERS")])
+    args = ["search", "supervisors", "--mode", "bm25", "--year-from", "2011", "--index-dir", str(built)]
+    result = _run(*args)
+    assert "1 document lacks a year and was left out (use --include-unknown)" in result.stdout
+    summary, hits = _lines(_run(*args, "--json").stdout)
+    assert summary["unknown"] == {"year": 1} and "undated" not in {h["document_id"] for h in hits}
+    summary, hits = _lines(_run(*args, "--json", "--include-unknown", "--limit", "20").stdout)
+    assert summary["unknown"] == {"year": 1} and "undated" in {h["document_id"] for h in hits}
+
+
+def test_a_query_with_nothing_to_search_for_is_an_error(built) -> None:  # noqa: ANN001
+    proc = _rpp("search", "the of and", "--mode", "hybrid", "--index-dir", str(built))
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.startswith("Error: the query 'the of and' has nothing to search for")
+    proc = _rpp("search", '"theory of', "--index-dir", str(built))
+    assert proc.returncode == 1 and proc.stderr.startswith("Error: query: unbalanced double quote")

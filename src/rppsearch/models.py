@@ -93,9 +93,68 @@ class Evidence:
     score: float
 
 
+#: Document fields a filter can restrict, and so fields a document may lack ("unknown").
+FILTER_FIELDS = ("year", "organization", "district", "doc_type")
+
+
+@dataclass
+class Filters:
+    """Restrictions applied before ranking.
+
+    `dimensions`: a passage matches when it has ANY of them assigned (human decisions win
+    over the model's), with `score >= min_score` when given. `organization` and `doc_type`
+    match exactly, ignoring case; `district` matches one of the document's districts;
+    `year_from`/`year_to` bound the document year (inclusive). A document lacking a filtered
+    field (no year, no organization, no district, no type) is left out, and counted in
+    `SearchPage.unknown`; with `include_unknown` it is kept (and still counted).
+    `document_id` restricts to one document ("more from this document").
+    """
+
+    dimensions: list[str] = field(default_factory=list)
+    min_score: float | None = None
+    organization: str | None = None
+    district: str | None = None
+    year_from: int | None = None
+    year_to: int | None = None
+    doc_type: str | None = None
+    include_unknown: bool = False
+    document_id: str | None = None
+
+    def is_empty(self) -> bool:
+        return not (
+            self.dimensions
+            or self.min_score is not None
+            or self.organization
+            or self.district
+            or self.year_from is not None
+            or self.year_to is not None
+            or self.doc_type
+            or self.document_id
+        )
+
+    def filtered_fields(self) -> list[str]:
+        """The FILTER_FIELDS this filter restricts (those whose unknowns it leaves out)."""
+        used = {
+            "year": self.year_from is not None or self.year_to is not None,
+            "organization": bool(self.organization),
+            "district": bool(self.district),
+            "doc_type": bool(self.doc_type),
+        }
+        return [name for name in FILTER_FIELDS if used[name]]
+
+
 @dataclass
 class Hit:
-    """A search result."""
+    """A search result.
+
+    `score` is the ranking engine's own number (RRF sum, BM25, cosine); `relevance` is the one
+    a person reads: 0-100, the hit's fused score as a share of the best score possible in
+    that mode (100 = ranked first by every engine used; see `rppsearch.fusion.relevance`).
+    `matched_by` gives each engine that found the hit its rank (from 1) and score, e.g.
+    `{"bm25": {"rank": 3, "score": 8.85}, "semantic": {"rank": 1, "score": 0.65}}`.
+    `more_from_document`: further hits of this document folded away by the per-document cap
+    (set on the document's best hit shown).
+    """
 
     id: str
     document_id: str
@@ -105,6 +164,36 @@ class Hit:
     dimensions: list[str] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
     highlights: list[tuple[int, int]] = field(default_factory=list)
+    matched_by: dict[str, dict[str, Any]] = field(default_factory=dict)
+    relevance: float = 0.0
+    more_from_document: int = 0
+
+
+@dataclass
+class SearchPage:
+    """One page of results and what a reader needs around it.
+
+    `total`: every result after filters and the per-document cap (what paging walks;
+    `total_exact` False when an engine had more candidates than were ranked, see
+    `search_page`); `folded`: passages hidden by the per-document cap; `unknown`: per
+    filtered field (FILTER_FIELDS), documents lacking it, left out (or kept, with
+    `include_unknown`); `message`: a notice instead of results (a query with no searchable
+    words); `facets`: per dimension, organization, district, year and doc_type, `(value,
+    count)` over the whole result set, most frequent first.
+    """
+
+    hits: list[Hit]
+    total: int
+    offset: int
+    limit: int
+    unknown: dict[str, int] = field(default_factory=dict)
+    message: str | None = None
+    facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    folded: int = 0
+    total_exact: bool = True
+    include_unknown: bool = False
+    query: str = ""
+    mode: str = "hybrid"
 
 
 def snippet_window(text: str, spans: list[tuple[int, int]], width: int) -> tuple[int, int]:

@@ -1,10 +1,14 @@
 """Search: BM25 (tantivy, or the store's FTS5), semantic (the vectors index), hybrid fusion.
 
-`search()` and `similar()` are the API the CLI and the Datasette plugin call. Filters are
-applied before ranking: metadata filters select documents and dimension filters passages
-(SQL), which restrict tantivy through term sets, FTS5 through joins and the matrix through
-a row mask, so a filtered query fills its `limit` whenever that many passages match.
-BM25 mode never imports torch.
+`search_page()` is the API the CLI and the Datasette plugin call: a page of hits with the
+total, facet counts over the whole result set, what the filters left out, and a notice
+when the query has nothing to search for; `search()` (the hits alone, no cap) and
+`similar()` remain for other callers. Filters are applied before ranking: metadata filters
+select documents and dimension filters passages (SQL), which restrict tantivy through term
+sets, FTS5 through joins and the matrix through a row mask, so a filtered query fills its
+`limit` whenever that many passages match. Queries are parsed by `rppsearch.query` (phrases,
+-exclusion, OR, title:/heading:) before any index or model is opened. BM25 mode never
+imports torch.
 """
 
 from __future__ import annotations
@@ -17,8 +21,11 @@ import numpy as np
 
 from .config import Settings
 from .errors import IndexStateError, QueryError
-from .index import lexical
-from .models import Hit
+from .fusion import convex_fuse, relevance, rrf_fuse
+from .models import Filters, Hit, SearchPage
+from .query import ParsedQuery, empty_message, parse
+from .results import build_hits, cap_per_document, hit_to_json, page_to_json, unknown_notices
+from .engines import _QUERY_VECTORS, _Allowed, _bm25, _Lexical, _open_vectors, _semantic, encode_query  # noqa: F401 (_QUERY_VECTORS: benchmarks clear it)
 from .store import Store
 from .store import search_sql
 
@@ -26,8 +33,12 @@ MODES = ("hybrid", "bm25", "semantic")
 FUSIONS = ("rrf", "convex")
 BY = ("passage", "document")
 MAX_LIMIT = 10_000
+MAX_OFFSET = 100_000
 MAX_QUERY_CHARS = 4_000
 DEFAULT_DEPTH = 200  # candidates taken from each mode before fusion
+#: Candidates a lexical-only result set is counted over (`SearchPage.total`).
+MAX_CANDIDATES = 10_000
+DEFAULT_PER_DOCUMENT = 3
 DEFAULT_DIMENSIONS = (
     "learning-partnerships",
     "partnership-assistance",
@@ -36,37 +47,11 @@ DEFAULT_DIMENSIONS = (
     "evidence-use",
 )
 
-__all__ = ["Filters", "search", "similar", "rrf_fuse", "convex_fuse", "MODES", "FUSIONS", "BY"]
-
-
-@dataclass
-class Filters:
-    """Restrictions applied before ranking.
-
-    `dimensions`: a passage matches when it has ANY of them assigned (human decisions win
-    over the model's), with `score >= min_score` when given. `organization` and `doc_type`
-    match exactly, ignoring case; `district` matches one of the document's districts;
-    `year_from`/`year_to` bound the document year (inclusive).
-    """
-
-    dimensions: list[str] = field(default_factory=list)
-    min_score: float | None = None
-    organization: str | None = None
-    district: str | None = None
-    year_from: int | None = None
-    year_to: int | None = None
-    doc_type: str | None = None
-
-    def is_empty(self) -> bool:
-        return not (
-            self.dimensions
-            or self.min_score is not None
-            or self.organization
-            or self.district
-            or self.year_from is not None
-            or self.year_to is not None
-            or self.doc_type
-        )
+__all__ = [
+    "Filters", "SearchPage", "search", "search_page", "similar", "rrf_fuse", "convex_fuse", "hit_to_json",
+    "page_to_json", "unknown_notices",
+    "MODES", "FUSIONS", "BY",
+]
 
 
 # -- validation --------------------------------------------------------------------------
@@ -74,6 +59,11 @@ def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise QueryError(f"{name}: unknown value {value!r} (choose one of {', '.join(choices)})")
     return value
+
+
+def _whole(name: str, value: Any, low: int, high: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise QueryError(f"{name}: must be a whole number from {low} to {high}, got {value!r}")
 
 
 def _check_filters(store: Store, filters: Filters | None) -> Filters | None:
@@ -94,260 +84,225 @@ def _check_filters(store: Store, filters: Filters | None) -> Filters | None:
             raise QueryError(f"{name}: must be a year like 2015, got {value!r}")
     if filters.year_from is not None and filters.year_to is not None and filters.year_from > filters.year_to:
         raise QueryError(f"year_from: {filters.year_from} is after year_to {filters.year_to}")
+    if filters.document_id and search_sql.document_pk_by_id(store, filters.document_id) is None:
+        raise QueryError(f"document_id: no document with id {filters.document_id!r}")
     return filters
 
 
 def _check_numbers(limit: int, weight: float, rrf_k: int, depth: int | None) -> None:
-    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
-        raise QueryError(f"limit: must be a whole number from 1 to {MAX_LIMIT}, got {limit!r}")
+    _whole("limit", limit, 1, MAX_LIMIT)
     if not isinstance(weight, (int, float)) or math.isnan(weight) or not 0.0 <= weight <= 1.0:
         raise QueryError(f"weight: must be between 0 and 1, got {weight!r}")
     if not isinstance(rrf_k, int) or isinstance(rrf_k, bool) or rrf_k < 1:
         raise QueryError(f"rrf_k: must be a whole number >= 1, got {rrf_k!r}")
-    if depth is not None and (not isinstance(depth, int) or isinstance(depth, bool) or not 1 <= depth <= 100_000):
-        raise QueryError(f"depth: must be a whole number from 1 to 100000, got {depth!r}")
+    if depth is not None:
+        _whole("depth", depth, 1, 100_000)
 
 
-# -- fusion ------------------------------------------------------------------------------
-def rrf_fuse(rankings: list[list[Any]], *, k: int = 60) -> list[tuple[Any, float]]:
-    """Reciprocal rank fusion: score(x) = sum over lists of 1 / (k + rank), rank from 1.
-
-    Ties keep the order of first appearance (earlier lists, better ranks first).
-    """
-    scores: dict[Any, float] = {}
-    for ranking in rankings:
-        for rank, key in enumerate(ranking, start=1):
-            scores[key] = scores.get(key, 0.0) + 1.0 / (k + rank)
-    order = {key: i for i, key in enumerate(_first_seen(rankings))}
-    return sorted(scores.items(), key=lambda item: (-item[1], order[item[0]]))
-
-
-def convex_fuse(
-    scored: list[list[tuple[Any, float]]], weights: list[float]
-) -> list[tuple[Any, float]]:
-    """Weighted sum of min-max normalised scores (a missing candidate counts 0 in that list)."""
-    fused: dict[Any, float] = {}
-    for items, w in zip(scored, weights):
-        if not items:
-            continue
-        values = [s for _, s in items]
-        lo, hi = min(values), max(values)
-        span = hi - lo
-        for key, s in items:
-            norm = (s - lo) / span if span > 0 else 1.0
-            fused[key] = fused.get(key, 0.0) + w * norm
-        for key in fused:
-            fused.setdefault(key, 0.0)
-    order = {key: i for i, key in enumerate(_first_seen([[k for k, _ in items] for items in scored]))}
-    return sorted(fused.items(), key=lambda item: (-item[1], order[item[0]]))
+def parse_query(query: str | None) -> ParsedQuery | None:
+    """The parsed query, or None for a blank one (browsing); QueryError when malformed."""
+    if query is None:
+        return None
+    if not isinstance(query, str):
+        raise QueryError(f"query: must be text, got {type(query).__name__}")
+    if len(query) > MAX_QUERY_CHARS:
+        raise QueryError(f"query: longer than {MAX_QUERY_CHARS} characters ({len(query)})")
+    if not query.strip():
+        return None
+    return parse(query)
 
 
-def _first_seen(rankings: list[list[Any]]) -> list[Any]:
-    seen: dict[Any, None] = {}
-    for depth in range(max((len(r) for r in rankings), default=0)):
-        for ranking in rankings:
-            if depth < len(ranking):
-                seen.setdefault(ranking[depth], None)
-    return list(seen)
+# -- ranking -----------------------------------------------------------------------------
+#: RRF weights of (semantic, bm25) in hybrid mode.
+RRF_WEIGHTS = (1.0, 1.0)
 
 
-# -- the two engines ---------------------------------------------------------------------
 @dataclass
-class _Ranked:
-    """One mode's candidates: passages [(pk, score)] or documents [(doc_pk, score, best_pk)]."""
+class _Ranking:
+    """Ranked keys (passage or document pks) with the fused score, each engine's
+    `{key: (rank, score)}`, documents' best passages, and each passage's document."""
 
-    passages: list[tuple[int, float]] = field(default_factory=list)
-    documents: list[tuple[int, float, int]] = field(default_factory=list)
-
-    def items(self, by: str) -> list[tuple[int, float]]:
-        """`(key, score)` best first: passages, or (`by="document"`) documents."""
-        return self.passages if by == "passage" else [(d, s) for d, s, _ in self.documents]
-
-    def best(self) -> dict[int, int]:
-        """Each ranked document's best passage pk."""
-        return {d: pk for d, _, pk in self.documents}
+    items: list[tuple[int, float]]
+    engines: dict[str, dict[int, tuple[int, float]]] = field(default_factory=dict)
+    best: dict[int, int] = field(default_factory=dict)
+    lex: _Lexical | None = None
+    doc_of: dict[int, int] | None = None
+    complete: bool = True  # False when an engine may have had more candidates than it gave
 
 
-class _Lexical:
-    """BM25 for one query: the tantivy index when current, else the store's FTS5 index.
-
-    The index is opened on first ranking only: semantic mode needs no more than highlights,
-    which tantivy's analyzer gives without opening (or refreshing) the index.
-    """
-
-    _UNOPENED: Any = object()
-
-    def __init__(self, store: Store, settings: Settings, query: str, *, allowed: "_Allowed", auto_refresh: bool) -> None:
-        self.store = store
-        self.settings = settings
-        self.query = query
-        self.allowed = allowed
-        self.auto_refresh = auto_refresh
-        self._engine: Any = self._UNOPENED
-
-    @property
-    def engine(self) -> Any:
-        """The tantivy index, or None when the FTS5 fallback serves this query."""
-        if self._engine is self._UNOPENED:
-            from .index import bm25  # noqa: PLC0415
-
-            self._engine = bm25.open_lexical(self.store, self.settings, auto_refresh=self.auto_refresh)
-        return self._engine
-
-    @property
-    def name(self) -> str:
-        return "tantivy" if self.engine is not None else "fts5"
-
-    def passages(self, limit: int) -> list[tuple[int, float]]:
-        if self.engine is not None:
-            return self.engine.search(
-                self.query, limit=limit, doc_pks=self.allowed.doc_pks(), passage_pks=self.allowed.passage_pks()
-            )
-        match = lexical.build_match(self.query)
-        if match is None:
-            return []
-        return search_sql.fts_search(
-            self.store, match, weights=lexical.DEFAULT_WEIGHTS, filters=self.allowed.filters, limit=limit
-        )
-
-    def highlights(self, texts: dict[int, str]) -> dict[int, list[tuple[int, int]]]:
-        """Offsets of the query's words, by the analyzer of the engine that ranked (tantivy's
-        when nothing was ranked lexically)."""
-        if self._engine is None:
-            return _highlights(lexical.build_match(self.query), texts)
-        from .index.bm25 import highlight_spans  # noqa: PLC0415
-
-        return {pk: spans for pk, text in texts.items() if (spans := highlight_spans(text, self.query))}
+def _ranks(items: list[tuple[int, float]]) -> dict[int, tuple[int, float]]:
+    return {key: (rank, score) for rank, (key, score) in enumerate(items, start=1)}
 
 
-_DOC_FILTER_CACHE: dict[tuple[Any, ...], np.ndarray] = {}
+def _constraints(lex: _Lexical) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Passages the semantic side may rank under the query's operators: (those containing
+    every required phrase / field term, or None when none is required; those containing an
+    excluded word, or None)."""
+    parsed = lex.query
+    only = exclude = None
+    required = tuple(c for c in parsed.positive if c.required)
+    if required:
+        sub = _Lexical(lex.store, lex.settings, ParsedQuery(parsed.raw, required + parsed.excluded),
+                       allowed=lex.allowed, auto_refresh=False)
+        sub._engine = lex._engine if lex._engine is not _Lexical._UNOPENED else sub._engine
+        only = np.asarray(sorted(pk for pk, _ in sub.passages(MAX_CANDIDATES)), dtype=np.int64)
+    if parsed.excluded:
+        positive = tuple(type(c)(c.atoms, exclude=False) for c in parsed.excluded)
+        sub = _Lexical(lex.store, lex.settings, ParsedQuery(parsed.raw, positive), allowed=lex.allowed, auto_refresh=False)
+        sub._engine = lex._engine if lex._engine is not _Lexical._UNOPENED else sub._engine
+        exclude = np.asarray(sorted(pk for pk, _ in sub.passages(MAX_CANDIDATES)), dtype=np.int64)
+    return only, exclude
 
 
-class _Allowed:
-    """What a filter lets through, computed once per query: documents (metadata filters) and
-    passages (dimension filters); None on either side means no restriction there."""
-
-    def __init__(self, store: Store, filters: Filters | None) -> None:
-        self.store = store
-        self.filters = filters
-        self._docs: np.ndarray | None = None
-        self._passages: np.ndarray | None = None
-
-    def doc_pks(self) -> np.ndarray | None:
-        if self.filters is None or not search_sql.has_document_filter(self.filters):
-            return None
-        if self._docs is None:
-            f = self.filters
-            # documents change only with their passages, so the generation dates the answer
-            key = (
-                str(self.store.path), self.store.get_meta("store_id"), self.store.passages_generation(),
-                f.organization, f.doc_type, f.district, f.year_from, f.year_to,
-            )
-            found = _DOC_FILTER_CACHE.get(key)
-            if found is None:
-                found = search_sql.filtered_document_pks(self.store, f)
-                if len(_DOC_FILTER_CACHE) >= 64:
-                    _DOC_FILTER_CACHE.pop(next(iter(_DOC_FILTER_CACHE)))
-                _DOC_FILTER_CACHE[key] = found
-            self._docs = found
-        return self._docs
-
-    def passage_pks(self) -> np.ndarray | None:
-        if self.filters is None or not search_sql.has_dimension_filter(self.filters):
-            return None
-        if self._passages is None:
-            self._passages = search_sql.tagged_passage_pks(self.store, self.filters)
-        return self._passages
-
-
-def _bm25(lex: _Lexical, *, depth: int, by: str) -> _Ranked:
-    if by == "passage":
-        return _Ranked(passages=lex.passages(depth))
-    fetch = max(depth * 3, 100)
-    while True:
-        hits = lex.passages(fetch)
-        docs = search_sql.passage_document_pks(lex.store, [pk for pk, _ in hits])
-        best: dict[int, tuple[float, int]] = {}
-        for (pk, score), doc in zip(hits, docs.tolist()):
-            if doc not in best:
-                best[doc] = (score, pk)
-        if len(best) >= depth or len(hits) < fetch:
-            ranked = [(doc, s, pk) for doc, (s, pk) in best.items()][:depth]
-            return _Ranked(documents=ranked)
-        fetch *= 4
-
-
-def _open_vectors(store: Store, settings: Settings, *, auto_refresh: bool) -> Any:
-    from .index import vectors as vindex  # noqa: PLC0415
-
-    _limit_blas_threads()
-    return vindex.open_index(
-        store, settings, fingerprint=vindex.current_fingerprint(settings), auto_refresh=auto_refresh
-    )
-
-
-def _semantic(
+def _rank(
     store: Store,
-    index: Any,
-    query_vector: np.ndarray,
+    settings: Settings,
+    parsed: ParsedQuery,
     *,
-    allowed: _Allowed,
-    depth: int,
+    mode: str,
     by: str,
-    exclude: np.ndarray | None = None,
-) -> _Ranked:
-    mask = index.mask_for(doc_pks=allowed.doc_pks(), passage_pks=allowed.passage_pks())
-    if exclude is not None and len(exclude):
-        import torch  # noqa: PLC0415
+    allowed: _Allowed,
+    pool: int,
+    lexical_pool: int,
+    fusion: str,
+    weight: float,
+    rrf_k: int,
+    auto_refresh: bool,
+) -> _Ranking:
+    lex = _Lexical(store, settings, parsed, allowed=allowed, auto_refresh=auto_refresh)
+    if mode == "bm25":
+        ranked = _bm25(lex, depth=lexical_pool, by=by)
+        items = ranked.items(by)
+        return _Ranking(items, {"bm25": _ranks(items)}, ranked.best(), lex, complete=len(items) < lexical_pool)
+    index = _open_vectors(store, settings, auto_refresh=auto_refresh)
+    vector = encode_query(settings, parsed.semantic_text)
+    only, exclude = _constraints(lex)
+    dense = _semantic(store, index, vector, allowed=allowed, depth=pool, by=by, exclude=exclude, only=only)
+    dense_items = dense.items(by)
+    if mode == "semantic":
+        return _Ranking(dense_items, {"semantic": _ranks(dense_items)}, dense.best(), lex, complete=len(dense_items) < pool)
+    lexical_ranked = _bm25(lex, depth=pool, by=by)
+    lex_items = lexical_ranked.items(by)
+    best: dict[int, int] = {}
+    if by == "document":
+        for ranked in (lexical_ranked, dense):  # the dense pick wins when both have one
+            best.update(ranked.best())
+    if fusion == "rrf":
+        fused = rrf_fuse([[key for key, _ in dense_items], [key for key, _ in lex_items]], k=rrf_k, weights=list(RRF_WEIGHTS))
+    else:
+        fused = convex_fuse([dense_items, lex_items], [weight, 1.0 - weight])
+    engines = {"bm25": _ranks(lex_items), "semantic": _ranks(dense_items)}
+    return _Ranking(fused, engines, best, lex, complete=len(dense_items) < pool and len(lex_items) < pool)
 
-        if mask is None:
-            mask = torch.ones(index.count, dtype=torch.bool)
-        rows = index.rows_for_pks(exclude)
-        if len(rows):
-            mask[torch.from_numpy(rows)] = False
-    scores = index.scores(query_vector, mask)
+
+def _browse(store: Store, filters: Filters | None, *, by: str) -> _Ranking:
+    """Every passage passing the filters (documents: their first passage), newest first."""
+    rows = search_sql.browse_passages(store, filters)
     if by == "passage":
-        return _Ranked(passages=index.top_passages(scores, depth))
-    return _Ranked(documents=index.top_documents(scores, depth))
+        return _Ranking([(pk, 0.0) for pk, _ in rows], doc_of=dict(rows))
+    best: dict[int, int] = {}
+    for pk, doc in rows:
+        best.setdefault(doc, pk)
+    return _Ranking([(doc, 0.0) for doc in best], best=best)
 
 
-_BLAS_LIMITED = False
-
-
-def _limit_blas_threads() -> None:
-    """numpy's OpenBLAS threads spinning beside torch's slow both down: keep BLAS at one."""
-    global _BLAS_LIMITED
-    if _BLAS_LIMITED:
-        return
-    try:
-        from threadpoolctl import threadpool_limits  # noqa: PLC0415
-
-        threadpool_limits(limits=1, user_api="blas")
-    except Exception:  # noqa: BLE001 - best effort only
-        pass
-    _BLAS_LIMITED = True
-
-
-_QUERY_VECTORS: dict[tuple[str, str], np.ndarray] = {}
-
-
-def encode_query(settings: Settings, query: str) -> np.ndarray:
-    """The query's embedding with the index's encoder; the last 256 are kept (paging, facets)."""
-    key = (settings.embedding_model, query)
-    cached = _QUERY_VECTORS.get(key)
-    if cached is not None:
-        return cached
-    from .embed import get_encoder  # noqa: PLC0415
-
-    _limit_blas_threads()
-    vector = get_encoder(settings.embedding_model).encode([query])[0]
-    if len(_QUERY_VECTORS) >= 256:
-        _QUERY_VECTORS.pop(next(iter(_QUERY_VECTORS)))
-    _QUERY_VECTORS[key] = vector
-    return vector
+def _relevance(ranking: _Ranking, key: int, score: float, *, mode: str, fusion: str, rrf_k: int) -> float:
+    if not ranking.engines:
+        return 0.0
+    if mode == "hybrid" and fusion == "convex":
+        return round(100.0 * score, 1)
+    names = ["semantic", "bm25"] if mode == "hybrid" else list(ranking.engines)
+    ranks = [ranking.engines[name].get(key, (None,))[0] for name in names]
+    return relevance(ranks, k=rrf_k, weights=list(RRF_WEIGHTS) if mode == "hybrid" else None)
 
 
 # -- the API -----------------------------------------------------------------------------
+def search_page(
+    store: Store,
+    settings: Settings,
+    query: str | None = None,
+    *,
+    mode: str = "hybrid",
+    filters: Filters | None = None,
+    limit: int = 10,
+    offset: int = 0,
+    per_document: int = DEFAULT_PER_DOCUMENT,
+    by: str = "passage",
+    fusion: str = "rrf",
+    weight: float = 0.5,
+    rrf_k: int = 60,
+    depth: int | None = None,
+    auto_refresh: bool = False,
+    count: bool = True,
+    facets: bool = True,
+) -> SearchPage:
+    """One page of results for `query` (blank or None: browse the filters, newest first).
+
+    `mode`: `bm25`, `semantic` or `hybrid` (fusion of both: `rrf` with `rrf_k`, or `convex`
+    over min-max normalised scores, `weight` being the semantic share). `depth`: candidates
+    taken from each engine before fusion (default 200, at least `offset + limit`).
+    `per_document`: in passage mode, at most this many passages of one document (0: no cap);
+    the rest are counted in the best shown hit's `more_from_document`. The result set that
+    `total` and `facets` describe: bm25, every match (up to 10,000); semantic and hybrid, the
+    fused candidates (`total_exact` is False when an engine had more). `count=False` ranks
+    only what the page needs. With `auto_refresh`, stale indexes are refreshed from the store
+    (no re-encoding); pass it only when the caller may write the index folder. Raises
+    QueryError naming a bad parameter or a malformed query before any index or model loads.
+    """
+    _check_choice("mode", mode, MODES)
+    _check_choice("by", by, BY)
+    _check_choice("fusion", fusion, FUSIONS)
+    _check_numbers(limit, weight, rrf_k, depth)
+    _whole("offset", offset, 0, MAX_OFFSET)
+    _whole("per_document", per_document, 0, MAX_LIMIT)
+    parsed = parse_query(query)
+    filters = _check_filters(store, filters)
+    unknown = search_sql.unknown_counts(store, filters) if filters is not None else {}
+    page = SearchPage(
+        hits=[], total=0, offset=offset, limit=limit, unknown=unknown, query=query or "", mode=mode,
+        include_unknown=bool(filters and filters.include_unknown),
+    )
+    if parsed is not None and parsed.is_empty:
+        page.message = empty_message(query or "")
+        return page
+    allowed = _Allowed(store, filters)
+    need = offset + limit
+    if parsed is None:
+        ranking = _browse(store, filters, by=by)
+    else:
+        pool = max(depth or DEFAULT_DEPTH, need)
+        lexical_pool = max(MAX_CANDIDATES, need) if count else need
+        ranking = _rank(
+            store, settings, parsed, mode=mode, by=by, allowed=allowed, pool=pool, lexical_pool=lexical_pool,
+            fusion=fusion, weight=weight, rrf_k=rrf_k, auto_refresh=auto_refresh,
+        )
+    items, more = ranking.items, {}
+    if by == "passage" and per_document:
+        doc_of = ranking.doc_of
+        if doc_of is None:
+            keys = [pk for pk, _ in items]
+            doc_of = dict(zip(keys, search_sql.passage_document_pks(store, keys).tolist()))
+        items, more = cap_per_document(items, doc_of, per_document)
+    page.total = len(items)
+    page.total_exact = ranking.complete
+    page.folded = sum(more.values())
+    shown = items[offset : offset + limit]
+    if facets:
+        pks = [key for key, _ in items] if by == "passage" else [ranking.best[key] for key, _ in items]
+        page.facets = search_sql.facet_counts(store, pks, by=by)
+    matched = {
+        key: {name: {"rank": ranks[key][0], "score": round(float(ranks[key][1]), 6)}
+              for name, ranks in ranking.engines.items() if key in ranks}
+        for key, _ in shown
+    }
+    rel = {key: _relevance(ranking, key, score, mode=mode, fusion=fusion, rrf_k=rrf_k) for key, score in shown}
+    page.hits = build_hits(
+        store, shown, by=by, best=ranking.best, highlights=ranking.lex.highlights if ranking.lex else None,
+        matched_by=matched, relevance=rel, more=more,
+    )
+    return page
+
+
 def search(
     store: Store,
     settings: Settings,
@@ -362,48 +317,17 @@ def search(
     rrf_k: int = 60,
     depth: int | None = None,
     auto_refresh: bool = False,
+    per_document: int = 0,
+    offset: int = 0,
 ) -> list[Hit]:
-    """Rank passages (or documents, by their best passage) for `query`.
-
-    `mode`: `bm25`, `semantic` or `hybrid` (fusion of both: `rrf` with `rrf_k`, or `convex`
-    over min-max normalised scores, `weight` being the semantic share). `depth`: candidates
-    taken from each mode before fusion (default 200, at least `limit`). With `auto_refresh`,
-    stale indexes are refreshed from the store (no re-encoding) instead of raising
-    IndexStateError (vectors) or falling back to FTS5 (lexical); pass it only when the caller
-    may write the index folder. Raises QueryError naming a bad parameter.
-    """
-    _check_choice("mode", mode, MODES)
-    _check_choice("by", by, BY)
-    _check_choice("fusion", fusion, FUSIONS)
-    _check_numbers(limit, weight, rrf_k, depth)
-    if not isinstance(query, str) or not query.strip():
-        raise QueryError("query: empty")
-    if len(query) > MAX_QUERY_CHARS:
-        raise QueryError(f"query: longer than {MAX_QUERY_CHARS} characters ({len(query)})")
-    filters = _check_filters(store, filters)
-    allowed = _Allowed(store, filters)
-    if mode == "bm25":
-        lex = _Lexical(store, settings, query, allowed=allowed, auto_refresh=auto_refresh)
-        ranked = _bm25(lex, depth=limit, by=by)
-        return _hits(store, ranked.items(by)[:limit], by=by, lex=lex, best=ranked.best())
-    pool = max(limit, depth or DEFAULT_DEPTH) if mode == "hybrid" else limit
-    index = _open_vectors(store, settings, auto_refresh=auto_refresh)
-    vector = encode_query(settings, query)
-    dense = _semantic(store, index, vector, allowed=allowed, depth=pool, by=by)
-    lex = _Lexical(store, settings, query, allowed=allowed, auto_refresh=auto_refresh)
-    if mode == "semantic":
-        return _hits(store, dense.items(by)[:limit], by=by, lex=lex, best=dense.best())
-    lexical_ranked = _bm25(lex, depth=pool, by=by)
-    lists = [dense.items(by), lexical_ranked.items(by)]
-    best: dict[int, int] = {}
-    if by == "document":
-        for ranked in (lexical_ranked, dense):  # the dense pick wins when both have one
-            best.update(ranked.best())
-    if fusion == "rrf":
-        fused = rrf_fuse([[key for key, _ in items] for items in lists], k=rrf_k)
-    else:
-        fused = convex_fuse(lists, [weight, 1.0 - weight])
-    return _hits(store, fused[:limit], by=by, lex=lex, best=best)
+    """The hits of `search_page` alone, uncapped by default and without counting the whole
+    result set (what benchmarks and scripts want). A query with nothing to search for
+    gives no hits."""
+    return search_page(
+        store, settings, query, mode=mode, filters=filters, limit=limit, offset=offset, per_document=per_document,
+        by=by, fusion=fusion, weight=weight, rrf_k=rrf_k, depth=depth, auto_refresh=auto_refresh,
+        count=False, facets=False,
+    ).hits
 
 
 def similar(
@@ -448,78 +372,7 @@ def similar(
     if by == "document":
         exclude = index.pks[index.docs == own_doc]
     dense = _semantic(store, index, vector, allowed=_Allowed(store, filters), depth=limit, by=by, exclude=exclude)
-    return _hits(store, dense.items(by)[:limit], by=by, lex=None, best=dense.best())
-
-
-# -- hits --------------------------------------------------------------------------------
-def _hits(
-    store: Store,
-    items: list[tuple[int, float]],
-    *,
-    by: str,
-    lex: _Lexical | None,
-    best: dict[int, int],
-) -> list[Hit]:
-    passage_pks = [pk for pk, _ in items] if by == "passage" else [best[d] for d, _ in items]
-    rows = search_sql.hit_rows(store, passage_pks)
-    marks = lex.highlights({pk: row["text"] for pk, row in rows.items()}) if lex is not None else {}
-    hits: list[Hit] = []
-    for (key, score), pk in zip(items, passage_pks):
-        row = rows.get(pk)
-        if row is None:  # deleted between ranking and reading: skip it
-            continue
-        highlights = marks.get(pk, [])
-        metadata = {
-            "organization": row["organization"],
-            "districts": row["districts"],
-            "year": row["year"],
-            "doc_type": row["doc_type"],
-            "url": row["url"],
-            "heading": row["heading"],
-            "passage_id": row["id"],
-            "start": row["start"],
-            "end": row["end"],
-            "highlights": [list(span) for span in highlights],
-        }
-        hits.append(
-            Hit(
-                id=row["id"] if by == "passage" else row["document_id"],
-                document_id=row["document_id"],
-                title=row["title"],
-                score=round(float(score), 6),
-                content=row["text"],
-                dimensions=row["passage_dimensions"] if by == "passage" else row["document_dimensions"],
-                metadata=metadata,
-                highlights=highlights,
-            )
-        )
-    return hits
-
-
-def _highlights(match: str | None, texts: dict[int, str]) -> dict[int, list[tuple[int, int]]]:
-    """Offsets of the query's matched terms in each text (FTS5's tokenizer decides)."""
-    if match is None:
-        return {}
-    clean = {pk: t for pk, t in texts.items() if lexical.START_MARK not in t and lexical.END_MARK not in t}
-    marked = search_sql.highlight_texts(
-        match, clean, start=lexical.START_MARK, end=lexical.END_MARK, tokenizer=lexical.TOKENIZER
-    )
-    out: dict[int, list[tuple[int, int]]] = {}
-    for pk, value in marked.items():
-        plain, spans = lexical.marks_to_offsets(value)
-        if plain == texts[pk]:
-            out[pk] = spans
-    return out
-
-
-def hit_to_json(hit: Hit) -> dict[str, Any]:
-    """The `rpp search --json` object: id, document_id, title, score, content, dimensions, metadata."""
-    return {
-        "id": hit.id,
-        "document_id": hit.document_id,
-        "title": hit.title,
-        "score": hit.score,
-        "content": hit.content,
-        "dimensions": list(hit.dimensions),
-        "metadata": dict(hit.metadata),
-    }
+    items = dense.items(by)[:limit]
+    matched = {key: {"semantic": {"rank": rank, "score": round(score, 6)}} for rank, (key, score) in enumerate(items, 1)}
+    rel = {key: relevance([rank]) for rank, (key, _) in enumerate(items, 1)}
+    return build_hits(store, items, by=by, best=dense.best(), highlights=None, matched_by=matched, relevance=rel)

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ..errors import QueryError
 from ..models import snippet_window
 from .common import CsvFlag, IndexDir, JsonFlag, emit, settings_for
 from .main import app
@@ -43,9 +44,12 @@ class Fusion(str, Enum):
 
 
 CSV_COLUMNS = [
-    "id", "document_id", "title", "score", "dimensions", "organization", "districts", "year",
-    "doc_type", "url", "heading", "start", "end", "content",
+    "id", "document_id", "title", "score", "relevance", "matched_by", "more_from_document", "dimensions",
+    "organization", "districts", "year", "doc_type", "url", "heading", "start", "end", "content",
 ]
+#: How the terminal names the engines in "matched by".
+ENGINE_WORDS = {"bm25": "words", "semantic": "meaning"}
+
 
 
 def _open_store(index_dir: Path | None):  # noqa: ANN202
@@ -60,13 +64,18 @@ def _open_store(index_dir: Path | None):  # noqa: ANN202
     return settings, Store.open(path, create=False, readonly=not writable), writable
 
 
-def _output(hits: list, *, as_json: bool, as_csv: bool, query: str | None) -> None:  # noqa: ANN001
-    from ..search import hit_to_json  # noqa: PLC0415
-
+def _check_output(as_json: bool, as_csv: bool) -> None:
     if as_json and as_csv:
         raise typer.BadParameter("choose one of --json and --csv")
+
+
+def _output(hits: list, *, as_json: bool, as_csv: bool, query: str | None, page: Any = None) -> None:  # noqa: ANN001
+    from ..results import hit_to_json, page_to_json  # noqa: PLC0415
+
+    _check_output(as_json, as_csv)
     if as_json:
-        emit((hit_to_json(h) for h in hits), as_json=True)
+        head = [{"summary": page_to_json(page)}] if page is not None else []
+        emit((*head, *(hit_to_json(h) for h in hits)), as_json=True)
         return
     if as_csv:
         rows = []
@@ -77,23 +86,48 @@ def _output(hits: list, *, as_json: bool, as_csv: bool, query: str | None) -> No
             rows.append(row)
         emit(rows, as_csv=True, columns=CSV_COLUMNS)
         return
-    _print_readable(hits, query=query)
+    _print_readable(hits, query=query, page=page)
 
 
-def _print_readable(hits: list, *, query: str | None) -> None:  # noqa: ANN001
+def _matched_words(hit: Any) -> str:  # noqa: ANN401
+    parts = [f"{ENGINE_WORDS.get(name, name)} #{m['rank']}" for name, m in hit.matched_by.items()]
+    return "matched by " + ", ".join(parts) if parts else ""
+
+
+def _print_readable(hits: list, *, query: str | None, page: Any = None) -> None:  # noqa: ANN001
     from rich.console import Console  # noqa: PLC0415
     from rich.text import Text  # noqa: PLC0415
 
+    from ..results import unknown_notices  # noqa: PLC0415
+
     console = Console()
+    if page is not None:
+        for line in unknown_notices(page):
+            console.print(Text(line, style="yellow"))
     if not hits:
-        console.print("No results." if query is None else f"No results for {query!r}.")
+        if page is not None and page.total and page.offset >= page.total:
+            console.print(f"No results past {page.total} (--offset {page.offset}).")
+            return
+        console.print("No results." if not query else f"No results for {query!r}.")
         return
-    for rank, hit in enumerate(hits, start=1):
+    if page is not None:
+        total = f"{page.total}" + ("" if page.total_exact else "+")
+        what = "browsing, newest first" if not query else f"{page.mode}"
+        console.print(
+            Text(f"Results {page.offset + 1}-{page.offset + len(hits)} of {total} ({what})", style="bold")
+        )
+        console.print()
+    first = page.offset + 1 if page is not None else 1
+    for rank, hit in enumerate(hits, start=first):
         meta = hit.metadata
         head = Text()
         head.append(f"{rank:>2}. ", style="bold")
         head.append(hit.title or hit.document_id, style="bold cyan")
-        head.append(f"  [{hit.id}]  score {hit.score:.4g}", style="dim")
+        head.append(f"  [{hit.id}]", style="dim")
+        if hit.matched_by:
+            head.append(f"  relevance {hit.relevance:.0f}  {_matched_words(hit)}", style="dim")
+        elif query:
+            head.append(f"  score {hit.score:.4g}", style="dim")
         console.print(head)
         facts = [
             str(v)
@@ -119,14 +153,26 @@ def _print_readable(hits: list, *, query: str | None) -> None:  # noqa: ANN001
         console.print(body)
         if meta.get("url"):
             console.print(Text(f"    {meta['url']}", style="blue underline"))
+        if hit.more_from_document:
+            more = hit.more_from_document
+            console.print(
+                Text(
+                    f"    + {more} more from this document (--document {hit.document_id} --per-document 0)",
+                    style="magenta",
+                )
+            )
         console.print()
+    if page is not None and page.offset + len(hits) < page.total:
+        console.print(Text(f"More: --offset {page.offset + len(hits)}", style="dim"))
 
 
 @app.command("search")
 def search_cli(
-    query: Annotated[str, typer.Argument(metavar="QUERY", help="What to look for, in your own words (\"quoted phrases\" stay together).")],
+    query: Annotated[str | None, typer.Argument(metavar="[QUERY]", help='What to look for: words, "exact phrases", -excluded, a OR b, title:word, heading:word. Leave it out to browse the filters, newest first.')] = None,
     mode: Annotated[Mode, typer.Option("--mode", help="hybrid (fusion of both), bm25 (terms) or semantic (meaning).")] = Mode.hybrid,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=10_000, help="How many results.")] = 10,
+    offset: Annotated[int, typer.Option("--offset", min=0, max=100_000, help="Skip this many results (paging).")] = 0,
+    per_document: Annotated[int, typer.Option("--per-document", min=0, max=10_000, help="At most this many passages of one document (0: no cap); the rest show as 'N more from this document'.")] = 3,
     by: Annotated[By, typer.Option("--by", help="Rank passages, or documents by their best passage.")] = By.passage,
     dimension: Annotated[list[str] | None, typer.Option("--dimension", "-d", help="Only passages tagged with this dimension id (repeatable: any of them).")] = None,
     min_score: Annotated[float | None, typer.Option("--min-score", help="With --dimension: the tag's score must be at least this (0-1).")] = None,
@@ -135,15 +181,22 @@ def search_cli(
     year_from: Annotated[int | None, typer.Option("--year-from", help="Only documents from this year on.")] = None,
     year_to: Annotated[int | None, typer.Option("--year-to", help="Only documents up to this year.")] = None,
     doc_type: Annotated[str | None, typer.Option("--doc-type", help="Only documents of this type (exact, any case).")] = None,
+    document: Annotated[str | None, typer.Option("--document", help="Only passages of this document id.")] = None,
+    include_unknown: Annotated[bool, typer.Option("--include-unknown", help="Keep documents that lack a filtered field (no year, organization, district or type).")] = False,
     fusion: Annotated[Fusion, typer.Option("--fusion", help="Hybrid fusion: reciprocal rank (rrf) or normalised scores (convex).")] = Fusion.rrf,
     weight: Annotated[float, typer.Option("--weight", help="Convex fusion: the semantic share, 0-1.")] = 0.5,
     index_dir: IndexDir = None,
     as_json: JsonFlag = False,
     as_csv: CsvFlag = False,
 ) -> None:
-    """Search passages (or documents) by terms and by meaning, with filters applied first."""
-    from ..search import Filters, search  # noqa: PLC0415
+    """Search passages (or documents) by terms and by meaning, with filters applied first.
 
+    With --json the first line is {"summary": {total, offset, limit, unknown, facets, ...}},
+    then one hit a line.
+    """
+    from ..search import Filters, search_page  # noqa: PLC0415
+
+    _check_output(as_json, as_csv)
     filters = Filters(
         dimensions=list(dimension or []),
         min_score=min_score,
@@ -152,22 +205,29 @@ def search_cli(
         year_from=year_from,
         year_to=year_to,
         doc_type=doc_type,
+        include_unknown=include_unknown,
+        document_id=document,
     )
     settings, store, writable = _open_store(index_dir)
     with store:
-        hits = search(
+        page = search_page(
             store,
             settings,
-            query=query,
+            query,
             mode=mode.value,
             limit=limit,
+            offset=offset,
+            per_document=per_document,
             by=by.value,
             filters=filters,
             fusion=fusion.value,
             weight=weight,
             auto_refresh=writable,
+            facets=as_json,
         )
-        _output(hits, as_json=as_json, as_csv=as_csv, query=query)
+        if page.message:
+            raise QueryError(page.message)
+        _output(page.hits, as_json=as_json, as_csv=as_csv, query=query, page=page)
 
 
 @app.command("similar")

@@ -6,8 +6,8 @@ block-max WAND answers in 0.3 ms. FTS5 stays in the store (Datasette uses it) an
 fallback when this index is missing or stale and cannot be refreshed (a read-only store).
 
 One document per passage: `pk` (indexed, fast, stored), `doc` (its document's pk, for
-metadata filters) and `body` = title, heading path and
-passage text, tokenised by `ANALYZER` (Unicode words, lower-cased, ASCII-folded, Snowball
+metadata filters), `body` = title, heading path and passage text (what words are ranked
+on), and `title` and `heading` alone (for `title:` / `heading:` query terms), tokenised by `ANALYZER` (Unicode words, lower-cased, ASCII-folded, Snowball
 English stems); BM25 with k1=1.2, b=0.75. Refreshes are incremental and idempotent: passages
 added since the last refresh (pks only grow) are indexed, removed ones deleted, and the
 manifest (store generation and schema, analyzer, indexed pks) is written last.
@@ -21,7 +21,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,6 +31,9 @@ from ..store import Store
 from ..store import search_sql
 from ..store import vectors as vstore
 from .lexical import STOP_WORDS
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..query import Atom, ParsedQuery
 from .manifest import (
     atomic_path,
     index_lock,
@@ -41,11 +44,12 @@ from .manifest import (
     write_manifest,
 )
 
-FORMAT = 2
+FORMAT = 3  # 3: title and heading fields for field terms
 ANALYZER = "simple|remove_long(40)|lowercase|ascii_fold|stemmer(english)"
 TOKENIZER_NAME = "rpp_en"
 PKS_FILE = "pks.npy"
 FIELD = "body"
+FIELDS = (FIELD, "title", "heading")
 
 
 def _tantivy() -> Any:
@@ -72,7 +76,8 @@ def _schema() -> Any:
     builder = tv.SchemaBuilder()
     builder.add_integer_field("pk", stored=True, indexed=True, fast=True)
     builder.add_integer_field("doc", indexed=True, fast=True)
-    builder.add_text_field(FIELD, tokenizer_name=TOKENIZER_NAME, index_option="position")
+    for name in FIELDS:
+        builder.add_text_field(name, tokenizer_name=TOKENIZER_NAME, index_option="position")
     return builder.build()
 
 
@@ -185,7 +190,9 @@ def _writer(index: Any) -> Any:
 def _add_rows(writer: Any, rows: list[tuple[int, int, str, str, str]]) -> None:
     tv = _tantivy()
     for pk, doc, title, heading, text in rows:
-        writer.add_document(tv.Document(pk=int(pk), doc=int(doc), body=body_text(title, heading, text)))
+        writer.add_document(
+            tv.Document(pk=int(pk), doc=int(doc), body=body_text(title, heading, text), title=title or "", heading=heading or "")
+        )
 
 
 def _apply_changes(store: Store, index: Any, folder: Path, old: np.ndarray, current: np.ndarray) -> dict[str, int]:
@@ -252,21 +259,43 @@ class LexicalIndex:
     searcher: Any
     manifest: dict[str, Any]
 
-    def query(self, query: str) -> Any | None:
-        """A tantivy query for free text: stemmed terms OR-ed, `"quoted phrases"` kept whole."""
+    def query(self, query: "str | ParsedQuery") -> Any | None:
+        """The tantivy query for a parsed query (free text is parsed first); None when empty.
+
+        Words are SHOULD clauses (ranked, any may match); phrases and field terms MUST match
+        (an OR group of them: one of its members); exclusions MUST NOT.
+        """
         tv = _tantivy()
-        terms, phrases = parse_query(query)
-        schema = self.index.schema
-        clauses = [(tv.Occur.Should, tv.Query.term_query(schema, FIELD, t)) for t in terms]
-        for words in phrases:
-            clauses.append((tv.Occur.Should, tv.Query.phrase_query(schema, FIELD, words)))
+        parsed = _parsed(query)
+        clauses = []
+        for clause in parsed.positive:
+            subs = [q for a in clause.searchable() if (q := self._atom(a)) is not None]
+            if not subs:
+                continue
+            if clause.required:
+                inner = subs[0] if len(subs) == 1 else tv.Query.boolean_query([(tv.Occur.Should, q) for q in subs])
+                clauses.append((tv.Occur.Must, inner))
+            else:
+                clauses.extend((tv.Occur.Should, q) for q in subs)
         if not clauses:
             return None
+        for clause in parsed.excluded:
+            clauses.extend((tv.Occur.MustNot, q) for a in clause.searchable() if (q := self._atom(a)) is not None)
         return tv.Query.boolean_query(clauses)
+
+    def _atom(self, atom: "Atom") -> Any | None:
+        tv = _tantivy()
+        stems = _query_analyzer(False).analyze(" ".join(atom.words()))
+        name = atom.field or FIELD
+        if not stems:
+            return None
+        if len(stems) == 1:
+            return tv.Query.term_query(self.index.schema, name, stems[0])
+        return tv.Query.phrase_query(self.index.schema, name, stems)
 
     def search(
         self,
-        query: str,
+        query: "str | ParsedQuery",
         *,
         limit: int,
         doc_pks: np.ndarray | None = None,
@@ -304,36 +333,19 @@ def _query_analyzer(stop_words: bool) -> Any:
     return _QUERY_ANALYZERS[stop_words]
 
 
-def parse_query(query: str) -> tuple[list[str], list[list[str]]]:
-    """(stemmed terms, stemmed phrases) of free text; stop words dropped outside phrases.
+def _parsed(query: "str | ParsedQuery") -> "ParsedQuery":
+    from ..query import ParsedQuery, parse  # noqa: PLC0415
 
-    An unbalanced double quote is ignored; when every word is a stop word, all are kept.
-    """
-    import re  # noqa: PLC0415
-
-    phrases: list[list[str]] = []
-    rest = query
-    if query.count('"') % 2 == 0:
-        for inner in re.findall(r'"([^"]*)"', query):
-            words = _query_analyzer(False).analyze(inner)
-            if len(words) > 1:
-                phrases.append(words)
-            elif words:
-                rest += " " + words[0]
-        rest = re.sub(r'"[^"]*"', " ", rest)
-    else:
-        rest = query.replace('"', " ")
-    terms = _query_analyzer(True).analyze(rest) or _query_analyzer(False).analyze(rest)
-    return list(dict.fromkeys(terms)), phrases
+    return query if isinstance(query, ParsedQuery) else parse(query)
 
 
-def highlight_spans(text: str, query: str) -> list[tuple[int, int]]:
-    """Character offsets in `text` of the words whose stems the query matches."""
-    terms, phrases = parse_query(query)
-    wanted = set(terms) | {w for words in phrases for w in words}
+def highlight_spans(text: str, query: "str | ParsedQuery") -> list[tuple[int, int]]:
+    """Character offsets in `text` of the words whose stems the query looks for."""
+    analyzer = _query_analyzer(False)
+    wanted = {stem for words in _parsed(query).highlight_words() for stem in analyzer.analyze(words)}
     if not wanted:
         return []
-    tokens = _query_analyzer(False).pre_tokenize(text).tokens
+    tokens = analyzer.pre_tokenize(text).tokens
     return [(t.char_offset_from, t.char_offset_to) for t in tokens if t.text in wanted]
 
 

@@ -1,9 +1,9 @@
-"""BM25 over SQLite FTS5: turn free text into a safe FTS5 query, and find highlight offsets.
+"""What the lexical engines share: FTS5's tokenizer and weights, stop words, highlight marks.
 
-The engine is the store's `passages_fts` table (porter + unicode61, columns text, heading,
-title), kept in sync by triggers, so lexical indexing is incremental and crash-safe for free.
-User text never reaches FTS5 as syntax: it is tokenised like unicode61 does, English stop
-words are dropped from the query (never from the index), and each term is quoted.
+The fallback engine is the store's `passages_fts` table (porter + unicode61, columns text,
+heading, title), kept in sync by triggers. User text never reaches FTS5 as syntax:
+`rppsearch.query` tokenises it like unicode61 does, drops English stop words from queries
+(never from the index), and quotes each term (`ParsedQuery.fts_match`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ TOKENIZER = "porter unicode61 remove_diacritics 2"
 
 # unicode61 keeps letters, numbers and private-use characters; everything else separates.
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
-_PHRASE = re.compile(r'"([^"]*)"')
 
 # English function words dropped from queries (a common IR stop list, lower case).
 STOP_WORDS: frozenset[str] = frozenset(
@@ -39,47 +38,6 @@ def tokenize(text: str) -> list[str]:
     folded = unicodedata.normalize("NFKD", text)
     folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
     return [t.lower() for t in _TOKEN.findall(folded)]
-
-
-def _quote(term: str) -> str:
-    return '"' + term.replace('"', '""') + '"'
-
-
-def query_terms(query: str) -> list[str]:
-    """Query tokens minus stop words (all tokens when every one is a stop word), de-duplicated."""
-    tokens = tokenize(query)
-    kept = [t for t in tokens if t not in STOP_WORDS] or tokens
-    seen: dict[str, None] = {}
-    for t in kept:
-        seen.setdefault(t, None)
-    return list(seen)
-
-
-def build_match(query: str) -> str | None:
-    """An FTS5 MATCH expression for free text: quoted terms OR-ed together; None when empty.
-
-    Double-quoted parts of the query become phrases (`"theory of action"`); everything
-    else is a bag of terms. No user syntax (NEAR, AND, column filters, `*`) gets through.
-    """
-    parts: list[str] = []
-    rest = query
-    for phrase in _PHRASE.findall(query):
-        words = tokenize(phrase)
-        if len(words) > 1:
-            parts.append(_quote(" ".join(words)))
-        elif words:
-            parts.append(_quote(words[0]))
-    rest = _PHRASE.sub(" ", query)
-    if query.count('"') % 2:  # an unbalanced quote: treat it as plain text
-        rest = query.replace('"', " ")
-        parts = []
-    parts.extend(_quote(t) for t in query_terms(rest) if t)
-    if not parts:
-        return None
-    seen: dict[str, None] = {}
-    for p in parts:
-        seen.setdefault(p, None)
-    return " OR ".join(seen)
 
 
 START_MARK = "\x02"

@@ -17,12 +17,49 @@ from . import Store
 from .chunked import placeholders, select_in
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..search import Filters
+    from ..models import Filters
 
 
 def known_dimensions(store: Store) -> set[str]:
     """Dimension ids in the store's codebook table."""
     return {r[0] for r in store.conn.execute("SELECT id FROM dimensions")}
+
+
+#: SQL over `d` (documents) true when the document lacks the field (FILTER_FIELDS).
+UNKNOWN_SQL = {
+    "year": "d.year IS NULL",
+    "organization": "coalesce(d.organization, '') = ''",
+    "district": "coalesce(d.districts, '[]') IN ('[]', '')",
+    "doc_type": "coalesce(d.doc_type, '') = ''",
+}
+
+
+def _field_conditions(filters: "Filters") -> dict[str, tuple[str, list[Any]]]:
+    """Per document field the filter restricts: its condition over `d` and its parameters.
+    With `include_unknown`, a document lacking the field passes too."""
+    out: dict[str, tuple[str, list[Any]]] = {}
+    if filters.organization:
+        out["organization"] = ("d.organization = ? COLLATE NOCASE", [filters.organization])
+    if filters.doc_type:
+        out["doc_type"] = ("d.doc_type = ? COLLATE NOCASE", [filters.doc_type])
+    if filters.district:
+        out["district"] = (
+            "EXISTS (SELECT 1 FROM json_each(d.districts) j WHERE lower(j.value) = lower(?))",
+            [filters.district],
+        )
+    years = []
+    params: list[Any] = []
+    if filters.year_from is not None:
+        years.append("d.year >= ?")
+        params.append(int(filters.year_from))
+    if filters.year_to is not None:
+        years.append("d.year <= ?")
+        params.append(int(filters.year_to))
+    if years:
+        out["year"] = (" AND ".join(years), params)
+    if filters.include_unknown:
+        out = {name: (f"({UNKNOWN_SQL[name]} OR ({sql}))", p) for name, (sql, p) in out.items()}
+    return out
 
 
 def filter_sql(filters: "Filters | None") -> tuple[str, list[Any]]:
@@ -42,22 +79,36 @@ def filter_sql(filters: "Filters | None") -> tuple[str, list[Any]]:
             f"EXISTS (SELECT 1 FROM passage_tags t WHERE t.passage_pk = p.pk AND t.assigned = 1{tag_where})"
         )
         params.extend(tag_params)
-    if filters.organization:
-        clauses.append("d.organization = ? COLLATE NOCASE")
-        params.append(filters.organization)
-    if filters.doc_type:
-        clauses.append("d.doc_type = ? COLLATE NOCASE")
-        params.append(filters.doc_type)
-    if filters.district:
-        clauses.append("EXISTS (SELECT 1 FROM json_each(d.districts) j WHERE lower(j.value) = lower(?))")
-        params.append(filters.district)
-    if filters.year_from is not None:
-        clauses.append("d.year >= ?")
-        params.append(int(filters.year_from))
-    if filters.year_to is not None:
-        clauses.append("d.year <= ?")
-        params.append(int(filters.year_to))
+    doc_where, doc_params = _document_where(filters)
+    if doc_where:
+        clauses.append(doc_where)
+        params.extend(doc_params)
     return " AND ".join(clauses), params
+
+
+def _document_where(filters: "Filters", *, skip: str | None = None) -> tuple[str, list[Any]]:
+    """The document-level part of a filter (metadata and `document_id`), minus field `skip`."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    for name, (sql, p) in _field_conditions(filters).items():
+        if name != skip:
+            clauses.append(sql)
+            params.extend(p)
+    if filters.document_id:
+        clauses.append("d.id = ?")
+        params.append(filters.document_id)
+    return " AND ".join(clauses), params
+
+
+def unknown_counts(store: Store, filters: "Filters") -> dict[str, int]:
+    """Per field the filter restricts: documents lacking it that pass the filter's other
+    document conditions (those the field's condition leaves out, or keeps with include_unknown)."""
+    out: dict[str, int] = {}
+    for name in filters.filtered_fields():
+        where, params = _document_where(filters, skip=name)
+        sql = f"SELECT count(*) FROM documents d WHERE {UNKNOWN_SQL[name]}" + (f" AND {where}" if where else "")
+        out[name] = int(store.conn.execute(sql, params).fetchone()[0])
+    return out
 
 
 def _tag_conditions(filters: Filters, *, alias: str = "") -> tuple[str, list[Any]]:
@@ -97,13 +148,7 @@ def fts_search(
 
 
 def has_document_filter(filters: "Filters") -> bool:
-    return bool(
-        filters.organization
-        or filters.doc_type
-        or filters.district
-        or filters.year_from is not None
-        or filters.year_to is not None
-    )
+    return bool(filters.filtered_fields() or filters.document_id)
 
 
 def has_dimension_filter(filters: "Filters") -> bool:
@@ -112,17 +157,47 @@ def has_dimension_filter(filters: "Filters") -> bool:
 
 def filtered_document_pks(store: Store, filters: "Filters") -> np.ndarray:
     """Sorted int64 pks of the documents passing the document-level filters (metadata)."""
-    no_dims = type(filters)(
-        organization=filters.organization,
-        doc_type=filters.doc_type,
-        district=filters.district,
-        year_from=filters.year_from,
-        year_to=filters.year_to,
-    )
-    where, params = filter_sql(no_dims)
+    where, params = _document_where(filters)
     sql = "SELECT d.pk FROM documents d" + (f" WHERE {where}" if where else "") + " ORDER BY d.pk"
     rows = store.conn.execute(sql, params).fetchall()
     return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+
+def browse_passages(store: Store, filters: "Filters | None") -> list[tuple[int, int]]:
+    """`(passage pk, document pk)` of every passage passing the filters, newest document
+    first (year, then publication date, then most recently added), passages in order."""
+    where, params = filter_sql(filters)
+    sql = (
+        "SELECT p.pk, d.pk FROM passages p JOIN documents d ON d.id = p.document_id"
+        + (f" WHERE {where}" if where else "")
+        + " ORDER BY d.year IS NULL, d.year DESC, d.published IS NULL, d.published DESC, d.pk DESC, p.seq"
+    )
+    return [(r[0], r[1]) for r in store.conn.execute(sql, params)]
+
+
+#: Facet dimensions of a result set: SQL yielding one value per row (NULLs dropped).
+_FACETS = {
+    "dimension": "SELECT j.value AS v FROM {rows} JOIN json_each({dims}) j",
+    "organization": "SELECT d.organization AS v FROM {rows} WHERE coalesce(d.organization, '') != ''",
+    "district": "SELECT j.value AS v FROM {rows} JOIN json_each(d.districts) j",
+    "year": "SELECT CAST(d.year AS TEXT) AS v FROM {rows} WHERE d.year IS NOT NULL",
+    "doc_type": "SELECT d.doc_type AS v FROM {rows} WHERE coalesce(d.doc_type, '') != ''",
+}
+
+
+def facet_counts(store: Store, passage_pks: Sequence[int], *, by: str = "passage") -> dict[str, list[tuple[str, int]]]:
+    """Counts per facet value over a result set of passages (`by="document"`: one
+    passage per document, counted with its document's dimensions), most frequent first."""
+    ids = json.dumps([int(pk) for pk in passage_pks])
+    rows = (
+        "json_each(?) r JOIN passages p ON p.pk = r.value JOIN documents d ON d.id = p.document_id"
+    )
+    dims = "p.dimensions" if by == "passage" else "d.dimensions"
+    out: dict[str, list[tuple[str, int]]] = {}
+    for name, inner in _FACETS.items():
+        sql = f"SELECT v, count(*) AS n FROM ({inner.format(rows=rows, dims=dims)}) GROUP BY v ORDER BY n DESC, v"
+        out[name] = [(str(r[0]), int(r[1])) for r in store.conn.execute(sql, (ids,))]
+    return out
 
 
 def tagged_passage_pks(store: Store, filters: "Filters") -> np.ndarray:
