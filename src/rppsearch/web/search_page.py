@@ -1,184 +1,44 @@
-"""The `/-/rpp-search` page (HTML) and `/-/rpp-search.json`: search for researchers.
+"""The `/-/rpp-search` page for researchers, and its exports (`.json`, `.csv`).
 
-Hybrid, BM25 or semantic search with dimension and metadata filters, run in a worker
-thread on a read-only connection. Bad parameters get a 400 naming the parameter.
+Calls `rppsearch.search.search_page` (hybrid, BM25 or semantic; filters before ranking;
+at most `per_document` passages of one document, the rest folded) in a worker thread on
+a read-only connection. The page shows the total and pages through it, facet counts that
+refine the query, how many documents a filter left out for lack of the field (with a
+toggle to include them), each hit's relevance and which engine found it (words, meaning,
+both, with each engine's rank), passages grouped under their document, and dimension
+badges with the score and who assigned them (the model, or the reviewer who confirmed).
+The CSV and `?_all=1` JSON exports hold the whole result set with absolute URLs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import sqlite3
 import time
-from dataclasses import asdict, dataclass, field
+import urllib.parse
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from datasette.utils.asgi import Response
 
 from ..errors import QueryError, RppError
-from ..models import snippet_window
 from .metadata import REVIEW_PATH, SEARCH_PATH
+from .search_params import BY, FUSIONS, MAX_LIMIT, MAX_QUERY_CHARS, MODES, SearchParams, parse_search_params, snippet_segments
 from .sqlfuncs import EMBEDDER
 from .stores import Unavailable, can_review, pick_database, store_model_name, writable
 
-MODES = ("hybrid", "bm25", "semantic")
-BY = ("passage", "document")
-FUSIONS = ("rrf", "convex")
-MAX_QUERY_CHARS = 1000
-MAX_TEXT_PARAM_CHARS = 200
-MAX_LIMIT = 100
-DEFAULT_LIMIT = 20
-SNIPPET_CHARS = 700
-
-
-@dataclass
-class SearchParams:
-    """Validated parameters of `/-/rpp-search`."""
-
-    query: str = ""
-    mode: str = "hybrid"
-    by: str = "passage"
-    limit: int = DEFAULT_LIMIT
-    dimensions: list[str] = field(default_factory=list)
-    min_score: float | None = None
-    organization: str | None = None
-    district: str | None = None
-    year_from: int | None = None
-    year_to: int | None = None
-    doc_type: str | None = None
-    fusion: str = "rrf"
-    weight: float = 0.5
-    db: str | None = None
-
-    def filters_dict(self) -> dict[str, Any]:
-        return {
-            "dimensions": self.dimensions,
-            "min_score": self.min_score,
-            "organization": self.organization,
-            "district": self.district,
-            "year_from": self.year_from,
-            "year_to": self.year_to,
-            "doc_type": self.doc_type,
-        }
-
-
-def _one(args: Any, name: str) -> str:
-    values = [v for v in args.getlist(name) if v.strip()]
-    if len(values) > 1:
-        raise QueryError(f"{name}: give one value, not {len(values)}")
-    return values[0].strip() if values else ""
-
-
-def _choice(args: Any, name: str, choices: tuple[str, ...], default: str) -> str:
-    value = _one(args, name) or default
-    if value not in choices:
-        raise QueryError(f"{name}: unknown value {value[:40]!r} (choose {', '.join(choices)})")
-    return value
-
-
-def _number(args: Any, name: str, kind: type, low: float, high: float) -> Any:
-    raw = _one(args, name)
-    if not raw:
-        return None
-    try:
-        value = kind(raw)
-    except ValueError:
-        what = "a whole number" if kind is int else "a number"
-        raise QueryError(f"{name}: {raw[:40]!r} is not {what}") from None
-    if not (low <= value <= high):  # also rejects nan
-        raise QueryError(f"{name}: {raw[:40]} is out of range ({low:g}–{high:g})")
-    return value
-
-
-def _text(args: Any, name: str) -> str | None:
-    value = _one(args, name)
-    if len(value) > MAX_TEXT_PARAM_CHARS:
-        raise QueryError(f"{name}: {len(value)} characters is too long (at most {MAX_TEXT_PARAM_CHARS})")
-    return value or None
-
-
-def parse_search_params(args: Any, *, dimensions: set[str]) -> SearchParams:
-    """Validate request parameters; raise QueryError naming the parameter and the reason."""
-    query = " ".join(args.getlist("q")).strip()
-    if len(query) > MAX_QUERY_CHARS:
-        raise QueryError(f"q: the query has {len(query)} characters; the limit is {MAX_QUERY_CHARS}")
-    if "\x00" in query:
-        raise QueryError("q: the query contains a NUL character")
-    chosen = []
-    for value in args.getlist("dimension"):
-        value = value.strip()
-        if not value:
-            continue
-        if value not in dimensions:
-            known = ", ".join(sorted(dimensions)) or "none: the store has no codebook yet"
-            raise QueryError(f"dimension: unknown dimension {value[:60]!r} (known: {known})")
-        if value not in chosen:
-            chosen.append(value)
-    limit = _number(args, "limit", int, 1, MAX_LIMIT)
-    weight = _number(args, "weight", float, 0.0, 1.0)
-    params = SearchParams(
-        query=query,
-        mode=_choice(args, "mode", MODES, "hybrid"),
-        by=_choice(args, "by", BY, "passage"),
-        limit=DEFAULT_LIMIT if limit is None else limit,
-        dimensions=chosen,
-        min_score=_number(args, "min_score", float, 0.0, 1.0),
-        organization=_text(args, "organization"),
-        district=_text(args, "district"),
-        year_from=_number(args, "year_from", int, 0, 9999),
-        year_to=_number(args, "year_to", int, 0, 9999),
-        doc_type=_text(args, "doc_type"),
-        fusion=_choice(args, "fusion", FUSIONS, "rrf"),
-        weight=0.5 if weight is None else weight,
-        db=_text(args, "db"),
-    )
-    if params.year_from is not None and params.year_to is not None and params.year_from > params.year_to:
-        raise QueryError(f"year_from: {params.year_from} is after year_to ({params.year_to})")
-    return params
-
-
-def snippet_segments(
-    content: str, highlights: list[Any], *, width: int = SNIPPET_CHARS
-) -> list[tuple[str, bool]]:
-    """Cut `content` into (text, highlighted) pieces from character offsets.
-
-    Offsets outside the text are dropped, overlaps merged; a long text is windowed around
-    the first highlight. The pieces are plain text: the template escapes them.
-    """
-    spans = []
-    for item in highlights or []:
-        try:
-            start, end = int(item[0]), int(item[1])
-        except (TypeError, ValueError, IndexError):
-            continue
-        start, end = max(0, start), min(len(content), end)
-        if start < end:
-            spans.append((start, end))
-    spans.sort()
-    merged: list[tuple[int, int]] = []
-    for start, end in spans:
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
-        else:
-            merged.append((start, end))
-    lo, hi = snippet_window(content, merged, width)
-    out: list[tuple[str, bool]] = []
-    if lo > 0:
-        out.append(("… ", False))
-    pos = lo
-    for start, end in merged:
-        if end <= lo or start >= hi:
-            continue
-        start, end = max(start, lo), min(end, hi)
-        if start > pos:
-            out.append((content[pos:start], False))
-        out.append((content[start:end], True))
-        pos = end
-    if pos < hi:
-        out.append((content[pos:hi], False))
-    if hi < len(content):
-        out.append((" …", False))
-    return out
+EXPORT_MAX = 5000
+ENGINE_WORDS = {"bm25": "words", "semantic": "meaning"}
+FACET_PARAMS = {"dimension": "dimension", "organization": "organization", "district": "district", "doc_type": "doc_type"}
+FACET_TITLES = {"dimension": "Dimension", "organization": "Organization", "district": "District", "year": "Year",
+                "doc_type": "Document type"}
+CSV_COLUMNS = ("rank", "id", "document_id", "title", "relevance", "matched_by", "bm25_rank", "semantic_rank",
+               "dimensions", "organization", "districts", "year", "doc_type", "heading", "passage_url",
+               "document_url", "source_url", "content")
+FIELD_WORDS = {"year": "a year", "organization": "an organization", "district": "a district", "doc_type": "a document type"}
 
 
 async def filter_options(db: Any) -> dict[str, Any]:
@@ -191,8 +51,7 @@ async def filter_options(db: Any) -> dict[str, Any]:
         years = conn.execute("SELECT min(year), max(year) FROM documents").fetchone()
         return {
             "dimensions": [
-                {"id": r[0], "name": r[1]}
-                for r in conn.execute("SELECT id, name FROM dimensions ORDER BY position, id")
+                {"id": r[0], "name": r[1]} for r in conn.execute("SELECT id, name FROM dimensions ORDER BY position, id")
             ],
             "organizations": values(
                 "SELECT DISTINCT organization FROM documents WHERE organization IS NOT NULL "
@@ -213,16 +72,24 @@ async def filter_options(db: Any) -> dict[str, Any]:
     return await db.execute_fn(read)
 
 
-def _run_search(db_path: str, params: SearchParams) -> tuple[list[Any], float, str, str | None]:
+@dataclass
+class Outcome:
+    page: Any  # models.SearchPage
+    elapsed_ms: float
+    mode_used: str
+    notice: str | None
+
+
+def run_search(db_path: str, params: SearchParams, *, offset: int, limit: int) -> Outcome:
     """The blocking part: open the store read-only and search. Runs in a worker thread.
 
-    Returns (hits, milliseconds, mode used, notice). While `rpp add` is between adding
-    passages and refreshing the vectors index, the index is stale: a hybrid search then
-    answers with BM25 alone and says so, rather than failing; a semantic search fails (503).
+    While `rpp add` is between adding passages and refreshing the vectors index, the index
+    is stale: a hybrid search then answers with BM25 alone and says so; a semantic one fails.
     """
     from ..config import Settings  # noqa: PLC0415
     from ..errors import IndexStateError  # noqa: PLC0415
-    from ..search import Filters, search  # noqa: PLC0415
+    from ..models import Filters  # noqa: PLC0415
+    from ..search import search_page  # noqa: PLC0415
     from ..store import Store  # noqa: PLC0415
 
     model = store_model_name(db_path)
@@ -230,113 +97,222 @@ def _run_search(db_path: str, params: SearchParams) -> tuple[list[Any], float, s
     filters = Filters(**params.filters_dict())
     started = time.perf_counter()
 
-    def run(store: Any, mode: str) -> list[Any]:
-        return search(
-            store,
-            settings,
-            query=params.query,
-            mode=mode,
-            limit=params.limit,
-            by=params.by,
-            filters=filters,
-            fusion=params.fusion,
-            weight=params.weight,
+    def run(store: Any, mode: str) -> Any:
+        return search_page(
+            store, settings, params.query or None, mode=mode, filters=filters, limit=limit, offset=offset,
+            per_document=params.per_document, by=params.by, fusion=params.fusion, weight=params.weight,
         )
 
     notice = None
     mode = params.mode
     with Store.open(db_path, create=False, readonly=True) as store:
-        if mode == "bm25":
-            hits = run(store, mode)
+        if mode == "bm25" or not params.query:
+            page = run(store, mode)
         else:
             EMBEDDER.encoder(model)  # load once, under the lock, before the engine asks for it
             try:
-                # One encoder user at a time (tokenizers are not re-entrant).
-                with EMBEDDER.model_lock:
-                    hits = run(store, mode)
+                with EMBEDDER.model_lock:  # one encoder user at a time (tokenizers are not re-entrant)
+                    page = run(store, mode)
             except IndexStateError as exc:
                 if mode != "hybrid":
                     raise
                 notice = f"semantic ranking unavailable ({exc.message}); showing keyword (BM25) results"
                 mode = "bm25"
-                hits = run(store, mode)
-    return hits, (time.perf_counter() - started) * 1000, mode, notice
+                page = run(store, mode)
+    return Outcome(page, (time.perf_counter() - started) * 1000, mode, notice)
 
 
-async def _row_pks(db: Any, table: str, ids: list[str]) -> dict[str, int]:
+def url_with(base: str, args: Any, drop: tuple[str, ...] = (), **changes: Any) -> str:
+    """`base` with the request's parameters, minus `drop`, with `changes` (None removes)."""
+    pairs = [(k, v) for k in args for v in args.getlist(k) if k not in drop and k not in changes and v != ""]
+    for key, value in changes.items():
+        if value is None:
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            pairs.append((key, str(item)))
+    return f"{base}?{urllib.parse.urlencode(pairs)}" if pairs else base
+
+
+def matched_words(matched_by: dict[str, Any]) -> str:
+    engines = [ENGINE_WORDS.get(name, name) for name in ("bm25", "semantic") if name in matched_by]
+    return "both" if len(engines) == 2 else (engines[0] if engines else "")
+
+
+async def badges(db: Any, hits: list[Any], *, by: str) -> dict[str, list[dict[str, Any]]]:
+    """Per hit id: its assigned dimensions with score and source (model, or the reviewer)."""
+    ids = sorted({h.id for h in hits})
     if not ids:
         return {}
     marks = ", ".join("?" for _ in ids)
-    sql = f"SELECT id, pk FROM {'passages' if table == 'passages' else 'documents'} WHERE id IN ({marks})"
-    return {row[0]: row[1] for row in (await db.execute(sql, list(ids))).rows}
+    if by == "passage":
+        tags_sql = (f"SELECT p.id, t.dimension_id, t.score, t.source FROM passage_tags t JOIN passages p "
+                    f"ON p.pk = t.passage_pk WHERE t.assigned = 1 AND p.id IN ({marks})")  # noqa: S608 - placeholders
+    else:
+        tags_sql = (f"SELECT document_id, dimension_id, score, source FROM document_tags "
+                    f"WHERE assigned = 1 AND document_id IN ({marks})")  # noqa: S608 - placeholders
+    labels_sql = (f"SELECT target_id, dimension_id, reviewer FROM labels WHERE target_type = ? "
+                  f"AND decision = 'accept' AND target_id IN ({marks}) ORDER BY id")  # noqa: S608 - placeholders
+    tags = (await db.execute(tags_sql, ids)).rows
+    reviewers = {(r[0], r[1]): r[2] for r in (await db.execute(labels_sql, [by, *ids])).rows}
+    out: dict[str, list[dict[str, Any]]] = {}
+    for target, dim, score, source in tags:
+        out.setdefault(target, []).append({
+            "dimension": dim, "score": round(float(score), 2), "source": source,
+            "reviewer": reviewers.get((target, dim)) if source == "human" else None,
+        })
+    for values in out.values():
+        values.sort(key=lambda b: (-b["score"], b["dimension"]))
+    return out
 
 
-async def _results(datasette: Any, db: Any, hits: list[Any]) -> list[dict[str, Any]]:
-    """Hits as dicts with links to their rows: `url` (the hit), `passage_url`, `document_url`."""
-    passage_ids = {h.metadata.get("passage_id") or h.id for h in hits}
-    passage_pks = await _row_pks(db, "passages", sorted(i for i in passage_ids if isinstance(i, str)))
-    document_pks = await _row_pks(db, "documents", sorted({h.document_id for h in hits}))
+async def _pks(db: Any, table: str, ids: set[str]) -> dict[str, int]:
+    if not ids:
+        return {}
+    marks = ", ".join("?" for _ in ids)
+    rows = (await db.execute(f"SELECT id, pk FROM {table} WHERE id IN ({marks})", sorted(ids))).rows  # noqa: S608
+    return {row[0]: row[1] for row in rows}
 
-    def row_url(table: str, pk: int | None) -> str | None:
-        return datasette.urls.row(db.name, table, pk) if pk is not None else None
 
-    results = []
-    for rank, hit in enumerate(hits, 1):
-        row = asdict(hit)
-        row["highlights"] = [list(span) for span in hit.highlights]
+async def result_rows(
+    datasette: Any, request: Any, db: Any, outcome: Outcome, params: SearchParams, *, absolute_urls: bool
+) -> list[dict[str, Any]]:
+    """Hits as dicts (the `rpp search --json` keys plus rank, links, badges); exports get
+    absolute URLs, the page links within the site."""
+    from ..results import hit_to_json  # noqa: PLC0415
+
+    hits = outcome.page.hits
+    passage_pks = await _pks(db, "passages", {h.metadata.get("passage_id") or h.id for h in hits})
+    document_pks = await _pks(db, "documents", {h.document_id for h in hits})
+    marks = await badges(db, hits, by=params.by)
+
+    def link(path: str) -> str:
+        return datasette.absolute_url(request, path) if absolute_urls else path
+
+    def absolute(table: str, pk: int | None) -> str | None:
+        return link(datasette.urls.row(db.name, table, pk)) if pk is not None else None
+
+    rows = []
+    for rank, hit in enumerate(hits, outcome.page.offset + 1):
+        row = hit_to_json(hit)
         row["rank"] = rank
-        passage_id = hit.metadata.get("passage_id") or hit.id
-        row["passage_url"] = row_url("passages", passage_pks.get(passage_id))
-        row["document_url"] = row_url("documents", document_pks.get(hit.document_id))
-        row["url"] = row["passage_url"] if hit.id in passage_pks else row["document_url"]
-        results.append(row)
-    return results
+        row["highlights"] = [list(span) for span in hit.highlights]
+        row["passage_url"] = absolute("passages", passage_pks.get(hit.metadata.get("passage_id") or hit.id))
+        row["document_url"] = absolute("documents", document_pks.get(hit.document_id))
+        row["url"] = row["passage_url"] if params.by == "passage" else row["document_url"]
+        row["matched"] = matched_words(hit.matched_by)
+        row["badges"] = marks.get(hit.id, [])
+        row["more_url"] = (
+            link(url_with(datasette.urls.path(SEARCH_PATH), request.args, drop=("offset",),
+                          document=hit.document_id, per_document=0))
+            if hit.more_from_document else None
+        )
+        rows.append(row)
+    return rows
 
 
-async def _page(
-    datasette: Any, request: Any, context: dict[str, Any], status: int = 200
-) -> Response:
-    body = await datasette.render_template("rpp_search.html", context, request=request)
-    return Response.html(body, status=status)
+def group_by_document(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Passages under their document, documents in the order of their best passage."""
+    groups: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        group = groups.setdefault(row["document_id"], {
+            "document_id": row["document_id"], "title": row["title"], "document_url": row["document_url"],
+            "metadata": row["metadata"], "hits": [], "more": 0, "more_url": None,
+        })
+        group["hits"].append(row)
+        if row["more_from_document"]:
+            group["more"] += row["more_from_document"]
+            group["more_url"] = row["more_url"]
+    return list(groups.values())
+
+
+def facet_links(datasette: Any, request: Any, page: Any, params: SearchParams) -> list[dict[str, Any]]:
+    """Each facet's values with counts and a link that refines (or, when chosen, widens) the query."""
+    base = datasette.urls.path(SEARCH_PATH)
+    out = []
+    for name, values in page.facets.items():
+        items = []
+        for value, count in values[:12]:
+            if name == "year":
+                chosen = params.year_from == params.year_to == int(value)
+                pick = None if chosen else value
+                href = url_with(base, request.args, drop=("offset",), year_from=pick, year_to=pick)
+            elif name == "dimension":
+                chosen = value in params.dimensions
+                others = [d for d in params.dimensions if d != value]
+                href = url_with(base, request.args, drop=("offset", "dimension"),
+                                dimension=others if chosen else [*params.dimensions, value])
+            else:
+                key = FACET_PARAMS[name]
+                chosen = getattr(params, key) == value
+                href = url_with(base, request.args, drop=("offset", key), **{key: None if chosen else value})
+            items.append({"value": value, "count": count, "chosen": chosen, "href": href})
+        if items:
+            out.append({"name": name, "title": FACET_TITLES.get(name, name), "entries": items, "more": max(0, len(values) - 12)})
+    return out
+
+
+def unknown_notes(datasette: Any, request: Any, page: Any) -> list[dict[str, Any]]:
+    base = datasette.urls.path(SEARCH_PATH)
+    notes = []
+    for name, count in page.unknown.items():
+        if count:
+            notes.append({"count": count, "what": FIELD_WORDS.get(name, name)})
+    toggle = url_with(base, request.args, drop=("offset", "include_unknown"),
+                      include_unknown=None if page.include_unknown else "1")
+    return [{**n, "toggle": toggle, "kept": page.include_unknown} for n in notes]
+
+
+def to_csv(rows: list[dict[str, Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        meta = row["metadata"]
+        writer.writerow({
+            **row,
+            "bm25_rank": (row["matched_by"].get("bm25") or {}).get("rank"),
+            "semantic_rank": (row["matched_by"].get("semantic") or {}).get("rank"),
+            "matched_by": row["matched"],
+            "dimensions": "; ".join(row["dimensions"]),
+            "organization": meta.get("organization"),
+            "districts": "; ".join(meta.get("districts") or []),
+            "year": meta.get("year"),
+            "doc_type": meta.get("doc_type"),
+            "heading": meta.get("heading"),
+            "source_url": meta.get("url"),
+        })
+    return buffer.getvalue()
 
 
 async def search_view(datasette: Any, request: Any) -> Response:
-    """`/-/rpp-search` (HTML) and `/-/rpp-search.json`."""
-    as_json = request.url_vars.get("format") == ".json"
+    """`/-/rpp-search` (HTML), `.json` (a page; `?_all=1` the whole set) and `.csv` (the whole set)."""
+    fmt = (request.url_vars.get("format") or "").lstrip(".")
+    search_url = datasette.urls.path(SEARCH_PATH)
+    query_string = f"?{request.query_string}" if request.query_string else ""
     context: dict[str, Any] = {
-        "search_url": datasette.urls.path(SEARCH_PATH),
-        "json_url": datasette.urls.path(SEARCH_PATH + ".json")
-        + (f"?{request.query_string}" if request.query_string else ""),
-        "params": SearchParams(),
-        "args": request.args,
+        "search_url": search_url,
+        "json_url": datasette.urls.path(SEARCH_PATH + ".json") + query_string,
+        "json_all_url": url_with(datasette.urls.path(SEARCH_PATH + ".json"), request.args, drop=("offset", "_all"), _all=1),
+        "csv_url": url_with(datasette.urls.path(SEARCH_PATH + ".csv"), request.args, drop=("offset",)),
+        "params": SearchParams(), "args": request.args,
         "options": {"dimensions": [], "organizations": [], "districts": [], "doc_types": []},
-        "modes": MODES,
-        "by_choices": BY,
-        "fusions": FUSIONS,
-        "max_limit": MAX_LIMIT,
-        "max_query": MAX_QUERY_CHARS,
-        "results": None,
-        "error": None,
-        "elapsed_ms": None,
-        "mode_used": None,
-        "notice": None,
-        "database": None,
-        "writable": writable(datasette),
-        "review_url": datasette.urls.path(REVIEW_PATH),
-        "current_url": request.full_path,
-        "can_review": await can_review(datasette, request.actor),
-        "login_url": datasette.urls.path("/-/login"),
+        "modes": MODES, "by_choices": BY, "fusions": FUSIONS, "max_limit": MAX_LIMIT, "max_query": MAX_QUERY_CHARS,
+        "page": None, "groups": None, "facets": [], "unknown": [], "error": None, "elapsed_ms": None,
+        "mode_used": None, "notice": None, "database": None, "writable": writable(datasette),
+        "review_url": datasette.urls.path(REVIEW_PATH), "current_url": request.full_path,
+        "can_review": await can_review(datasette, request.actor), "login_url": datasette.urls.path("/-/login"),
+        "prev_url": None, "next_url": None,
     }
 
     async def fail(message: str, status: int) -> Response:
-        if as_json:
+        if fmt:
             return Response.json({"ok": False, "error": message, "status": status}, status=status)
         context["error"] = message
-        return await _page(datasette, request, context, status)
+        body = await datasette.render_template("rpp_search.html", context, request=request)
+        return Response.html(body, status=status)
 
     try:
-        db_name = _one(request.args, "db") or None
-        db = pick_database(datasette, db_name)
+        db = pick_database(datasette, request.args.get("db") or None)
         context["database"] = db.name
         options = await filter_options(db)
         context["options"] = options
@@ -347,42 +323,43 @@ async def search_view(datasette: Any, request: Any) -> Response:
     except Unavailable as exc:
         return await fail(exc.message, exc.status)
 
-    if not params.query:
-        if as_json:
-            return await fail("q: give a query", 400)
-        return await _page(datasette, request, context)
+    if not params.active:
+        if fmt:
+            return await fail("q: give a query (or a filter to browse)", 400)
+        return Response.html(await datasette.render_template("rpp_search.html", context, request=request))
+    whole = fmt == "csv" or (fmt == "json" and request.args.get("_all") == "1")
+    offset, limit = (0, EXPORT_MAX) if whole else (params.offset, params.limit)
     try:
-        hits, elapsed, mode_used, notice = await asyncio.to_thread(_run_search, str(db.path), params)
+        outcome = await asyncio.to_thread(run_search, str(db.path), params, offset=offset, limit=limit)
     except QueryError as exc:
         return await fail(exc.message, 400)
     except RppError as exc:
-        message = exc.message + (f" ({exc.hint})" if exc.hint else "")
-        return await fail(message, 503)
-    results = await _results(datasette, db, hits)
-    if as_json:
-        return Response.json(
-            {
-                "ok": True,
-                "database": db.name,
-                "query": params.query,
-                "mode": params.mode,
-                "mode_used": mode_used,
-                "notice": notice,
-                "by": params.by,
-                "limit": params.limit,
-                "fusion": params.fusion,
-                "weight": params.weight,
-                "filters": params.filters_dict(),
-                "elapsed_ms": round(elapsed, 1),
-                "count": len(results),
-                "results": results,
-            }
-        )
-    for row in results:
-        row["segments"] = snippet_segments(row["content"], row["highlights"])
-    context["results"] = results
-    context["elapsed_ms"] = elapsed
-    context["mode_used"] = mode_used
-    context["notice"] = notice
-    return await _page(datasette, request, context)
+        return await fail(exc.message + (f" ({exc.hint})" if exc.hint else ""), 503)
+    page = outcome.page
+    rows = await result_rows(datasette, request, db, outcome, params, absolute_urls=bool(fmt))
+    if fmt == "csv":
+        name = "rpp-search.csv"
+        return Response(to_csv(rows), content_type="text/csv; charset=utf-8",
+                        headers={"content-disposition": f'attachment; filename="{name}"'})
+    if fmt == "json":
+        from ..results import page_to_json  # noqa: PLC0415
 
+        summary = page_to_json(page)
+        return Response.json({
+            "ok": True, "database": db.name, "mode_used": outcome.mode_used, "notice": outcome.notice,
+            "by": params.by, "per_document": params.per_document, "filters": params.filters_dict(),
+            "elapsed_ms": round(outcome.elapsed_ms, 1), **summary, "count": len(rows), "results": rows,
+            "exported_all": whole,
+        })
+    for row in rows:
+        row["segments"] = snippet_segments(row["content"], row["highlights"])
+    context.update(
+        page=page, groups=group_by_document(rows), facets=facet_links(datasette, request, page, params),
+        unknown=unknown_notes(datasette, request, page), elapsed_ms=outcome.elapsed_ms,
+        mode_used=outcome.mode_used, notice=outcome.notice, results=rows,
+    )
+    if page.offset > 0:
+        context["prev_url"] = url_with(search_url, request.args, drop=("offset",), offset=max(0, page.offset - page.limit) or None)
+    if page.offset + len(rows) < page.total:
+        context["next_url"] = url_with(search_url, request.args, drop=("offset",), offset=page.offset + page.limit)
+    return Response.html(await datasette.render_template("rpp_search.html", context, request=request))
