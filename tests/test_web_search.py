@@ -156,3 +156,24 @@ def test_the_home_page_has_a_search_box(db_path: Path) -> None:
         assert 'name="q"' in home
 
     run(main())
+
+
+def test_serve_warms_the_encoder_at_start_without_waiting_for_it(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`rpp serve` sets RPP_WARM=1: the model loads in a background thread at startup."""
+    import threading
+
+    from rppsearch import embed
+    from rppsearch.web import hooks, sqlfuncs
+
+    embedder = sqlfuncs.QueryEmbedder()
+    monkeypatch.setattr(sqlfuncs, "EMBEDDER", embedder)
+    monkeypatch.setattr(hooks, "EMBEDDER", embedder)
+    monkeypatch.setattr(embed, "_CACHE", {})  # nothing loaded yet in this process
+    monkeypatch.setenv(hooks.WARM_ENV, "1")
+    ds = Datasette([str(db_path)])
+    run(ds.invoke_startup())  # returns at once; the loading runs in "rpp-warm"
+    for thread in threading.enumerate():
+        if thread.name == "rpp-warm":
+            thread.join(timeout=60)
+    assert embedder.loads == 1
+    assert len(embed._CACHE) == 1  # noqa: SLF001 - the store's model is loaded

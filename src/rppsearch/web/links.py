@@ -41,10 +41,12 @@ def _is_rpp(datasette: Any, database: str) -> bool:
     return database in rpp_database_names(datasette)
 
 
-async def _pk_for(datasette: Any, database: str, table: str, ident: str) -> int | None:
+async def _pk_for(datasette: Any, database: str, table: str, ident: str) -> tuple[int, str | None] | None:
+    """(pk, label) of the row whose text id is `ident`: a document's title, a passage's id."""
     db = datasette.databases[database]
-    rows = (await db.execute(f"select pk from {table} where id = ?", [ident])).rows  # noqa: S608 - fixed names
-    return rows[0][0] if rows else None
+    label = "title" if table == "documents" else "id"
+    rows = (await db.execute(f"select pk, {label} from {table} where id = ?", [ident])).rows  # noqa: S608 - fixed names
+    return (rows[0][0], rows[0][1]) if rows else None
 
 
 def _link(href: str, text: str) -> markupsafe.Markup:
@@ -127,11 +129,15 @@ def render_cell(row: Any, value: Any, column: str, table: str | None, database: 
         return None
 
     async def linked() -> Any:
-        pk = await _pk_for(datasette, database, target_table, ident)
-        if pk is None:
+        found = await _pk_for(datasette, database, target_table, ident)
+        if found is None:
             return None
-        text = f"{label} ({ident})" if label and label != ident else ident
-        return _link(datasette.urls.row(database, target_table, pk), text)
+        pk, row_label = found
+        shown = label or row_label
+        href = datasette.urls.row(database, target_table, pk)
+        if shown and shown != ident:  # as Datasette shows a labelled foreign key
+            return markupsafe.Markup('<a href="{}">{}</a>&nbsp;<em>{}</em>').format(href, shown, ident)
+        return _link(href, ident)
 
     return linked()
 
