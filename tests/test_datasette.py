@@ -24,8 +24,8 @@ import pytest
 from datasette.app import Datasette
 from datasette_sample import SAMPLE_DOCS, SampleDoc, build_sample_store
 
-from rppsearch import datasette_plugin
-from rppsearch.datasette_plugin import snippet_segments
+from rppsearch.web import accounts, sqlfuncs, stores
+from rppsearch.web.search_page import snippet_segments
 
 
 def run(coro_fn: Callable[[], Awaitable[Any]]) -> Any:
@@ -149,7 +149,7 @@ def test_canned_queries_answer_newcomer_questions(db_path: Path) -> None:
         assert rows == []
         untagged = await get_json(ds, "/rpp/untagged_documents.json?_shape=array")
         assert [r["id"] for r in untagged] == ["bus-news"]
-        years = await get_json(ds, "/rpp/coverage_by_year.json?_shape=array&dimension=learning-partnerships")
+        years = await get_json(ds, "/rpp/coverage_by_year.json?_shape=array&dimension_id=learning-partnerships")
         by_year = {r["year"]: r for r in years}
         assert by_year[2015]["tagged_documents"] == 1 and by_year[2021]["tagged_documents"] == 0
         assert by_year[2021]["percent_documents"] == 0.0
@@ -161,7 +161,7 @@ def test_coverage_by_district_counts_every_listed_district(db_path: Path) -> Non
     ds = make_ds(db_path)
 
     async def main() -> None:
-        rows = await get_json(ds, "/rpp/coverage_by_district.json?_shape=array&dimension=evidence-use")
+        rows = await get_json(ds, "/rpp/coverage_by_district.json?_shape=array&dimension_id=evidence-use")
         got = {r["district"]: (r["documents"], r["tagged_documents"]) for r in rows}
         assert got["Denver Public Schools"] == (1, 1)
         assert got["Aurora Public Schools"] == (1, 1)
@@ -237,7 +237,7 @@ def test_rpp_similarity_is_null_for_empty_text_or_foreign_blobs(db_path: Path) -
 
 
 def test_query_embedder_loads_once_and_embeds_each_text_once() -> None:
-    embedder = datasette_plugin.QueryEmbedder()
+    embedder = sqlfuncs.QueryEmbedder()
     results: list[Any] = []
 
     def work() -> None:
@@ -254,7 +254,7 @@ def test_query_embedder_loads_once_and_embeds_each_text_once() -> None:
 
 
 def test_model_name_from_fingerprint() -> None:
-    f = datasette_plugin.model_name_from_fingerprint
+    f = stores.model_name_from_fingerprint
     assert f("all-MiniLM-L6-v2@53aa51172d") == "all-MiniLM-L6-v2"
     assert f("fake@64") == "fake:64"
     assert f("/models/x@y@abc") == "/models/x@y"
@@ -262,7 +262,7 @@ def test_model_name_from_fingerprint() -> None:
 
 # -- read-only unless writing is enabled ---------------------------------------------------
 def test_connections_are_read_only_unless_writable(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(datasette_plugin.WRITABLE_ENV, raising=False)
+    monkeypatch.delenv(stores.WRITABLE_ENV, raising=False)
 
     async def try_write(ds: Datasette) -> None:
         await ds.invoke_startup()
@@ -270,7 +270,7 @@ def test_connections_are_read_only_unless_writable(db_path: Path, monkeypatch: p
 
     with pytest.raises(sqlite3.OperationalError, match="readonly"):
         run(lambda: try_write(make_ds(db_path)))
-    monkeypatch.setenv(datasette_plugin.WRITABLE_ENV, "1")
+    monkeypatch.setenv(stores.WRITABLE_ENV, "1")
     run(lambda: try_write(make_ds(db_path)))
     conn = sqlite3.connect(db_path)
     assert conn.execute("select value from meta where key = 'x'").fetchone() == ("y",)
@@ -288,9 +288,10 @@ def test_search_json_returns_ranked_hits_with_row_links(db_path: Path) -> None:
         top = data["results"][0]
         assert top["id"] == "tulsa-supervisors-p0000"
         assert {"id", "document_id", "title", "score", "content", "dimensions", "metadata", "url"} <= set(top)
-        row = await get_json(ds, top["url"] + ".json?_shape=array")
+        assert top["url"].startswith("http://localhost/rpp/passages/")  # absolute, for exports
+        row = await get_json(ds, urllib.parse.urlsplit(top["url"]).path + ".json?_shape=array")
         assert row[0]["id"] == top["id"] and row[0]["text"] == top["content"]
-        doc = await get_json(ds, top["document_url"] + ".json?_shape=array")
+        doc = await get_json(ds, urllib.parse.urlsplit(top["document_url"]).path + ".json?_shape=array")
         assert doc[0]["id"] == top["document_id"]
         # Highlights are offsets into the content that cover query words.
         words = {top["content"][s:e].lower() for s, e in top["highlights"]}
@@ -529,96 +530,6 @@ def test_real_model_similarity_and_semantic_page_find_a_paraphrase(index_dir: Pa
     run(main)
 
 
-# -- review in the browser -----------------------------------------------------------------
-SECRET = "test-secret"
-
-
-def _form_token(html: str) -> str:
-    import re
-
-    match = re.search(r'name="csrftoken" value="([^"]+)"', html)
-    assert match, "no review form on the page"
-    return match.group(1)
-
-
-def test_review_forms_only_when_writable_and_posts_are_refused_otherwise(
-    db_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv(datasette_plugin.WRITABLE_ENV, "1")
-    writable_ds = Datasette([str(db_path)], secret=SECRET)
-
-    async def token() -> tuple[str, str]:
-        page = await writable_ds.client.get("/-/rpp-search?" + q(q="principals", mode="bm25"))
-        assert 'class="rpp-review"' in page.text
-        return _form_token(page.text), page.cookies["ds_csrftoken"]
-
-    form_token, cookie = run(token)
-    monkeypatch.delenv(datasette_plugin.WRITABLE_ENV)
-    ds = Datasette([str(db_path)], secret=SECRET)
-
-    async def main() -> None:
-        page = await ds.client.get("/-/rpp-search?" + q(q="principals", mode="bm25"))
-        assert page.status_code == 200 and 'class="rpp-review"' not in page.text
-        response = await ds.client.post(
-            "/-/rpp-review",
-            data={"csrftoken": form_token, "passage": "tulsa-supervisors-p0000", "dimension": "stewardship",
-                  "decision": "accept", "reviewer": "ana"},
-            cookies={"ds_csrftoken": cookie},
-        )
-        assert response.status_code == 403 and "--writable" in response.text
-
-    run(main)
-    conn = sqlite3.connect(db_path)
-    assert conn.execute("select count(*) from labels").fetchone()[0] == 0
-    conn.close()
-
-
-def test_rejecting_a_tag_in_the_browser_is_recorded_and_changes_search(
-    db_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv(datasette_plugin.WRITABLE_ENV, "1")
-    ds = Datasette([str(db_path)], secret=SECRET)
-    target, dim = "tulsa-supervisors-p0000", "learning-partnerships"
-    search = "/-/rpp-search?" + q(q="principal supervisors", mode="bm25")
-
-    async def main() -> None:
-        page = await ds.client.get(search)
-        cookie = page.cookies["ds_csrftoken"]
-        form = {"csrftoken": _form_token(page.text), "passage": target, "dimension": dim,
-                "decision": "reject", "reviewer": "ana", "next": search}
-        response = await ds.client.post("/-/rpp-review", data=form, cookies={"ds_csrftoken": cookie})
-        assert response.status_code == 302
-        location = response.headers["location"]
-        assert location.startswith("/-/rpp-search?") and "reviewer=ana" in location
-        back = await ds.client.get(location, cookies={"ds_messages": response.cookies["ds_messages"]})
-        assert "Recorded: reject learning-partnerships" in back.text
-        filtered = await get_json(ds, "/-/rpp-search.json?" + q(q="principal supervisors", mode="bm25", dimension=dim))
-        assert target not in {r["id"] for r in filtered["results"]}
-        # Bad decisions are refused with the reason; nothing is written for them.
-        bad = await ds.client.post(
-            "/-/rpp-review", data={**form, "dimension": "no-such-dim"}, cookies={"ds_csrftoken": cookie}
-        )
-        assert bad.status_code == 400 and "no-such-dim" in bad.text
-        anon = await ds.client.post("/-/rpp-review", data={**form, "reviewer": " "}, cookies={"ds_csrftoken": cookie})
-        assert anon.status_code == 400 and "reviewer" in anon.text
-        away = await ds.client.post(
-            "/-/rpp-review", data={**form, "decision": "accept", "next": "//evil.example/x"},
-            cookies={"ds_csrftoken": cookie},
-        )
-        assert away.status_code == 302 and away.headers["location"].startswith("/-/rpp-search")
-
-    run(main)
-    conn = sqlite3.connect(db_path)
-    labels = conn.execute("select target_id, dimension_id, decision, reviewer from labels order by id").fetchall()
-    tag = conn.execute(
-        "select source, assigned from passage_tags t join passages p on p.pk = t.passage_pk "
-        "where p.id = ? and t.dimension_id = ?", (target, dim),
-    ).fetchone()
-    conn.close()
-    assert labels == [(target, dim, "reject", "ana"), (target, dim, "accept", "ana")]
-    assert tag == ("human", 1)  # the later accept is in force
-
-
 def test_bm25_pages_and_empty_similarity_queries_never_import_torch(db_path: Path) -> None:
     """The model loads only when a query needs it: keyword search and browsing stay light."""
     script = f"""
@@ -627,7 +538,7 @@ from datasette.app import Datasette
 ds = Datasette([{str(db_path)!r}])
 async def main():
     for path in ["/-/rpp-search?q=principals&mode=bm25", "/-/rpp-search.json?q=principals&mode=bm25",
-                 "/rpp/passages?_search=principals", "/rpp/semantic_passages_sql?query=", "/rpp"]:
+                 "/rpp/search_passages?q=principals", "/rpp/semantic_passages_sql?query=", "/rpp"]:
         r = await ds.client.get(path)
         assert r.status_code == 200, (path, r.status_code)
     print("torch" in sys.modules, "sentence_transformers" in sys.modules)

@@ -281,7 +281,7 @@ def test_a_stored_script_is_escaped_on_the_search_page_and_the_row_pages(tmp_pat
 def test_built_files_follow_the_umask_so_another_user_can_serve_them(tmp_path: Path) -> None:
     """Temp-then-rename writes must not leave 0600 files: a Datasette run as another user reads them."""
     from rppsearch.build import build
-    from rppsearch.datasette_config import write_metadata
+    from rppsearch.web.metadata import write_metadata
     from rppsearch.labels_io import write_export
     from rppsearch.store import Store
 

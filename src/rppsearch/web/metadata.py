@@ -1,5 +1,7 @@
 """Datasette metadata for an rpp store: descriptions, facets, FTS, sort orders, canned queries.
 
+(Formerly `datasette_config.py`.)
+
 The plugin serves this through Datasette's `get_metadata` hook, so a plain
 `datasette indexes/rpp.db` is ready to explore; `rpp serve --dump-metadata` prints it for
 anyone who wants to pass it with `datasette -m` instead (local metadata wins over the hook).
@@ -13,6 +15,7 @@ from typing import Any
 
 TITLE = "rppsearch: central office transformation corpus"
 SEARCH_PATH = "/-/rpp-search"
+REVIEW_PATH = "/-/rpp-review"
 
 DESCRIPTION_HTML = """<p>Documents about school-district central office transformation, cut into
 passages and tagged with Meredith Honig's five dimensions (learning partnerships with principals,
@@ -32,7 +35,7 @@ HIDDEN_TABLES = ("meta", "passage_vectors", "sqlite_sequence")
 _DOCUMENT_COLUMNS = {
     "pk": "Row number (stable; passages and search results link here)",
     "id": "Document id: the catalog id or a slug of the file path",
-    "path": "Source file, relative to the corpus folder",
+    "path": "Source file, shown relative to the corpus folder (hover for the full path)",
     "format": "File format the text was extracted from (txt, md, html, pdf, docx)",
     "title": "Title from the catalog or the file",
     "authors": "JSON array of authors",
@@ -46,7 +49,7 @@ _DOCUMENT_COLUMNS = {
     "site_name": "Web site the document came from",
     "published": "Publication date as found",
     "metadata": "Other catalog fields (JSON)",
-    "text": "The clean text of the whole document",
+    "text": "The clean text of the whole document (left out of the table page; shown on the row page)",
     "content_hash": "Hash of the source file: unchanged files are skipped on rebuild",
     "word_count": "Words in the clean text",
     "passage_count": "Number of passages",
@@ -209,17 +212,6 @@ def table_metadata() -> dict[str, dict[str, Any]]:
     return tables
 
 
-def _coverage_query(group: str) -> dict[str, Any]:
-    """The canned query over the `coverage_by_<group>` view, for one dimension or all."""
-    return {
-        "title": f"Coverage of the dimensions by {group}",
-        "description": f"For each {group} and dimension: documents and passages tagged. "
-        "Leave dimension empty for all dimensions.",
-        "sql": f"""select * from coverage_by_{group}
-where :dimension = '' or dimension_id = :dimension""",
-    }
-
-
 def canned_queries() -> dict[str, dict[str, Any]]:
     """Named, parameterised queries that answer a newcomer's first questions."""
     return {
@@ -250,9 +242,36 @@ where not exists (
 )
 order by d.year desc, d.title""",
         },
-        "coverage_by_organization": _coverage_query("organization"),
-        "coverage_by_district": _coverage_query("district"),
-        "coverage_by_year": _coverage_query("year"),
+        "search_passages": {
+            "title": "Full-text search of passages, most relevant first",
+            "description": "Passages matching your words (FTS5 with Porter stemming), ranked by "
+            "BM25 relevance; the table search lands here. Words in «» matched. For meaning as "
+            "well as words use the search page.",
+            "sql": """select
+  p.id as passage_id, p.document_id, d.title, p.heading,
+  snippet(passages_fts, 0, '«', '»', '…', 32) as matched_text,
+  round(-bm25(passages_fts), 2) as relevance
+from passages_fts
+join passages p on p.pk = passages_fts.rowid
+join documents d on d.id = p.document_id
+where :q != '' and passages_fts match escape_fts(:q)
+order by rank
+limit 100""",
+        },
+        "search_documents": {
+            "title": "Full-text search of documents, most relevant first",
+            "description": "Documents whose title or text match your words, ranked by BM25 "
+            "relevance; the table search lands here.",
+            "sql": """select
+  d.id as document_id, d.title, d.organization, d.year, d.doc_type,
+  snippet(documents_fts, 1, '«', '»', '…', 32) as matched_text,
+  round(-bm25(documents_fts), 2) as relevance
+from documents_fts
+join documents d on d.pk = documents_fts.rowid
+where :q != '' and documents_fts match escape_fts(:q)
+order by rank
+limit 100""",
+        },
         "review_queue": {
             "title": "Review queue: the most uncertain suggestions first",
             "description": "Classifier suggestions no reviewer has accepted or rejected yet, "
