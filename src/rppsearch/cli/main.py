@@ -38,7 +38,7 @@ def _root(
 def _register() -> None:
     from . import commands_ingest  # noqa: F401,PLC0415
 
-    for name in ("commands_tag", "commands_search", "commands_review", "commands_serve", "commands_doctor"):
+    for name in ("commands_tag", "commands_search", "commands_review", "commands_serve", "commands_doctor", "commands_report"):
         try:
             __import__(f"{__package__}.{name}")
         except ModuleNotFoundError as exc:
