@@ -56,7 +56,7 @@ def write_heatmap(emap: EvidenceMap, path: Path | str, *, title: str | None = No
             rgba = cmap(norm(cell.documents))
             ax.add_patch(Rectangle((j, i), 1, 1, facecolor=rgba, edgecolor="white", linewidth=1.5))
             if cell.status == "weak":
-                ax.add_patch(Rectangle((j, i), 1, 1, fill=False, edgecolor="0.5", hatch="///", linewidth=0))
+                ax.add_patch(Rectangle((j, i), 1, 1, fill=False, edgecolor="0.5", hatch="//", linewidth=0, alpha=0.6))
             luminance = 0.2126 * rgba[0] + 0.7152 * rgba[1] + 0.0722 * rgba[2]
             ink = "black" if luminance > 0.5 else "white"
             label = f"{cell.documents} doc{'s' * (cell.documents != 1)}\n{cell.passages} pass."

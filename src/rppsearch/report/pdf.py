@@ -87,6 +87,7 @@ def _story(profile: Profile, *, sentences: int, chars: int, shifts: bool) -> lis
     for i, d in enumerate(profile.dimensions, start=1):
         style.append(("BACKGROUND", (1, i), (1, i), colors.HexColor(_STRENGTH_COLOURS[d.strength])))
     table.setStyle(TableStyle(style))
+    table.hAlign = "LEFT"
     story += [table, Paragraph("Gaps", head)]
     for gap in profile.gaps or ["None found: every dimension has evidence, and none stops before the newest documents."]:
         story.append(Paragraph("• " + escape(gap), base))

@@ -82,9 +82,10 @@ def print_profile(profile: Profile, *, console: Any = None) -> None:
     console.print(f"[bold]{escape(profile.name)}[/] ({profile.kind}): {n} document{'s' * (n != 1)}{span}")
     for d in profile.dimensions:
         mark = {"none": "[bold red]none[/]", "weak": "[yellow]weak[/]", "some": "[green]some[/]", "strong": "[bold green]strong[/]"}[d.strength]
-        years = f", {d.first_year}–{d.last_year}" if d.first_year is not None else ""
+        years = "" if d.first_year is None else (f", {d.first_year}" if d.first_year == d.last_year else f", {d.first_year}–{d.last_year}")
         console.print(
-            f"\n[bold]{escape(d.name)}[/]: {mark} — {d.documents} documents, {d.passages} passages"
+            f"\n[bold]{escape(d.name)}[/]: {mark} — {d.documents} document{'s' * (d.documents != 1)}, "
+            f"{d.passages} passage{'s' * (d.passages != 1)}"
             f"{years}; {d.confirmed} confirmed by people"
         )
         for s in d.sentences:
