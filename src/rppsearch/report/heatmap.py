@@ -92,7 +92,8 @@ def write_heatmap(emap: EvidenceMap, path: Path | str, *, title: str | None = No
                  pad=24 if n_cols > 3 else 52)
     fig.tight_layout()
     tmp = path.with_name(path.name + ".tmp")
-    fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight")
+    with plt.rc_context({"svg.fonttype": "none"}):  # SVG text stays text: searchable, selectable
+        fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight")
     plt.close(fig)
     tmp.replace(path)
     return path
