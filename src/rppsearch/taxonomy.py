@@ -178,6 +178,15 @@ def _dimension_lines(text: str) -> dict[int, int]:
     return lines
 
 
+def _check_fields(raw: dict[str, Any], known: set[str], what: str) -> None:
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise TaxonomyError(
+            f"{what} has unknown field(s) {', '.join(map(repr, unknown))}",
+            hint=f"allowed: {', '.join(sorted(known))}",
+        )
+
+
 def _text(value: Any) -> str | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
@@ -219,12 +228,7 @@ def _validate(data: Any, *, source: str, lines: dict[int, int]) -> Taxonomy:
         for key in _REQUIRED:
             if key not in raw or raw[key] is None:
                 raise TaxonomyError(f"{where}: {label} is missing {key!r}")
-        unknown = sorted(set(raw) - _KNOWN)
-        if unknown:
-            raise TaxonomyError(
-                f"{where}: {label} has unknown field(s) {', '.join(map(repr, unknown))}",
-                hint=f"allowed: {', '.join(sorted(_KNOWN))}",
-            )
+        _check_fields(raw, _KNOWN, f"{where}: {label}")
         dim_id = raw["id"]
         if not isinstance(dim_id, str) or not SLUG.match(dim_id):
             raise TaxonomyError(
@@ -274,12 +278,7 @@ def _shifts(raw: Any, *, where: str, label: str) -> tuple[PracticeShift, ...]:
         what = f"{label}: shift {j}"
         if not isinstance(item, dict):
             raise TaxonomyError(f"{where}: {what} must be a mapping with id, before and after")
-        unknown = sorted(set(item) - _SHIFT_KEYS)
-        if unknown:
-            raise TaxonomyError(
-                f"{where}: {what} has unknown field(s) {', '.join(map(repr, unknown))}",
-                hint=f"allowed: {', '.join(sorted(_SHIFT_KEYS))}",
-            )
+        _check_fields(item, _SHIFT_KEYS, f"{where}: {what}")
         shift_id = item.get("id")
         if not isinstance(shift_id, str) or not SLUG.match(shift_id):
             raise TaxonomyError(f"{where}: {what}: id {shift_id!r} is not a slug")

@@ -153,23 +153,16 @@ class EvidenceMap:
 
 # -- SQL pieces shared with `evidence` ---------------------------------------------------
 def _document_filters(f: MapFilters) -> tuple[str, list[Any]]:
-    clauses, params = ["1"], []
-    if f.organization:
-        clauses.append("lower(d.organization) = lower(?)")
-        params.append(f.organization)
-    if f.district:
-        clauses.append("EXISTS (SELECT 1 FROM json_each(d.districts) j WHERE lower(j.value) = lower(?))")
-        params.append(f.district)
-    if f.year_from is not None:
-        clauses.append("d.year >= ?")
-        params.append(int(f.year_from))
-    if f.year_to is not None:
-        clauses.append("d.year <= ?")
-        params.append(int(f.year_to))
-    if f.doc_type:
-        clauses.append("lower(d.doc_type) = lower(?)")
-        params.append(f.doc_type)
-    return " AND ".join(clauses), params
+    """The search's own document filters (organization, district, years, type) over `d`."""
+    from types import SimpleNamespace  # noqa: PLC0415
+
+    from ..store.search_sql import filter_sql  # noqa: PLC0415
+
+    where, params = filter_sql(
+        SimpleNamespace(dimensions=[], min_score=None, organization=f.organization, district=f.district,
+                        year_from=f.year_from, year_to=f.year_to, doc_type=f.doc_type)
+    )
+    return where or "1", params
 
 
 def group_sql(by: str, filters: MapFilters) -> tuple[str, list[Any]]:

@@ -116,6 +116,12 @@ async def _render(datasette: Any, request: Any, template: str, context: dict[str
     return Response.html(body, status=status)
 
 
+async def _error(datasette: Any, request: Any, template: str, context: dict[str, Any], exc: RppError) -> Any:
+    """The page with the error named: 400 for bad parameters, 404 when no store is served."""
+    context["error"] = exc.message + (f" ({exc.hint})" if exc.hint else "")
+    return await _render(datasette, request, template, context, 400 if isinstance(exc, QueryError) else 404)
+
+
 def _with_db(url: str, db: str | None) -> str:
     return url + ("&" if "?" in url else "?") + urlencode({"db": db}) if db else url
 
@@ -138,12 +144,8 @@ async def map_page(datasette: Any, request: Any) -> Any:
             return emap, _options(store)
 
         emap, options = await asyncio.to_thread(_in_thread, str(db.path), work)
-    except QueryError as exc:
-        context["error"] = exc.message + (f" ({exc.hint})" if exc.hint else "")
-        return await _render(datasette, request, "rpp_map.html", context, 400)
     except RppError as exc:
-        context["error"] = exc.message + (f" ({exc.hint})" if exc.hint else "")
-        return await _render(datasette, request, "rpp_map.html", context, 404)
+        return await _error(datasette, request, "rpp_map.html", context, exc)
     context["options"] = options
     context["map"] = map_view(
         emap, lambda dim, key: datasette.urls.path(_with_db(cell_url(dim, emap.by, key, emap.filters), params["db"]))
@@ -183,12 +185,8 @@ async def cell_page(datasette: Any, request: Any) -> Any:
             return names.get(dimension, dimension), total, rows
 
         name, total, rows = await asyncio.to_thread(_in_thread, str(db.path), work)
-    except QueryError as exc:
-        context["error"] = exc.message + (f" ({exc.hint})" if exc.hint else "")
-        return await _render(datasette, request, "rpp_map_cell.html", context, 400)
     except RppError as exc:
-        context["error"] = exc.message + (f" ({exc.hint})" if exc.hint else "")
-        return await _render(datasette, request, "rpp_map_cell.html", context, 404)
+        return await _error(datasette, request, "rpp_map_cell.html", context, exc)
     key = None if value == NONE_LABEL else value
     passages = []
     for p in rows:
@@ -244,12 +242,8 @@ async def profile_page(datasette: Any, request: Any) -> Any:
             return build_profile(store, district=district, organization=organization, taxonomy=load_default_taxonomy()), options
 
         profile, options = await asyncio.to_thread(_in_thread, str(db.path), work)
-    except QueryError as exc:
-        context["error"] = exc.message + (f" ({exc.hint})" if exc.hint else "")
-        return await _render(datasette, request, "rpp_profile.html", context, 400)
     except RppError as exc:
-        context["error"] = exc.message + (f" ({exc.hint})" if exc.hint else "")
-        return await _render(datasette, request, "rpp_profile.html", context, 404)
+        return await _error(datasette, request, "rpp_profile.html", context, exc)
     context["options"] = options
     if profile is not None:
         context["profile"] = profile_view(profile)
