@@ -12,6 +12,16 @@ A codebook is a YAML file::
         include: [notes, ...]       # what counts
         exclude: [notes, ...]       # what does not
         examples: [sentences, ...]  # short sentences written for the project
+        shifts:                     # optional practice shifts (before -> after)
+          - id: a-shift             # a slug, unique within the dimension
+            before: ...             # the practice the transformation moves away from
+            after: ...              # the practice it moves towards
+            before_cues: [phrases]  # lower-case phrases that signal the before side
+            after_cues: [phrases]   # ... and the after side
+
+Shifts describe the change a dimension asks for; reports place evidence sentences on one
+side (`report.shifts`). They do not change tagging, so they are left out of the codebook
+`hash` (adding or rewording a shift does not make a trained model stale).
 
 `load_taxonomy` validates it and raises `TaxonomyError` naming the file (and line, where
 known) and the problem. Labelled examples are JSON lines `{"text": ..., "labels": [ids]}`;
@@ -33,6 +43,7 @@ from .errors import TaxonomyError
 
 __all__ = [
     "Dimension",
+    "PracticeShift",
     "Taxonomy",
     "Example",
     "load_taxonomy",
@@ -45,7 +56,32 @@ __all__ = [
 SLUG = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 _REQUIRED = ("id", "name", "definition")
 _LISTS = ("include", "exclude", "examples")
-_KNOWN = set(_REQUIRED) | set(_LISTS)
+_KNOWN = set(_REQUIRED) | set(_LISTS) | {"shifts"}
+_SHIFT_KEYS = {"id", "before", "after", "before_cues", "after_cues"}
+
+
+@dataclass(frozen=True)
+class PracticeShift:
+    """A change of practice a dimension asks for: from `before` to `after`.
+
+    `before_cues` / `after_cues` are lower-case phrases whose presence in a sentence signals
+    that side (see `report.shifts` for how they are matched).
+    """
+
+    id: str
+    before: str
+    after: str
+    before_cues: tuple[str, ...] = ()
+    after_cues: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "before": self.before,
+            "after": self.after,
+            "before_cues": list(self.before_cues),
+            "after_cues": list(self.after_cues),
+        }
 
 
 @dataclass(frozen=True)
@@ -58,9 +94,10 @@ class Dimension:
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     examples: tuple[str, ...] = ()
+    shifts: tuple[PracticeShift, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "id": self.id,
             "name": self.name,
             "definition": self.definition,
@@ -68,6 +105,9 @@ class Dimension:
             "exclude": list(self.exclude),
             "examples": list(self.examples),
         }
+        if self.shifts:
+            out["shifts"] = [s.to_dict() for s in self.shifts]
+        return out
 
     def prototype_texts(self) -> list[str]:
         """Texts that describe the dimension: name, definition, include notes, examples."""
@@ -104,7 +144,11 @@ class Taxonomy:
 
     @property
     def hash(self) -> str:
-        canonical = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        """sha256 of what tagging depends on: everything but the practice shifts."""
+        content = self.to_dict()
+        for dim in content["dimensions"]:
+            dim.pop("shifts", None)
+        canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
     @classmethod
@@ -132,6 +176,15 @@ def _dimension_lines(text: str) -> dict[int, int]:
                 for i, item in enumerate(value.value):
                     lines[i] = item.start_mark.line + 1
     return lines
+
+
+def _check_fields(raw: dict[str, Any], known: set[str], what: str) -> None:
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise TaxonomyError(
+            f"{what} has unknown field(s) {', '.join(map(repr, unknown))}",
+            hint=f"allowed: {', '.join(sorted(known))}",
+        )
 
 
 def _text(value: Any) -> str | None:
@@ -175,12 +228,7 @@ def _validate(data: Any, *, source: str, lines: dict[int, int]) -> Taxonomy:
         for key in _REQUIRED:
             if key not in raw or raw[key] is None:
                 raise TaxonomyError(f"{where}: {label} is missing {key!r}")
-        unknown = sorted(set(raw) - _KNOWN)
-        if unknown:
-            raise TaxonomyError(
-                f"{where}: {label} has unknown field(s) {', '.join(map(repr, unknown))}",
-                hint=f"allowed: {', '.join(sorted(_KNOWN))}",
-            )
+        _check_fields(raw, _KNOWN, f"{where}: {label}")
         dim_id = raw["id"]
         if not isinstance(dim_id, str) or not SLUG.match(dim_id):
             raise TaxonomyError(
@@ -208,6 +256,7 @@ def _validate(data: Any, *, source: str, lines: dict[int, int]) -> Taxonomy:
                 name=" ".join(raw["name"].split()),
                 definition=" ".join(raw["definition"].split()),
                 **lists,
+                shifts=_shifts(raw.get("shifts"), where=where, label=label),
             )
         )
     return Taxonomy(
@@ -217,6 +266,38 @@ def _validate(data: Any, *, source: str, lines: dict[int, int]) -> Taxonomy:
         dimensions=tuple(dims),
         path=source,
     )
+
+
+def _shifts(raw: Any, *, where: str, label: str) -> tuple[PracticeShift, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise TaxonomyError(f"{where}: {label}: 'shifts' must be a list of mappings with before and after")
+    out: list[PracticeShift] = []
+    for j, item in enumerate(raw, start=1):
+        what = f"{label}: shift {j}"
+        if not isinstance(item, dict):
+            raise TaxonomyError(f"{where}: {what} must be a mapping with id, before and after")
+        _check_fields(item, _SHIFT_KEYS, f"{where}: {what}")
+        shift_id = item.get("id")
+        if not isinstance(shift_id, str) or not SLUG.match(shift_id):
+            raise TaxonomyError(f"{where}: {what}: id {shift_id!r} is not a slug")
+        if any(s.id == shift_id for s in out):
+            raise TaxonomyError(f"{where}: {what}: duplicate shift id {shift_id!r}")
+        texts = {}
+        for key in ("before", "after"):
+            value = item.get(key)
+            if not isinstance(value, str) or not value.strip():
+                raise TaxonomyError(f"{where}: {what}: {key!r} must be a non-empty string")
+            texts[key] = " ".join(value.split())
+        cues = {}
+        for key in ("before_cues", "after_cues"):
+            value = item.get(key) or []
+            if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+                raise TaxonomyError(f"{where}: {what}: {key!r} must be a list of non-empty strings")
+            cues[key] = tuple(" ".join(v.lower().split()) for v in value)
+        out.append(PracticeShift(id=shift_id, **texts, **cues))
+    return tuple(out)
 
 
 def load_taxonomy(path: Path | str) -> Taxonomy:

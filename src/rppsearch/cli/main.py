@@ -15,7 +15,7 @@ __all__ = ["app", "main"]
 
 def _register() -> None:
     for name in ("commands_ingest", "commands_tag", "commands_search", "commands_review", "commands_serve", "commands_doctor",
-                 "commands_documents"):
+                 "commands_documents", "commands_report"):
         try:
             __import__(f"{__package__}.{name}")
         except ModuleNotFoundError as exc:

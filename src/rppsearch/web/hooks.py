@@ -194,4 +194,11 @@ def register_routes(datasette: Any) -> list[tuple[str, Any]]:
     return [
         (r"^/-/rpp-search(?P<format>\.json|\.csv)?$", search_view),
         (r"^/-/rpp-review$", review_view),
+        *_report_routes(),
     ]
+
+
+def _report_routes() -> list[tuple[str, Any]]:
+    from ..report.pages import cell_page, map_page, profile_page  # noqa: PLC0415
+
+    return [(r"^/-/rpp-map$", map_page), (r"^/-/rpp-map/cell$", cell_page), (r"^/-/rpp-profile$", profile_page)]

@@ -1,0 +1,180 @@
+"""The passages behind a map cell, and a group's best evidence sentences.
+
+A passage's evidence sentences are those the tagger stored with its tag (`passage_tags.evidence`,
+see `tag.evidence`); a passage a person accepted without the model's tag has none stored, so
+its first sentence-like span stands in (marked `stored: false`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import QueryError
+from ..store import Store
+from .matrix import COLUMNS, NONE_LABEL, MapFilters, evidence_cte, group_sql
+
+__all__ = ["CellPassage", "cell_passages", "count_cell_passages", "best_sentences"]
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+MAX_FALLBACK_CHARS = 300
+
+
+@dataclass(frozen=True)
+class CellPassage:
+    passage_id: str
+    passage_pk: int
+    document_id: str
+    title: str
+    year: int | None
+    organization: str | None
+    districts: list[str]
+    doc_type: str | None
+    url: str | None
+    heading: str
+    text: str
+    score: float
+    human: bool
+    sentences: list[dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "passage_id": self.passage_id,
+            "document_id": self.document_id,
+            "title": self.title,
+            "year": self.year,
+            "organization": self.organization,
+            "districts": self.districts,
+            "doc_type": self.doc_type,
+            "url": self.url,
+            "heading": self.heading,
+            "score": round(self.score, 3),
+            "confirmed": self.human,
+            "sentences": self.sentences,
+            "text": self.text,
+        }
+
+
+def _fallback_sentence(text: str) -> dict[str, Any]:
+    first = _SENTENCE_END.split(text.strip(), maxsplit=1)[0]
+    if len(first) > MAX_FALLBACK_CHARS:
+        first = first[:MAX_FALLBACK_CHARS].rsplit(" ", 1)[0] + " …"
+    return {"text": first, "score": None, "stored": False}
+
+
+def _sentences(raw: str | None, text: str) -> list[dict[str, Any]]:
+    try:
+        items = json.loads(raw or "[]")
+    except json.JSONDecodeError:
+        items = []
+    out = [
+        {"text": str(s.get("text", "")).strip(), "score": s.get("score"), "stored": True}
+        for s in items
+        if isinstance(s, dict) and str(s.get("text", "")).strip()
+    ]
+    return out or [_fallback_sentence(text)]
+
+
+def _cell_sql(
+    *, dimension: str, by: str, value: str | None, filters: MapFilters
+) -> tuple[str, list[Any]]:
+    if by not in COLUMNS:
+        raise QueryError(f"by: unknown column kind {by!r} (choose {', '.join(COLUMNS)})")
+    cte, params = evidence_cte(filters, [dimension])
+    groups, group_params = group_sql(by, filters)
+    if value is None or value == NONE_LABEL:
+        cond, cond_params = "g.grp IS NULL", []
+    else:
+        cond, cond_params = "g.grp = ?", [value]
+    sql = (
+        f"{cte}, g AS ({groups}), cell AS (SELECT DISTINCT ev.passage_pk, ev.score, ev.human "
+        f"FROM ev JOIN g ON g.document_id = ev.document_id WHERE {cond}) "
+    )
+    return sql, params + group_params + cond_params
+
+
+def count_cell_passages(store: Store, *, dimension: str, by: str, value: str | None, filters: MapFilters | None = None) -> int:
+    sql, params = _cell_sql(dimension=dimension, by=by, value=value, filters=filters or MapFilters())
+    return int(store.conn.execute(sql + "SELECT count(*) FROM cell", params).fetchone()[0])
+
+
+def cell_passages(
+    store: Store,
+    *,
+    dimension: str,
+    by: str,
+    value: str | None,
+    filters: MapFilters | None = None,
+    limit: int = 200,
+    offset: int = 0,
+) -> list[CellPassage]:
+    """A cell's evidence passages: people's accepts first, then by score, then reading order.
+
+    `value` is the column key (`(none)` or None for documents without one)."""
+    sql, params = _cell_sql(dimension=dimension, by=by, value=value, filters=filters or MapFilters())
+    sql += (
+        "SELECT p.id, p.pk, p.document_id, coalesce(d.title, d.id), d.year, d.organization, d.districts, "
+        "d.doc_type, d.url, p.heading, p.text, cell.score, cell.human, t.evidence "
+        "FROM cell JOIN passages p ON p.pk = cell.passage_pk JOIN documents d ON d.id = p.document_id "
+        "JOIN passage_tags t ON t.passage_pk = p.pk AND t.dimension_id = ? "
+        "ORDER BY cell.human DESC, cell.score DESC, d.year DESC, p.document_id, p.seq LIMIT ? OFFSET ?"
+    )
+    out = []
+    for row in store.conn.execute(sql, params + [dimension, int(limit), int(offset)]):
+        pid, pk, doc, title, year, org, districts, doc_type, url, heading, text, score, human, evidence = row
+        try:
+            district_list = [str(x) for x in json.loads(districts or "[]")]
+        except json.JSONDecodeError:
+            district_list = []
+        out.append(
+            CellPassage(
+                passage_id=pid,
+                passage_pk=int(pk),
+                document_id=doc,
+                title=title,
+                year=year,
+                organization=org,
+                districts=district_list,
+                doc_type=doc_type,
+                url=url,
+                heading=heading or "",
+                text=text,
+                score=float(score),
+                human=bool(human),
+                sentences=_sentences(evidence, text),
+            )
+        )
+    return out
+
+
+def best_sentences(passages: list[CellPassage], *, n: int = 3) -> list[dict[str, Any]]:
+    """Up to `n` evidence sentences, from different documents where possible: people's
+    accepts first, then the highest-scoring passages (the order `cell_passages` returns)."""
+    picked: list[dict[str, Any]] = []
+    seen_docs: set[str] = set()
+    for second_round in (False, True):
+        for p in passages:
+            if len(picked) >= n:
+                return picked
+            if not second_round and p.document_id in seen_docs:
+                continue
+            if any(x["passage_id"] == p.passage_id for x in picked):
+                continue
+            best = max(p.sentences, key=lambda s: s["score"] if s["score"] is not None else -1.0)
+            picked.append(
+                {
+                    "text": best["text"],
+                    "passage_id": p.passage_id,
+                    "document_id": p.document_id,
+                    "title": p.title,
+                    "year": p.year,
+                    "url": p.url,
+                    "confirmed": p.human,
+                    "score": round(p.score, 3),
+                    "all_sentences": [s["text"] for s in p.sentences],
+                }
+            )
+            seen_docs.add(p.document_id)
+    return picked
