@@ -45,6 +45,9 @@ class IngestReport:
     moved: list[str] = field(default_factory=list)
     pruned: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+    #: Files found in the given folders that no parser reads, as (path, reason): counted and
+    #: listed, never silently ignored (hidden files, catalogs and sidecars are not counted).
+    skipped: list[tuple[str, str]] = field(default_factory=list)
     #: Where moved folders used to be: pruning covers them too (their missing files were deleted).
     moved_from: set[str] = field(default_factory=set)
 
@@ -56,7 +59,21 @@ class IngestReport:
             "moved": len(self.moved),
             "pruned": len(self.pruned),
             "failed": len(self.failed),
+            "skipped": len(self.skipped),
         }
+
+    def skipped_by_type(self) -> dict[str, int]:
+        """Skipped files counted by extension, most common first ("(none)" for no extension)."""
+        counts: dict[str, int] = {}
+        for path, _ in self.skipped:
+            suffix = Path(path).suffix.lower() or "(none)"
+            counts[suffix] = counts.get(suffix, 0) + 1
+        return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+    @property
+    def nothing_ingested(self) -> bool:
+        """No document is in the store from this run (none added, updated, unchanged, moved or pruned)."""
+        return not (self.added or self.updated or self.unchanged or self.moved or self.pruned)
 
 
 @dataclass
@@ -111,15 +128,20 @@ class Source:
     record: dict[str, Any] | None = None
 
 
-def discover(paths: list[Path]) -> tuple[list[tuple[Path, Path]], list[tuple[str, str]]]:
-    """Files to ingest as (file, root) pairs, and (path, reason) for paths that can't be walked.
+def discover(
+    paths: list[Path],
+) -> tuple[list[tuple[Path, Path]], list[tuple[str, str]], list[tuple[str, str]]]:
+    """Files to ingest as (file, root) pairs, (path, reason) for paths that can't be walked,
+    and (path, reason) for files inside folders that are skipped as unsupported.
 
-    Folders are walked recursively without following symlinked folders (no loops);
-    hidden entries, catalogs, sidecars and unsupported types inside folders are skipped.
+    Folders are walked recursively without following symlinked folders (no loops); hidden
+    entries, catalogs and sidecars inside folders are passed over (they are not documents).
+    A file given by name with an unsupported type is an error, not a skip.
     """
     supported = _supported() | {JSONL_SUFFIX}
     found: list[tuple[Path, Path]] = []
     errors: list[tuple[str, str]] = []
+    skipped: list[tuple[str, str]] = []
     seen: set[Path] = set()
     for given in paths:
         if not given.exists() and not given.is_symlink():
@@ -133,6 +155,7 @@ def discover(paths: list[Path]) -> tuple[list[tuple[Path, Path]], list[tuple[str
                         continue
                     file = Path(dirpath) / name
                     if file.suffix.lower() not in supported:
+                        skipped.append((str(file), f"unsupported file type {file.suffix.lower() or '(none)'}"))
                         continue
                     try:
                         resolved = file.resolve(strict=True)
@@ -160,7 +183,7 @@ def discover(paths: list[Path]) -> tuple[list[tuple[Path, Path]], list[tuple[str
             if resolved not in seen:
                 seen.add(resolved)
                 found.append((given, given))
-    return found, errors
+    return found, errors, skipped
 
 
 def storable_path(path: Path) -> str:
@@ -328,7 +351,7 @@ def ingest_paths(
     folder used to be). `progress` gets one step per file.
     """
     report = IngestReport()
-    files, errors = discover(paths)
+    files, errors, report.skipped = discover(paths)
     report.failed.extend(errors)
     ingester = Ingester(store, catalog=catalog)
     seen_keys: set[str] = set()
