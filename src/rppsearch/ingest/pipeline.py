@@ -23,7 +23,9 @@ from . import metadata as meta
 
 # Bump when parsing, cleaning or splitting changes, so stored documents are re-ingested
 # (passages whose text did not change keep their vectors). 2: CJK word units and sentence ends.
-PIPELINE_VERSION = "2"
+# 3: parsers split into ingest/formats (DOCX text boxes, content controls and notes; PPTX),
+# repeated body text kept by cleaning, navigation lines dropped, titles by shared rules.
+PIPELINE_VERSION = "3"
 JSONL_SUFFIX = ".jsonl"
 #: Headings among this many first blocks may stand in for a missing title.
 TITLE_HEADING_WINDOW = 12
