@@ -29,26 +29,30 @@ from .app import app
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Files and folders (recursive): txt md html pdf docx, a BEIR corpus.jsonl, or a reference-manager export (.bib, .ris) whose entries' attachments are read with their metadata.")],
+    paths: Annotated[list[Path], typer.Argument(help="Files and folders (recursive): txt md html pdf docx pptx, a BEIR corpus.jsonl, or a reference-manager export (.bib, .ris) whose entries' attachments are read with their metadata.")],
     index_dir: IndexDir = None,
     catalog: Annotated[Path | None, typer.Option(help="A catalog.csv of metadata (default: catalog.csv found beside the files).")] = None,
     prune: Annotated[bool, typer.Option("--prune", help="Remove stored documents whose files under PATHS are gone.")] = False,
+    as_json: JsonFlag = False,
     quiet: Quiet = False,
 ) -> None:
-    """Parse documents into clean text and passages in the store (incremental)."""
+    """Parse documents into clean text and passages in the store (incremental).
+
+    Files of other types inside folders are skipped and listed; exits 1 when a file failed
+    or when nothing at all was ingested."""
     check_paths([*paths, *([catalog] if catalog else [])])
     settings = store_settings(index_dir, command="ingest")
-    _run(settings, paths=paths, catalog=catalog, prune=prune, quiet=quiet)
+    _run(settings, paths=paths, catalog=catalog, prune=prune, quiet=quiet, as_json=as_json)
 
 
-def _run(settings: Settings, *, paths: list[Path], catalog: Path | None, prune: bool, quiet: bool) -> None:
+def _run(settings: Settings, *, paths: list[Path], catalog: Path | None, prune: bool, quiet: bool, as_json: bool) -> None:
     from ..build import build as run_build  # noqa: PLC0415
 
-    report = run_build(settings, paths=paths, catalog=catalog, prune=prune, progress=progress_factory(quiet))
-    print_ingest(report.ingest, quiet=quiet)
-    print_stages(report.stages, quiet=quiet)
-    print_store(settings, quiet=quiet)
-    if report.ingest.failed:
+    report = run_build(settings, paths=paths, catalog=catalog, prune=prune, progress=progress_factory(quiet or as_json))
+    print_ingest(report.ingest, quiet=quiet, as_json=as_json)
+    print_stages(report.stages, quiet=quiet or as_json)
+    print_store(settings, quiet=quiet or as_json)
+    if report.ingest.failed or report.ingest.nothing_ingested:
         raise typer.Exit(1)
 
 
@@ -56,6 +60,7 @@ def _run(settings: Settings, *, paths: list[Path], catalog: Path | None, prune: 
 def build(
     corpus: Annotated[Path, typer.Argument(help="The corpus folder.")] = Path("corpus"),
     index_dir: IndexDir = None,
+    as_json: JsonFlag = False,
     quiet: Quiet = False,
 ) -> None:
     """The main job: ingest the corpus (pruning removed files), tag it and index it."""
@@ -64,7 +69,7 @@ def build(
     if not corpus.is_dir():
         raise InputError(corpus, "not a folder")
     settings = store_settings(index_dir, command="build", may_create=True)
-    _run(settings, paths=[corpus], catalog=None, prune=True, quiet=quiet)
+    _run(settings, paths=[corpus], catalog=None, prune=True, quiet=quiet, as_json=as_json)
 
 
 @app.command()
