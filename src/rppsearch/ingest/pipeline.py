@@ -149,11 +149,6 @@ class Source:
     record: dict[str, Any] | None = None
 
 
-#: Reference-manager exports: read when named (`rpp ingest LIBRARY.bib`), not when met in a folder
-#: (their attachments usually sit in the same folder and would be read twice, without metadata).
-_LIBRARY_SUFFIXES = frozenset({".bib", ".ris"})
-
-
 def discover(
     paths: list[Path],
 ) -> tuple[list[tuple[Path, Path]], list[tuple[str, str]], list[tuple[str, str]]]:
@@ -164,6 +159,8 @@ def discover(
     entries, catalogs and sidecars inside folders are passed over (they are not documents).
     A file given by name with an unsupported type is an error, not a skip.
     """
+    from .library import LIBRARY_SUFFIXES  # noqa: PLC0415
+
     supported = _supported() | {JSONL_SUFFIX}
     found: list[tuple[Path, Path]] = []
     errors: list[tuple[str, str]] = []
@@ -180,7 +177,9 @@ def discover(
                     if name.startswith(".") or name.endswith(meta.SIDECAR_SUFFIX) or name == meta.CATALOG_NAME:
                         continue
                     file = Path(dirpath) / name
-                    if file.suffix.lower() in _LIBRARY_SUFFIXES:
+                    # Read when named (`rpp ingest LIBRARY.bib`), not when met in a folder: its
+                    # attachments usually sit beside it and would be read twice.
+                    if file.suffix.lower() in LIBRARY_SUFFIXES:
                         skipped.append((str(file), "reference-manager export: name it to read its entries"))
                         continue
                     if file.suffix.lower() not in supported:
