@@ -88,8 +88,9 @@ def parse_pdf(path: Path, limit: int) -> tuple[list[Block], Metadata]:
     if found == 0 or (count >= 2 and found < 10 * count and not pages.ocr_pages):
         if pages.needs_ocr:
             raise InputError(path, "scanned PDF (no text layer); install tesseract-ocr to read it")
-        if pages.dropped:
-            raise InputError(path, "unreadable text layer (" + sorted(set(pages.dropped.values()))[0] + ")")
+        if pages.dropped or pages.broken:
+            why = sorted(set(pages.dropped.values()) | set(pages.broken.values()))[0]
+            raise InputError(path, f"unreadable text layer ({why})")
         raise InputError(path, "no text layer (scanned or image-only PDF)")
     if garbled("".join(line for lines in page_lines for line in lines)):
         raise InputError(path, "unreadable text layer (garbled characters: fonts without a Unicode map)")

@@ -12,6 +12,7 @@ sample PDFs with equal or better word recall than pypdf and pdfminer.six, 10 to 
 
 from __future__ import annotations
 
+import bisect
 import re
 import statistics
 from dataclasses import dataclass, field
@@ -60,10 +61,11 @@ def _runs(textpage: Any) -> list[Segment]:
     current: Segment | None = None
     for i in range(count):
         code = raw.FPDFText_GetUnicode(handle, i)
-        if code in (10, 13) or code == 0:
+        if code in (10, 13):
             current = None
             continue
-        char = chr(code) if code < 0x110000 else "\ufffd"
+        # A glyph without a Unicode value stays visible as U+FFFD: pdf_pages.defects counts them.
+        char = chr(code) if 0 < code < 0x110000 else "\ufffd"
         if char.isspace():
             if current is not None and not current.text.endswith(" "):
                 current.text += " "
@@ -153,6 +155,31 @@ def _x_gap(items: list[Segment]) -> float | None:
     return where if where is not None and best >= 0.8 * size else None
 
 
+def _gutter(items: list[Segment]) -> float | None:
+    """An x that at most a tenth of the narrow items cross, with prose on both sides, or None."""
+    start, end = min(s.left for s in items), max(s.right for s in items)
+    width = end - start
+    narrow = [s for s in items if s.right - s.left < 0.55 * width]
+    if len(narrow) < 6:
+        return None
+    lefts = sorted(s.left for s in narrow)
+    rights = sorted(s.right for s in narrow)
+    best: tuple[int, float] | None = None
+    for x in sorted({r + 0.5 for r in rights}):
+        if not start + 0.2 * width < x < start + 0.8 * width:
+            continue
+        ended = bisect.bisect_right(rights, x)
+        crossing = bisect.bisect_left(lefts, x) - ended
+        if ended >= 3 and len(narrow) - bisect.bisect_left(lefts, x) >= 3 and (best is None or crossing < best[0]):
+            best = (crossing, x)
+    if best is None or best[0] > 0.1 * len(narrow):
+        return None
+    cut = best[1]
+    left = [s for s in narrow if s.right <= cut]
+    right = [s for s in narrow if s.left >= cut]
+    return cut if _prose(left) and _prose(right) else None
+
+
 def _prose(items: list[Segment]) -> bool:
     return len(items) >= 3 and sum(len(s.text.strip()) for s in items) / len(items) >= MIN_COLUMN_CHARS
 
@@ -175,15 +202,10 @@ def columns(items: list[Segment], depth: int = 0) -> list[list[Segment]]:
         if _prose(left) and _prose(right):
             return columns(left, depth + 1) + columns(right, depth + 1)
         return [items]
-    # No clean gap: look for one among the narrow items; wide items crossing it are bands' edges.
-    width = max(s.right for s in items) - min(s.left for s in items)
-    narrow = [s for s in items if s.right - s.left < 0.55 * width]
-    cut = _x_gap(narrow) if len(narrow) >= 6 else None
+    # No clean gap: a gutter that few narrow items cross; items crossing it (titles, centred
+    # author lines, full-width figures) are the edges of bands read one after another.
+    cut = _gutter(items)
     if cut is None:
-        return [items]
-    left = [s for s in narrow if s.right <= cut]
-    right = [s for s in narrow if s.left >= cut]
-    if not (_prose(left) and _prose(right)):
         return [items]
     bands: list[list[Segment]] = []
     current: list[Segment] = []
