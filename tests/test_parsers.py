@@ -47,7 +47,7 @@ def headings(doc) -> list[str]:
 
 
 def test_supported_suffixes():
-    assert {".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"} == SUPPORTED_SUFFIXES
+    assert {".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".pptx"} == SUPPORTED_SUFFIXES
 
 
 def test_unsupported_type_and_missing_file(tmp_path):
@@ -733,7 +733,7 @@ DOCX_EXPECTED = {
     "docx2python-gov-solicitation-invalid-tag-name.docx": ("text", "Notice of Intent"),
     "docx2python-renamed-main-part.docx": ("text", "This is a link to my website."),
     "mammoth-footnotes.docx": ("text", "Ouch."),
-    "mammoth-strict-ooxml.docx": ("text", "Test"),  # read by the zipfile + ElementTree fallback
+    "mammoth-strict-ooxml.docx": ("text", "Test"),  # strict OOXML namespaces
     "mammoth-utf8-bom.docx": ("text", "This XML has a byte order mark."),
     "python-docx-no-styles-part.docx": ("error", "no text found in DOCX (empty document)"),
 }
@@ -767,7 +767,7 @@ def test_docx_realfile_details():
     ]
     assert notes.metadata.authors == ["Shay Hill"] and notes.metadata.year == 2019
     strict = parse_file(REALFILES / "docx" / "mammoth-strict-ooxml.docx")
-    assert strict.metadata.extra["parsed_with"] == "xml fallback"
+    assert "Test" in [b.text for b in strict.blocks]  # ISO 29500 strict namespaces read like transitional ones
     bom = parse_file(REALFILES / "docx" / "mammoth-utf8-bom.docx")
     assert bom.metadata.title is None  # no docProps: no invented "Word Document" title
 
@@ -843,7 +843,7 @@ def _zip(path: Path, members: dict[str, str]) -> None:
 W = "http://purl.oclc.org/ooxml/wordprocessingml/main"
 
 
-def test_docx_fallback_reads_a_package_python_docx_refuses(tmp_path):
+def test_docx_bare_strict_package_without_rels_is_read(tmp_path):
     body = (
         f'<w:document xmlns:w="{W}"><w:body>'
         '<w:p><w:pPr><w:pStyle w:val="Heading1"/></w:pPr><w:r><w:t>Plan</w:t></w:r></w:p>'
@@ -860,7 +860,6 @@ def test_docx_fallback_reads_a_package_python_docx_refuses(tmp_path):
     _zip(path, {"word/document.xml": body, "word/styles.xml": styles})  # no content types, no rels
     doc = parse_file(path)
     assert [(b.text, b.heading_level) for b in doc.blocks] == [("Plan", 1), ("Support schools.", 0), ("A | B", 0)]
-    assert doc.metadata.extra["parsed_with"] == "xml fallback"
 
 
 def test_docx_without_main_part_or_with_dtd(tmp_path):

@@ -15,20 +15,24 @@ from .main import app
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Files and folders (recursive): txt md html pdf docx, or a BEIR corpus.jsonl.")],
+    paths: Annotated[list[Path], typer.Argument(help="Files and folders (recursive): txt md html pdf docx pptx, or a BEIR corpus.jsonl.")],
     index_dir: IndexDir = None,
     catalog: Annotated[Path | None, typer.Option(help="A catalog.csv of metadata (default: catalog.csv found beside the files).")] = None,
     prune: Annotated[bool, typer.Option("--prune", help="Remove stored documents whose files under PATHS are gone.")] = False,
+    as_json: JsonFlag = False,
     quiet: Quiet = False,
 ) -> None:
-    """Parse documents into clean text and passages in the store (incremental)."""
+    """Parse documents into clean text and passages in the store (incremental).
+
+    Files of other types inside folders are skipped and listed; exits 1 when a file failed
+    or when nothing at all was ingested."""
     from ..build import build  # noqa: PLC0415
 
     settings = settings_for(index_dir)
-    report = build(settings, paths=paths, catalog=catalog, prune=prune, progress=progress_factory(quiet))
-    print_ingest(report.ingest, quiet=quiet)
-    _print_stages(report.stages, quiet=quiet)
-    if report.ingest.failed:
+    report = build(settings, paths=paths, catalog=catalog, prune=prune, progress=progress_factory(quiet or as_json))
+    print_ingest(report.ingest, quiet=quiet, as_json=as_json)
+    _print_stages(report.stages, quiet=quiet or as_json)
+    if report.ingest.failed or report.ingest.nothing_ingested:
         raise typer.Exit(1)
 
 
@@ -41,6 +45,7 @@ def _print_stages(stages: dict, *, quiet: bool) -> None:
 def build(
     corpus: Annotated[Path, typer.Argument(help="The corpus folder.")] = Path("corpus"),
     index_dir: IndexDir = None,
+    as_json: JsonFlag = False,
     quiet: Quiet = False,
 ) -> None:
     """The main job: ingest the corpus (pruning removed files), tag it and index it."""
@@ -50,10 +55,10 @@ def build(
     if not corpus.is_dir():
         raise InputError(corpus, "not a folder")
     settings = settings_for(index_dir)
-    report = run_build(settings, paths=[corpus], prune=True, progress=progress_factory(quiet))
-    print_ingest(report.ingest, quiet=quiet)
-    _print_stages(report.stages, quiet=quiet)
-    if report.ingest.failed:
+    report = run_build(settings, paths=[corpus], prune=True, progress=progress_factory(quiet or as_json))
+    print_ingest(report.ingest, quiet=quiet, as_json=as_json)
+    _print_stages(report.stages, quiet=quiet or as_json)
+    if report.ingest.failed or report.ingest.nothing_ingested:
         raise typer.Exit(1)
 
 

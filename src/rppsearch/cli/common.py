@@ -142,9 +142,20 @@ def info(message: str, *, quiet: bool = False) -> None:
         sys.stderr.write(message + "\n")
 
 
-def print_ingest(report: Any, *, quiet: bool, pruning: bool = True) -> None:
+#: Skipped files named one a line on the terminal; `--json` lists every one.
+SKIPPED_LISTED = 10
+
+
+def print_ingest(report: Any, *, quiet: bool, pruning: bool = True, as_json: bool = False) -> None:
     """An ingest report: one `Error:` line per failed file, then the counts (`pruned` only
-    where the command prunes, `moved` only when something moved)."""
+    where the command prunes, `moved` only when something moved, `skipped` when files of
+    unsupported types were found: counted by extension and named), and an `Error:` line when
+    nothing at all was ingested. With `as_json`, one object a line on stdout: each document's
+    status, each failed and skipped file with its reason, then the counts."""
+    if as_json:
+        for row in ingest_rows(report):
+            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+        quiet = True
     for path, reason in report.failed:
         error_line(f"{path}: {reason}")
     s = report.summary()
@@ -152,6 +163,40 @@ def print_ingest(report: Any, *, quiet: bool, pruning: bool = True) -> None:
         f"{s['added']} added, {s['updated']} updated, {s['unchanged']} unchanged, "
         + (f"{s['moved']} moved, " if s["moved"] else "")
         + (f"{s['pruned']} pruned, " if pruning else "")
-        + f"{s['failed']} failed",
+        + f"{s['failed']} failed"
+        + (f", {s['skipped']} skipped" if s["skipped"] else ""),
         quiet=quiet,
     )
+    if report.skipped:
+        by_type = ", ".join(f"{n} {suffix}" for suffix, n in report.skipped_by_type().items())
+        info(f"skipped {len(report.skipped)} (not a supported type): {by_type}", quiet=quiet)
+        for path, _ in report.skipped[:SKIPPED_LISTED]:
+            info(f"  skipped {path}", quiet=quiet)
+        if len(report.skipped) > SKIPPED_LISTED:
+            info(f"  … and {len(report.skipped) - SKIPPED_LISTED} more (--json lists them all)", quiet=quiet)
+    if report.nothing_ingested:
+        error_line(nothing_ingested_reason(report))
+
+
+def nothing_ingested_reason(report: Any) -> str:
+    """Why a run stored nothing: no files at all, only unsupported ones, or only failures."""
+    from ..ingest.formats import SUPPORTED_SUFFIXES  # noqa: PLC0415
+
+    supported = " ".join(sorted(SUPPORTED_SUFFIXES)) + " (and BEIR .jsonl)"
+    if report.failed and not report.skipped:
+        return "nothing ingested: no file could be read (see the errors above)"
+    if report.skipped:
+        return f"nothing ingested: no readable documents found, only unsupported files; supported: {supported}"
+    return f"nothing ingested: no files found; supported: {supported}"
+
+
+def ingest_rows(report: Any) -> list[dict[str, Any]]:
+    """An ingest report as JSON-ready rows: documents, failures, skipped files, then the counts."""
+    rows: list[dict[str, Any]] = []
+    for status in ("added", "updated", "unchanged", "moved", "pruned"):
+        rows.extend({"status": status, "id": doc_id} for doc_id in getattr(report, status))
+    rows.extend({"status": "failed", "path": path, "reason": reason} for path, reason in report.failed)
+    rows.extend({"status": "skipped", "path": path, "reason": reason} for path, reason in report.skipped)
+    rows.append({"summary": report.summary(), "skipped_by_type": report.skipped_by_type(),
+                 "nothing_ingested": report.nothing_ingested})
+    return rows

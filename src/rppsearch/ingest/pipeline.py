@@ -23,8 +23,12 @@ from . import metadata as meta
 
 # Bump when parsing, cleaning or splitting changes, so stored documents are re-ingested
 # (passages whose text did not change keep their vectors). 2: CJK word units and sentence ends.
-PIPELINE_VERSION = "2"
+# 3: parsers split into ingest/formats (DOCX text boxes, content controls and notes; PPTX),
+# repeated body text kept by cleaning, navigation lines dropped, titles by shared rules.
+PIPELINE_VERSION = "3"
 JSONL_SUFFIX = ".jsonl"
+#: Headings among this many first blocks may stand in for a missing title.
+TITLE_HEADING_WINDOW = 12
 
 
 def _supported() -> set[str]:
@@ -43,6 +47,9 @@ class IngestReport:
     moved: list[str] = field(default_factory=list)
     pruned: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+    #: Files found in the given folders that no parser reads, as (path, reason): counted and
+    #: listed, never silently ignored (hidden files, catalogs and sidecars are not counted).
+    skipped: list[tuple[str, str]] = field(default_factory=list)
     #: Where moved folders used to be: pruning covers them too (their missing files were deleted).
     moved_from: set[str] = field(default_factory=set)
 
@@ -54,7 +61,21 @@ class IngestReport:
             "moved": len(self.moved),
             "pruned": len(self.pruned),
             "failed": len(self.failed),
+            "skipped": len(self.skipped),
         }
+
+    def skipped_by_type(self) -> dict[str, int]:
+        """Skipped files counted by extension, most common first ("(none)" for no extension)."""
+        counts: dict[str, int] = {}
+        for path, _ in self.skipped:
+            suffix = Path(path).suffix.lower() or "(none)"
+            counts[suffix] = counts.get(suffix, 0) + 1
+        return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+    @property
+    def nothing_ingested(self) -> bool:
+        """No document is in the store from this run (none added, updated, unchanged, moved or pruned)."""
+        return not (self.added or self.updated or self.unchanged or self.moved or self.pruned)
 
 
 @dataclass
@@ -72,13 +93,15 @@ def assemble_document(
 ) -> ReadDocument:
     """Metadata (the file's, then `overrides`, then fallbacks: title from the first heading or
     the file name) and passages of clean `blocks`. InputError when no body text is left."""
+    from .formats.titles import pick_title  # noqa: PLC0415
     from .segment import split_passages  # noqa: PLC0415
 
     if not any(b.text.strip() for b in blocks if b.heading_level == 0):
         raise InputError(path, "no text left after removing page furniture")
     metadata = meta.merge(file_meta, meta.entry_to_metadata(overrides)) if overrides else file_meta
     if not metadata.title:
-        heading = next((b.text for b in blocks if b.heading_level > 0), None)
+        # An early heading a reader accepts as a title (no "Points of Interest", "1 Introduction").
+        heading = pick_title(*(b.text for b in blocks[:TITLE_HEADING_WINDOW] if b.heading_level > 0))
         metadata.title = heading or path.stem.replace("_", " ").replace("-", " ")
     if metadata.year is None and metadata.published:
         metadata.year = meta.year_of(metadata.published)
@@ -107,15 +130,20 @@ class Source:
     record: dict[str, Any] | None = None
 
 
-def discover(paths: list[Path]) -> tuple[list[tuple[Path, Path]], list[tuple[str, str]]]:
-    """Files to ingest as (file, root) pairs, and (path, reason) for paths that can't be walked.
+def discover(
+    paths: list[Path],
+) -> tuple[list[tuple[Path, Path]], list[tuple[str, str]], list[tuple[str, str]]]:
+    """Files to ingest as (file, root) pairs, (path, reason) for paths that can't be walked,
+    and (path, reason) for files inside folders that are skipped as unsupported.
 
-    Folders are walked recursively without following symlinked folders (no loops);
-    hidden entries, catalogs, sidecars and unsupported types inside folders are skipped.
+    Folders are walked recursively without following symlinked folders (no loops); hidden
+    entries, catalogs and sidecars inside folders are passed over (they are not documents).
+    A file given by name with an unsupported type is an error, not a skip.
     """
     supported = _supported() | {JSONL_SUFFIX}
     found: list[tuple[Path, Path]] = []
     errors: list[tuple[str, str]] = []
+    skipped: list[tuple[str, str]] = []
     seen: set[Path] = set()
     for given in paths:
         if not given.exists() and not given.is_symlink():
@@ -129,6 +157,7 @@ def discover(paths: list[Path]) -> tuple[list[tuple[Path, Path]], list[tuple[str
                         continue
                     file = Path(dirpath) / name
                     if file.suffix.lower() not in supported:
+                        skipped.append((str(file), f"unsupported file type {file.suffix.lower() or '(none)'}"))
                         continue
                     try:
                         resolved = file.resolve(strict=True)
@@ -156,7 +185,7 @@ def discover(paths: list[Path]) -> tuple[list[tuple[Path, Path]], list[tuple[str
             if resolved not in seen:
                 seen.add(resolved)
                 found.append((given, given))
-    return found, errors
+    return found, errors, skipped
 
 
 def storable_path(path: Path) -> str:
@@ -324,7 +353,7 @@ def ingest_paths(
     folder used to be). `progress` gets one step per file.
     """
     report = IngestReport()
-    files, errors = discover(paths)
+    files, errors, report.skipped = discover(paths)
     report.failed.extend(errors)
     ingester = Ingester(store, catalog=catalog)
     seen_keys: set[str] = set()

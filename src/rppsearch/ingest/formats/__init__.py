@@ -20,7 +20,7 @@ from pathlib import Path
 from ...errors import InputError
 from ...models import Block, Metadata, ParsedDocument
 from ..clean import normalize_text
-from . import docx, html, md, pdf, txt
+from . import docx, html, md, pdf, pptx, txt
 from .common import MAX_BINARY_BYTES, MAX_TEXT_BYTES, mb_text, quiet, short_reason
 from .md import markdown_blocks, md_inline
 from .text import decode_text
@@ -49,6 +49,7 @@ FORMATS: dict[str, Format] = {
         Format("html", "HTML", (".html", ".htm"), html.parse_html),
         Format("pdf", "PDF", (".pdf",), pdf.parse_pdf, binary=True),
         Format("docx", "DOCX", (".docx",), docx.parse_docx, binary=True),
+        Format("pptx", "PPTX", (".pptx",), pptx.parse_pptx, binary=True),
     )
 }
 _BY_SUFFIX: dict[str, str] = {suffix: f.name for f in FORMATS.values() for suffix in f.suffixes}

@@ -1,9 +1,31 @@
-"""DOCX: python-docx paragraphs and tables in document order (heading styles become headings);
-packages python-docx can't open (strict OOXML, odd parts) are read with zipfile + ElementTree."""
+"""DOCX: the main part's XML read in reading order, nothing a reader sees left out.
+
+- Body paragraphs and tables in document order; heading styles (and outline levels) become
+  headings, the Title style a level-1 heading.
+- Text boxes (`w:txbxContent`) follow the paragraph they are anchored in. A shape Word writes
+  twice inside `mc:AlternateContent` (a DrawingML `mc:Choice` and a VML `mc:Fallback`) is read
+  once, from the Choice; a VML-only text box (`w:pict`) is read too.
+- Content controls (`w:sdt`), block and inline, also around table rows and cells, are read
+  through their content; custom XML, hyperlinks, fields' results and insertions likewise.
+  Deleted and moved-from text, field codes and the placeholder properties are not.
+- Tables row by row: short cells join with " | "; a row holding prose, headings or a nested
+  table becomes the cells' own blocks. Rows with missing or merged cells (gridSpan, vMerge
+  continuations) are read cell by cell without padding.
+- Footnotes and endnotes are kept at the end of the document (footnotes first), one block a
+  note, numbered in the order the body refers to them ("[1] …"). No heading is invented for them.
+- Headers and footers are page furniture: not read. Comments are not part of the text.
+
+Title: the first Title-style paragraph, else the core-properties title, each only when
+`titles.pick_title` accepts it (no file names, no section headings, no template defaults).
+
+The package is read with zipfile + ElementTree, namespace-agnostic (strict OOXML reads like
+transitional), after the zip-bomb guards in `ooxml.check_zip`. (python-docx's object model
+skips text boxes, content controls and notes, and refuses rows with odd cells, so it is only
+used by the tests, to write documents the way Word does.)
+"""
 
 from __future__ import annotations
 
-import codecs
 import re
 import zipfile
 from pathlib import Path
@@ -11,67 +33,46 @@ from typing import Any
 
 from ...errors import InputError
 from ...models import Block, Metadata
-from ..metadata import split_list
-from .common import MB, mb_text, short_reason
-
-#: Zip-bomb guards for DOCX packages (checked from the zip directory before inflating anything).
-MAX_DOCX_UNCOMPRESSED = 200 * MB
-MAX_DOCX_RATIO = 100
-MAX_DOCX_MEMBERS = 10_000
-
-
+from .common import short_reason
+from .ooxml import attr, check_zip, child, core_metadata, local, part_of_type, read_xml
+from .titles import pick_title
 
 _HEADING_STYLE = re.compile(r"^(?:heading|überschrift|titre|título|titolo|kop)\s*(\d)$", re.IGNORECASE)
+#: Tables and text boxes nested deeper than this are not read (a hostile file's recursion).
+MAX_DEPTH = 8
+#: A table cell longer than this is prose, not a data cell.
+MAX_CELL_CHARS = 200
 
-
-def _check_zip(path: Path) -> None:
-    """Refuse a package that isn't a zip, or would inflate too far (a zip bomb), before reading it."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            infos = archive.infolist()
-    except zipfile.BadZipFile:
-        raise InputError(path, "not a valid DOCX: not a zip archive") from None
-    except (OSError, EOFError, ValueError) as exc:
-        raise InputError(path, f"not a valid DOCX: {short_reason(exc)}") from None
-    if len(infos) > MAX_DOCX_MEMBERS:
-        raise InputError(path, f"not a valid DOCX: too many parts ({len(infos):,})")
-    total = sum(info.file_size for info in infos)
-    packed = sum(info.compress_size for info in infos)
-    if total > MAX_DOCX_UNCOMPRESSED:
-        raise InputError(
-            path, f"not a valid DOCX: would inflate to {mb_text(total)} (limit {mb_text(MAX_DOCX_UNCOMPRESSED)}; zip bomb?)"
-        )
-    for info in infos:
-        if info.file_size > MB and info.file_size > MAX_DOCX_RATIO * max(info.compress_size, 1):
-            ratio = info.file_size // max(info.compress_size, 1)
-            raise InputError(path, f"not a valid DOCX: {info.filename} compresses {ratio:,}:1 (zip bomb?)")
-    if total > MB and total > MAX_DOCX_RATIO * max(packed, 1):
-        raise InputError(path, f"not a valid DOCX: compresses {total // max(packed, 1):,}:1 (zip bomb?)")
+# Elements whose text is not the document's: deletions, moves away, field codes, content-control
+# properties, revision records, and references whose marks are not text.
+_SKIP = {
+    "del", "moveFrom", "delText", "delInstrText", "instrText", "sdtPr", "sdtEndPr", "rPr", "pPrChange",
+    "rPrChange", "commentReference", "annotationRef", "footnoteRef", "endnoteRef", "separator",
+    "continuationSeparator", "fldData", "bookmarkStart", "bookmarkEnd", "proofErr", "lastRenderedPageBreak",
+}
+_NOTE_KINDS = {"footnoteReference": "footnotes", "endnoteReference": "endnotes"}
 
 
 def parse_docx(path: Path, limit: int) -> tuple[list[Block], Metadata]:
-    _check_zip(path)
-    import docx
-
+    check_zip(path, "DOCX")
     try:
-        document = docx.Document(str(path))
-        blocks = _docx_blocks(document)
-        metadata = _docx_metadata(document)
-    except (KeyError, ValueError, AttributeError, TypeError, LookupError, SyntaxError, zipfile.BadZipFile) as exc:
-        # python-docx can't read this package (strict OOXML, renamed or missing parts, odd XML):
-        # fall back to reading the main part's paragraphs directly.
-        blocks, metadata = _docx_fallback(path, reason=short_reason(exc, 80))
-    except Exception as exc:
-        if type(exc).__name__ not in ("PackageNotFoundError", "XMLSyntaxError", "InvalidXmlError"):
-            raise
-        blocks, metadata = _docx_fallback(path, reason=short_reason(exc, 80))
-    if not any(b.text.strip() for b in blocks) and "parsed_with" not in metadata.extra:
-        # python-docx skips content controls and text boxes: read the XML before giving up.
-        blocks = _docx_fallback(path, reason="no text in body paragraphs")[0]
-    if not metadata.title:
-        metadata.title = next((b.text for b in blocks if b.heading_level == 1 and b.text.strip()), None)
+        with zipfile.ZipFile(path) as archive:
+            main = _main_part(archive, path)
+            root = read_xml(archive, main, path)
+            reader = _Reader(_styles(archive, main, path))
+            notes = {kind: _notes(archive, main, kind, path) for kind in ("footnotes", "endnotes")}
+            metadata = core_metadata(archive, path)
+    except InputError:
+        raise
+    except (zipfile.BadZipFile, KeyError, OSError, RuntimeError, EOFError) as exc:
+        raise InputError(path, f"not a valid DOCX: {short_reason(exc)}") from None
+    body = next((el for el in root.iter() if local(el.tag) == "body"), root)
+    blocks: list[Block] = []
+    reader.container(body, blocks, depth=0)
+    blocks.extend(reader.note_blocks(notes))
     if not any(b.text.strip() for b in blocks):
         raise InputError(path, "no text found in DOCX (empty document)")
+    metadata.title = pick_title(reader.title, metadata.title)
     return blocks, metadata
 
 
@@ -87,235 +88,196 @@ def _style_level(name: str) -> int:
     return 0
 
 
-def _docx_blocks(document: Any) -> list[Block]:
-    blocks: list[Block] = []
-    _docx_container(document, blocks, depth=0)
-    return blocks
-
-
-def _docx_container(container: Any, blocks: list[Block], depth: int) -> None:
-    from docx.table import Table
-
-    for item in container.iter_inner_content():
-        if isinstance(item, Table):
-            if depth < 8:
-                _docx_table(item, blocks, depth)
-            continue
-        text = item.text or ""
-        if not text.strip():
-            continue
-        try:
-            style = item.style.name if item.style is not None else ""
-        except (KeyError, ValueError, AttributeError):
-            style = ""
-        blocks.append(Block(text, _style_level(style)))
-
-
-def _docx_table(table: Any, blocks: list[Block], depth: int) -> None:
-    """Short cells of a row join with " | "; a row holding real prose becomes paragraphs."""
-    for row in table.rows:
-        try:
-            cells = row.cells
-        except (ValueError, IndexError, KeyError):
-            cells = []
-        unique: list[Any] = []
-        seen: set[int] = set()
-        for cell in cells:  # merged cells repeat: keep each once
-            if id(cell._tc) not in seen:
-                seen.add(id(cell._tc))
-                unique.append(cell)
-        texts = ["\n".join(p.text for p in cell.paragraphs if p.text.strip()) for cell in unique]
-        nested = any(cell.tables for cell in unique)
-        prose = nested or any("\n" in t or len(t) > 200 for t in texts)
-        if prose:
-            for cell in unique:
-                _docx_container(cell, blocks, depth + 1)
-        else:
-            row_text = " | ".join(t for t in texts if t.strip())
-            if row_text:
-                blocks.append(Block(row_text))
-
-
-def _docx_metadata(document: Any) -> Metadata:
-    from docx.opc.constants import RELATIONSHIP_TYPE as RT
-
-    metadata = Metadata()
-    package = document.part.package
-    if not any(rel.reltype == RT.CORE_PROPERTIES for rel in package.rels.values()):
-        return metadata  # python-docx would invent defaults ("Word Document")
-    props = document.core_properties
-    if props.title and props.title.strip():
-        metadata.title = " ".join(props.title.split())
-    if props.author and props.author.strip():
-        metadata.authors = split_list(props.author)
-    if props.created:
-        metadata.year = props.created.year
-    return metadata
-
-
-# --- fallback: stdlib zipfile + ElementTree, namespace-agnostic
-
-
-def _local(tag: Any) -> str:
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
-
-
-def _attr(element: Any, name: str) -> str | None:
-    for key, value in element.attrib.items():
-        if _local(key) == name:
-            return value
-    return None
-
-
-def _xml(archive: zipfile.ZipFile, name: str, path: Path) -> Any:
-    import xml.etree.ElementTree as ET
-
-    data = archive.read(name)
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[3:]
-    if b"<!DOCTYPE" in data[:4096] or b"<!ENTITY" in data[:65536]:
-        raise InputError(path, f"not a valid DOCX: {name} declares a DTD")
-    try:
-        return ET.fromstring(data)
-    except ET.ParseError as exc:
-        raise InputError(path, f"not a valid DOCX: {name} is not well-formed XML ({exc})") from None
-
-
 def _main_part(archive: zipfile.ZipFile, path: Path) -> str:
     names = set(archive.namelist())
-    if "_rels/.rels" in names:
-        for rel in _xml(archive, "_rels/.rels", path).iter():
-            if _local(rel.tag) == "Relationship" and (_attr(rel, "Type") or "").endswith("/officeDocument"):
-                target = (_attr(rel, "Target") or "").lstrip("/")
-                if target in names:
-                    return target
+    target = part_of_type(archive, "", "officeDocument", path)
+    if target:
+        return target
     if "word/document.xml" in names:
         return "word/document.xml"
     if "[Content_Types].xml" in names:
-        for override in _xml(archive, "[Content_Types].xml", path).iter():
-            if "document.main" in (_attr(override, "ContentType") or ""):
-                part = (_attr(override, "PartName") or "").lstrip("/")
+        for override in read_xml(archive, "[Content_Types].xml", path).iter():
+            if "document.main" in (attr(override, "ContentType") or ""):
+                part = (attr(override, "PartName") or "").lstrip("/")
                 if part in names:
                     return part
     raise InputError(path, "not a valid DOCX: no main document part")
 
 
-def _docx_fallback(path: Path, *, reason: str) -> tuple[list[Block], Metadata]:
-    try:
-        with zipfile.ZipFile(path) as archive:
-            main = _main_part(archive, path)
-            root = _xml(archive, main, path)
-            styles = _fallback_styles(archive, main, path)
-            metadata = _fallback_core(archive, path)
-    except InputError as exc:
-        raise InputError(path, f"{exc.reason} (python-docx: {reason})") from None
-    except (zipfile.BadZipFile, KeyError, OSError, RuntimeError) as exc:
-        raise InputError(path, f"not a valid DOCX: {short_reason(exc)}") from None
-    blocks: list[Block] = []
-    body = next((el for el in root.iter() if _local(el.tag) == "body"), root)
-    _fallback_walk(body, blocks, styles, depth=0)
-    metadata.extra["parsed_with"] = "xml fallback"
-    return blocks, metadata
-
-
-def _fallback_styles(archive: zipfile.ZipFile, main: str, path: Path) -> dict[str, str]:
+def _styles(archive: zipfile.ZipFile, main: str, path: Path) -> dict[str, tuple[str, int]]:
+    """styleId -> (style name, heading level from the name or the style's outline level)."""
     folder = main.rsplit("/", 1)[0] + "/" if "/" in main else ""
-    name = folder + "styles.xml"
-    if name not in archive.namelist():
+    name = part_of_type(archive, main, "styles", path) or folder + "styles.xml"
+    if name not in set(archive.namelist()):
         return {}
-    styles: dict[str, str] = {}
     try:
-        root = _xml(archive, name, path)
+        root = read_xml(archive, name, path)
     except InputError:
         return {}
+    styles: dict[str, tuple[str, int]] = {}
     for style in root.iter():
-        if _local(style.tag) == "style":
-            style_id = _attr(style, "styleId") or ""
-            label = next((_attr(c, "val") for c in style if _local(c.tag) == "name"), None)
-            styles[style_id] = label or style_id
+        if local(style.tag) != "style":
+            continue
+        style_id = attr(style, "styleId") or ""
+        label = next((attr(c, "val") for c in style if local(c.tag) == "name"), None) or style_id
+        level = _style_level(label)
+        ppr = child(style, "pPr")
+        outline = child(ppr, "outlineLvl") if ppr is not None else None
+        value = attr(outline, "val") if outline is not None else None
+        if not level and value and value.isdigit() and int(value) < 6:
+            level = int(value) + 1
+        styles[style_id] = (label, level)
     return styles
 
 
-def _fallback_core(archive: zipfile.ZipFile, path: Path) -> Metadata:
-    metadata = Metadata()
-    if "docProps/core.xml" not in archive.namelist():
-        return metadata
+def _notes(archive: zipfile.ZipFile, main: str, kind: str, path: Path) -> dict[str, Any]:
+    """Note id -> its XML element, for the footnotes or endnotes part (separators left out)."""
+    name = part_of_type(archive, main, kind, path)
+    if name is None:
+        return {}
     try:
-        root = _xml(archive, "docProps/core.xml", path)
+        root = read_xml(archive, name, path)
     except InputError:
-        return metadata
-    for element in root.iter():
-        name, text = _local(element.tag), " ".join((element.text or "").split())
-        if not text:
-            continue
-        if name == "title":
-            metadata.title = text
-        elif name == "creator":
-            metadata.authors = split_list(text)
-        elif name == "created" and re.match(r"(1[89]|20)\d\d", text):
-            metadata.year = int(text[:4])
-    return metadata
+        return {}
+    out: dict[str, Any] = {}
+    for note in root:
+        if local(note.tag) in ("footnote", "endnote") and (attr(note, "type") or "normal") == "normal":
+            out[attr(note, "id") or ""] = note
+    return out
 
 
-def _fallback_walk(element: Any, blocks: list[Block], styles: dict[str, str], depth: int) -> None:
-    for child in element:
-        name = _local(child.tag)
-        if name == "p":
-            _fallback_paragraph(child, blocks, styles, depth)
-        elif name == "tbl":
-            if depth < 8:
-                _fallback_table(child, blocks, styles, depth)
-        elif name not in ("sectPr", "del", "moveFrom"):
-            _fallback_walk(child, blocks, styles, depth)
+class _Reader:
+    """Walks WordprocessingML containers into blocks, remembering the Title-style paragraph
+    and the note references in the order they occur."""
 
+    def __init__(self, styles: dict[str, tuple[str, int]]) -> None:
+        self.styles = styles
+        self.title: str | None = None
+        self.note_refs: list[tuple[str, str]] = []
 
-def _fallback_paragraph(p: Any, blocks: list[Block], styles: dict[str, str], depth: int) -> None:
-    parts: list[str] = []
-    nested: list[Any] = []
-    level = 0
+    def container(self, element: Any, out: list[Block], depth: int) -> None:
+        """Block-level content: the body, a cell, a text box, a content control, a note."""
+        for item in element:
+            name = local(item.tag)
+            if name == "p":
+                self.paragraph(item, out, depth)
+            elif name == "tbl":
+                if depth < MAX_DEPTH:
+                    self.table(item, out, depth)
+            elif name == "AlternateContent":
+                chosen = _alternative(item)
+                if chosen is not None:
+                    self.container(chosen, out, depth)
+            elif name in ("sdt", "sdtContent", "customXml", "ins", "moveTo", "smartTag", "txbxContent"):
+                self.container(item, out, depth)
 
-    def collect(element: Any) -> None:
-        nonlocal level
-        for child in element:
-            name = _local(child.tag)
+    def paragraph(self, p: Any, out: list[Block], depth: int) -> None:
+        parts: list[str] = []
+        boxes: list[Any] = []
+        level = 0
+        style = ""
+        ppr = child(p, "pPr")
+        if ppr is not None:
+            pstyle = child(ppr, "pStyle")
+            style_id = attr(pstyle, "val") or "" if pstyle is not None else ""
+            style, level = self.styles.get(style_id, (style_id, _style_level(style_id)))
+            outline = child(ppr, "outlineLvl")
+            value = attr(outline, "val") if outline is not None else None
+            if not level and value and value.isdigit() and int(value) < 6:
+                level = int(value) + 1
+        self._inline(p, parts, boxes)
+        text = "".join(parts)
+        if text.strip():
+            out.append(Block(text, level))
+            if self.title is None and style.strip().lower() == "title":
+                self.title = " ".join(text.split())
+        if depth < MAX_DEPTH:
+            for box in boxes:
+                self.container(box, out, depth + 1)
+
+    def _inline(self, element: Any, parts: list[str], boxes: list[Any]) -> None:
+        for item in element:
+            name = local(item.tag)
             if name == "t":
-                parts.append(child.text or "")
+                parts.append(item.text or "")
             elif name in ("tab", "ptab"):
                 parts.append(" ")
             elif name in ("br", "cr"):
                 parts.append("\n")
-            elif name in ("txbxContent",):
-                nested.append(child)
-            elif name == "pStyle":
-                level = level or _style_level(styles.get(_attr(child, "val") or "", _attr(child, "val") or ""))
-            elif name == "outlineLvl" and not level:
-                value = _attr(child, "val") or ""
-                level = int(value) + 1 if value.isdigit() and int(value) < 6 else 0
-            elif name in ("del", "moveFrom", "delText", "instrText", "footnoteReference", "commentReference"):
+            elif name == "noBreakHyphen":
+                parts.append("-")
+            elif name == "txbxContent":
+                boxes.append(item)
+            elif name in _NOTE_KINDS:
+                self.note_refs.append((_NOTE_KINDS[name], attr(item, "id") or ""))
+            elif name == "AlternateContent":
+                chosen = _alternative(item)
+                if chosen is not None:
+                    self._inline(chosen, parts, boxes)
+            elif name == "pPr" or name in _SKIP:
                 continue
+            else:  # runs, hyperlinks, fields, inline content controls, drawings, VML shapes …
+                self._inline(item, parts, boxes)
+
+    def table(self, tbl: Any, out: list[Block], depth: int) -> None:
+        for row in _descendants(tbl, "tr"):
+            cells: list[list[Block]] = []
+            nested = False
+            for cell in _descendants(row, "tc"):
+                cell_blocks: list[Block] = []
+                self.container(cell, cell_blocks, depth + 1)
+                cells.append(cell_blocks)
+                nested = nested or bool(_descendants(cell, "tbl"))
+            texts = ["\n".join(b.text for b in cb) for cb in cells]
+            prose = nested or any(
+                len(cb) > 1 or "\n" in t or len(t) > MAX_CELL_CHARS or any(b.heading_level for b in cb)
+                for cb, t in zip(cells, texts, strict=True)
+            )
+            if prose:
+                for cb in cells:
+                    out.extend(cb)
             else:
-                collect(child)
+                row_text = " | ".join(t for t in texts if t.strip())
+                if row_text:
+                    out.append(Block(row_text))
 
-    collect(p)
-    text = "".join(parts)
-    if text.strip():
-        blocks.append(Block(text, level))
-    for box in nested:
-        _fallback_walk(box, blocks, styles, depth + 1)
+    def note_blocks(self, notes: dict[str, dict[str, Any]]) -> list[Block]:
+        """The referenced footnotes, then endnotes, numbered in reference order."""
+        out: list[Block] = []
+        for kind in ("footnotes", "endnotes"):
+            seen: list[str] = []
+            for ref_kind, note_id in self.note_refs:
+                if ref_kind == kind and note_id in notes[kind] and note_id not in seen:
+                    seen.append(note_id)
+            texts: list[str] = []
+            for number, note_id in enumerate(seen, 1):
+                note_blocks: list[Block] = []
+                self.container(notes[kind][note_id], note_blocks, depth=1)
+                text = "\n".join(b.text.strip() for b in note_blocks if b.text.strip())
+                if text:
+                    texts.append(f"[{number}] {text}")
+            out.extend(Block(t) for t in texts)
+        return out
 
 
-def _fallback_table(table: Any, blocks: list[Block], styles: dict[str, str], depth: int) -> None:
-    for row in (c for c in table if _local(c.tag) == "tr"):
-        cells: list[list[Block]] = []
-        for cell in (c for c in row if _local(c.tag) == "tc"):
-            cell_blocks: list[Block] = []
-            _fallback_walk(cell, cell_blocks, styles, depth + 1)
-            cells.append(cell_blocks)
-        texts = ["\n".join(b.text for b in cb) for cb in cells]
-        if any(len(cb) > 1 or len(t) > 200 for cb, t in zip(cells, texts, strict=True)):
-            for cb in cells:
-                blocks.extend(cb)
-        else:
-            row_text = " | ".join(t for t in texts if t.strip())
-            if row_text:
-                blocks.append(Block(row_text))
+def _alternative(element: Any) -> Any:
+    """One branch of an `mc:AlternateContent`: the first Choice, else the Fallback (never both:
+    Word writes the same text box in each)."""
+    return child(element, "Choice") if child(element, "Choice") is not None else child(element, "Fallback")
+
+
+def _descendants(element: Any, name: str) -> list[Any]:
+    """Child elements named `name`, also inside content controls and custom XML wrapping them
+    (a row or cell inside `w:sdt`/`w:sdtContent`/`w:customXml`)."""
+    found: list[Any] = []
+    for item in element:
+        tag = local(item.tag)
+        if tag == name:
+            found.append(item)
+        elif tag in ("sdt", "sdtContent", "customXml", "ins", "moveTo"):
+            found.extend(_descendants(item, name))
+        elif tag == "AlternateContent":
+            chosen = _alternative(item)
+            if chosen is not None:
+                found.extend(_descendants(chosen, name))
+    return found

@@ -10,6 +10,7 @@ from typing import Any
 from ...errors import InputError
 from ...models import Block, Metadata
 from .common import read_limited, short_reason
+from .titles import pick_title
 from .text import bom_encoding, decode_text, looks_binary, utf16_without_bom
 
 #: An HTML page with more elements is refused (trafilatura takes ~30 µs an element).
@@ -43,6 +44,7 @@ def parse_html(path: Path, limit: int) -> tuple[list[Block], Metadata]:
     elements = sum(1 for _ in tree.iter())
     if elements > MAX_HTML_ELEMENTS:
         raise InputError(path, f"HTML too complex ({elements:,} elements, limit {MAX_HTML_ELEMENTS:,})")
+    og_title, headings, title_tag = _title_candidates(tree)
     try:
         document = trafilatura.bare_extraction(
             tree,
@@ -62,7 +64,21 @@ def parse_html(path: Path, limit: int) -> tuple[list[Block], Metadata]:
     words = sum(len(b.text.split()) for b in blocks if b.heading_level == 0)
     if words < MIN_HTML_WORDS:  # a lone menu label is not an article
         raise InputError(path, "no main text found in HTML")
-    return blocks, _html_metadata(document)
+    metadata = _html_metadata(document)
+    metadata.title = pick_title(og_title, metadata.title, *headings, title_tag)
+    return blocks, metadata
+
+
+def _title_candidates(tree: Any) -> tuple[str | None, list[str], str | None]:
+    """The page's og:title, its first h1 headings and its <title>, read before extraction."""
+    og = tree.xpath('//meta[@property="og:title" or @name="og:title" or @name="twitter:title"]/@content')
+    headings = [" ".join(h.text_content().split()) for h in tree.xpath("//h1")[:3]]
+    title = tree.xpath("//title")
+    return (
+        str(og[0]) if og else None,
+        [h for h in headings if h],
+        " ".join(title[0].text_content().split()) if title else None,
+    )
 
 
 _DATE_WORDS = re.compile(

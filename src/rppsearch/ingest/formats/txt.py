@@ -12,6 +12,7 @@ from ...models import Block, Metadata
 from ..clean import normalize_text
 from .common import BULLET, HAS_LETTER, SENTENCE_END, dehyphenate_join, heading_like, read_limited, word_sets
 from .text import decode_text
+from .titles import looks_like_navigation, pick_title
 
 
 def parse_txt(path: Path, limit: int) -> tuple[list[Block], Metadata]:
@@ -20,16 +21,17 @@ def parse_txt(path: Path, limit: int) -> tuple[list[Block], Metadata]:
         raise InputError(path, "no text (only whitespace)")
     vocabulary, compounds = word_sets(text)
     chunks = [c for c in re.split(r"\n\s*\n", text) if c.strip()]
+    chunks, title_index = _split_title(chunks)
     blocks: list[Block] = []
     metadata = Metadata()
     for index, chunk in enumerate(chunks):
         lines = [ln.strip() for ln in chunk.split("\n") if ln.strip()]
-        if len(lines) == 1:
+        if index == title_index:
+            metadata.title = lines[0]
+            blocks.append(Block(lines[0], 1))
+        elif len(lines) == 1:
             line = lines[0]
-            if index == 0 and len(chunks) > 1 and _looks_like_title(line):
-                metadata.title = line
-                blocks.append(Block(line, 1))
-            elif index > 0 and heading_like(line) and index < len(chunks) - 1:
+            if index > 0 and heading_like(line) and index < len(chunks) - 1:
                 blocks.append(Block(line, 2))
             else:
                 blocks.append(Block(line))
@@ -41,6 +43,35 @@ def parse_txt(path: Path, limit: int) -> tuple[list[Block], Metadata]:
         else:
             blocks.extend(_line_blocks(lines))
     return blocks, metadata
+
+
+def _split_title(chunks: list[str]) -> tuple[list[str], int | None]:
+    """Chunks with the title line (the first line that is not navigation, such as a captured
+    page's "Skip to main content") as a chunk of its own, and its index; None without a title.
+
+    A lone first line is a title when it looks like one; a first line that runs on into more
+    lines without a blank line (one paragraph a line, as text captures of web pages are) must
+    also be in Title Case.
+    """
+    for i, chunk in enumerate(chunks):
+        lines = [ln.strip() for ln in chunk.split("\n") if ln.strip()]
+        k = 0
+        while k < len(lines) and looks_like_navigation(lines[k]):
+            k += 1
+        if k == len(lines):
+            continue  # only navigation: look at the next chunk
+        line, rest = lines[k], lines[k + 1 :]
+        alone = not rest
+        if not _looks_like_title(line) or pick_title(line) != line:
+            return chunks, None
+        if alone and i == len(chunks) - 1:
+            return chunks, None  # nothing follows: no title, just text
+        if not alone and not heading_like(line, max_words=15, max_chars=120):
+            return chunks, None
+        head = ["\n".join(lines[:k])] if k else []
+        tail = ["\n".join(rest)] if rest else []
+        return chunks[:i] + head + [line] + tail + chunks[i + 1 :], i + len(head)
+    return chunks, None
 
 
 def _looks_like_title(line: str) -> bool:

@@ -1,0 +1,125 @@
+"""Is this a title a reader would accept? Shared by every format's title rules.
+
+A document's title comes from its own structure (an HTML page's og:title or h1, a DOCX's
+Title-style paragraph or core properties, a deck's first slide title, the largest text on a
+PDF's first page). Candidates that are not titles are refused here, with a reason:
+
+- a file name (`looks_like_file_name`): "10811.exe", "Microsoft Word - plan.doc", "Document1",
+  "final_report_v2";
+- a section heading (`looks_like_section_heading`): "CHAPTER 1 – INTRODUCTION", "1 Introduction",
+  "Table of Contents", "Executive Summary";
+- navigation or page furniture (`looks_like_navigation`): "Skip to main content", "Back to
+  Overview", a share bar.
+
+`pick_title(*candidates)` returns the first acceptable candidate, cleaned, or None.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..clean import furniture_reason
+
+_EXTENSIONS = (
+    r"docx?|dotx?|pdf|exe|indd|qxd|pptx?|xlsx?|csv|tex|dvi|ps|eps|rtf|odt|odp|ods|txt|md|html?|aspx?|php"
+    r"|jpe?g|png|gif|tiff?|zip|pages|key|wpd"
+)
+_FILE_NAME = re.compile(rf"^\S.*\.(?:{_EXTENSIONS})$", re.IGNORECASE)
+_APP_PREFIX = re.compile(r"^(?:microsoft (?:word|powerpoint|excel)|adobe \w+|untitled)\b\s*-?\s*", re.IGNORECASE)
+_DEFAULT_NAMES = re.compile(
+    r"^(?:untitled(?: document| presentation)?|document\s*\d*|doc\s*\d+|presentation\s*\d*|powerpoint presentation"
+    r"|slide\s*\d*|title|title of (?:the )?(?:document|presentation|paper)|click to (?:add|edit) title"
+    r"|word document|new document|draft|template|unknown|none|n/?a|\d+)$",
+    re.IGNORECASE,
+)
+# One token without spaces that joins words with _ or - and/or carries digits: a slug ("cot_report_v2").
+_SLUG = re.compile(r"^(?=\S*[_\d])[\w.-]+$")
+
+_SECTION_WORDS = r"chapter|section|part|appendix|annex|unit|module|lesson|article|exhibit|figure|table|chapitre|kapitel"
+_SECTION_NUMBERED = re.compile(
+    rf"^(?:{_SECTION_WORDS})\s+(?:\d+|[ivxlc]+|[a-z])\b(?:\s*[:.–—-]\s*.*|\s+.*)?$", re.IGNORECASE
+)
+# "2.1 Methods", "3. Findings", "IV. Results", "B. Scope": dotted section numbers.
+_NUMBERED_HEADING = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2}){1,3}\.?|\d{1,2}\.|[IVXivx]{1,4}\.|[A-H]\.)\s+\S")
+# "1 Introduction": a bare small number and a few words ("15 Tips to Overcome Binge Eating" is a title).
+_BARE_NUMBERED_HEADING = re.compile(r"^(?:[1-9]|1[0-2])\s+\S+(?:\s+\S+){0,3}$")
+_GENERIC_HEADINGS = re.compile(
+    r"^(?:introduction|abstract|summary|executive summary|overview|background|contents|table of contents"
+    r"|acknowledge?ments?|preface|foreword|references|bibliography|conclusions?|methods?|methodology|results"
+    r"|discussion|appendix|appendices|glossary|index|notes|footnotes|endnotes|about(?: us)?|home|agenda"
+    r"|minutes|purpose|scope|definitions|news|events|resources|research|tools|blog|publications|contact(?: us)?)$",
+    re.IGNORECASE,
+)
+_NAVIGATION = re.compile(
+    r"^(?:home|menu|search|main navigation|navigation|breadcrumbs?|you are here:?.*|skip\b.*|jump to\b.*"
+    r"|back to\b.{0,40}|points of interest|related (?:content|links|resources)|share|print|print this page"
+    r"|sign in|log in|cookie.*|page not found|404.*|access denied|just a moment\.*)$",
+    re.IGNORECASE,
+)
+
+
+def _plain(text: str) -> str:
+    return " ".join(str(text).split()).strip(" \"'“”‘’")
+
+
+def looks_like_file_name(text: str) -> bool:
+    """A file name, a slug or an application's default name rather than a title."""
+    s = _plain(text)
+    if not s:
+        return False
+    if _FILE_NAME.match(s) and len(s.split()) <= 8:
+        return True
+    if _DEFAULT_NAMES.match(s):
+        return True
+    return bool(_SLUG.match(s)) and not s.replace(".", "").isalpha()
+
+
+def looks_like_section_heading(text: str) -> bool:
+    """A section heading of a document ("CHAPTER 1 – INTRODUCTION", "1 Introduction",
+    "2.3 Methods", "Executive Summary"), not the document's own title."""
+    s = _plain(text)
+    if not s:
+        return False
+    if _SECTION_NUMBERED.match(s) or _GENERIC_HEADINGS.match(s.rstrip(":.")):
+        return True
+    return (bool(_NUMBERED_HEADING.match(s)) and len(s.split()) <= 8) or bool(_BARE_NUMBERED_HEADING.match(s))
+
+
+def looks_like_navigation(text: str) -> bool:
+    """Navigation text or page furniture: skip links, menus, share bars, cookie prompts."""
+    s = _plain(text)
+    return bool(s) and (bool(_NAVIGATION.match(s)) or furniture_reason(s) is not None)
+
+
+def title_problem(text: str | None) -> str | None:
+    """Why `text` is no title ("empty", "file name", "section heading", "navigation text",
+    "too long"), or None when a reader would accept it."""
+    s = _plain(text or "")
+    if not s or not any(ch.isalpha() for ch in s):
+        return "empty"
+    if looks_like_navigation(s):
+        return "navigation text"
+    if looks_like_file_name(s):
+        return "file name"
+    if looks_like_section_heading(s):
+        return "section heading"
+    if len(s) > 300:
+        return "too long"
+    return None
+
+
+def clean_title(text: str | None) -> str | None:
+    """`text` on one line without an application prefix ("Microsoft Word - "), or None if no title."""
+    if not text:
+        return None
+    s = _APP_PREFIX.sub("", _plain(text)).strip(" -–—|:")
+    return s if title_problem(s) is None else None
+
+
+def pick_title(*candidates: str | None) -> str | None:
+    """The first candidate a reader would accept as the document's title, or None."""
+    for candidate in candidates:
+        title = clean_title(candidate)
+        if title:
+            return title
+    return None
