@@ -158,6 +158,8 @@ def print_ingest(report: Any, *, quiet: bool, pruning: bool = True, as_json: boo
         quiet = True
     for path, reason in report.failed:
         error_line(f"{path}: {reason}")
+    for path, warning in getattr(report, "warnings", []):
+        sys.stderr.write(f"warning: {path}: {warning}\n")
     s = report.summary()
     info(
         f"{s['added']} added, {s['updated']} updated, {s['unchanged']} unchanged, "

@@ -25,7 +25,8 @@ from .common import heading_like as _heading_like
 from .common import short_reason as _short
 from .common import word_sets as _word_sets
 from .pdf_pages import Pages, read_pages
-from .pdf_title import first_page_title, plausible_title
+from .pdf_title import first_page_title
+from .titles import pick_title
 
 #: A PDF with more pages is refused rather than parsed for minutes.
 MAX_PDF_PAGES = 2000
@@ -98,8 +99,7 @@ def parse_pdf(path: Path, limit: int) -> tuple[list[Block], Metadata]:
     lines = [line for page in page_lines for line in page]
     blocks = pdf_lines_to_blocks(lines, levels, _paragraph_starts(pages.styles))
     metadata = _pdf_metadata(reader)
-    if not metadata.title or not plausible_title(metadata.title):
-        metadata.title = first_page_title(pages.styles[0] if pages.styles else []) or None
+    metadata.title = pick_title(metadata.title, first_page_title(pages.styles[0] if pages.styles else []))
     metadata.extra["pages"] = count
     if pages.failed:
         metadata.extra["unreadable_pages"] = pages.failed
