@@ -337,8 +337,11 @@ def remove_page_furniture(
     counts: Counter[str] = Counter()
     per_page_max: Counter[str] = Counter()
     for index, lines in enumerate(pages):
-        counts.update({_furniture_key(lines[i]) for i in edges(index)})
-        for key, c in Counter(_furniture_key(line) for line in lines if line).items():
+        margin = edges(index)
+        counts.update({_furniture_key(lines[i]) for i in margin})
+        positioned = tops is not None and index < len(tops) and tops[index] is not None
+        looked_at = [lines[i] for i in margin] if positioned else [line for line in lines if line]
+        for key, c in Counter(_furniture_key(line) for line in looked_at).items():
             per_page_max[key] = max(per_page_max[key], c)
     n = len(pages)
     # Furniture appears once a page; a line repeated within a page is body text (or a table).

@@ -46,8 +46,8 @@ def defects(text: str) -> list[str]:
     if sum(map(_private, chars)) > 0.1 * len(chars):
         found.append("private-use glyphs")
     tokens = _TOKEN.findall(text)
-    long_words = [t for t in tokens if sum(ch.isalpha() for ch in t) > LONG_WORD and "-" not in t]
-    if long_words and len(long_words) >= max(1, len(tokens) // 400):
+    # Run together: much of the page's text in overlong tokens (a few German compounds are not).
+    if sum(len(t) for t in long_tokens(text)) >= 0.2 * max(letters(text), 1):
         found.append("run-together words")
     alpha = [t for t in tokens if len(t) >= 4 and t.isalpha()]
     doubled = [t for t in alpha if len(t) % 2 == 0 and t[0::2] == t[1::2]]
@@ -57,11 +57,16 @@ def defects(text: str) -> list[str]:
     if garbled(text) or (len(chars) >= 10 and marks > 0.35 * len(chars)):
         found.append("garbled characters")
     latin = [t for t in tokens if t.isascii() and len(t) >= 4 and any(ch.isalpha() for ch in t)]
-    if len(latin) >= 30 and len(latin) >= 0.3 * len(tokens):
+    if len(latin) >= 12 and len(latin) >= 0.3 * len(tokens):
         wordlike = sum(1 for t in latin if _LATIN_WORD.fullmatch(t) and _VOWEL.search(t))
         if wordlike < 0.5 * len(latin):
             found.append("garbage text layer")
     return found
+
+
+def long_tokens(text: str) -> list[str]:
+    """Tokens of more than LONG_WORD letters (words run together, or a long compound)."""
+    return [t for t in _TOKEN.findall(text) if sum(ch.isalpha() for ch in t) > LONG_WORD and "-" not in t]
 
 
 def letters(text: str) -> int:
@@ -133,7 +138,8 @@ def read_pages(document: Any, reader: Any) -> Pages:
             text, chunks, height, broken = "", [], 792.0, True
             pages.first_error = pages.first_error or _reason(exc)
         problems = defects(text)
-        if problems or letters(text) < MIN_PAGE_LETTERS:
+        overlong = len(long_tokens(text))
+        if problems or overlong or letters(text) < MIN_PAGE_LETTERS:
             other_chunks: list[Chunk] = []
             try:
                 other = extract_page_pypdf(reader.pages[index], other_chunks) if reader is not None else ""
@@ -145,7 +151,8 @@ def read_pages(document: Any, reader: Any) -> Pages:
                     pages.add([], None, [])
                     continue
             other_problems = defects(other)
-            if letters(other) >= MIN_PAGE_LETTERS and len(other_problems) < len(problems or ["few letters"]) \
+            mine = (len(problems) + (letters(text) < MIN_PAGE_LETTERS), overlong)
+            if letters(other) >= MIN_PAGE_LETTERS and (len(other_problems), len(long_tokens(other))) < mine \
                     and letters(other) >= letters(text) // 2:
                 text, chunks, problems = other, other_chunks, other_problems
                 lines = _split(text)
