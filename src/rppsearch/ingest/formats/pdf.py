@@ -8,6 +8,7 @@ private names through the imports below)."""
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections import Counter
@@ -276,6 +277,7 @@ def _heading_shape(line: str) -> bool:
     )
 
 
+@functools.lru_cache(maxsize=4096)
 def _script(ch: str) -> str:
     """A letter's script family from its Unicode name (CJK ideographs and kana count as one)."""
     try:

@@ -46,48 +46,85 @@ class Segment:
         return (self.bottom + self.top) / 2
 
 
+_WORD = re.compile(r"[^\s\x02]+\x02?|\x02")
+
+
+def _page_text(textpage: Any, count: int) -> str:
+    """The page's characters, one a pdfium index (unmapped glyphs as U+FFFD)."""
+    import ctypes  # noqa: PLC0415
+
+    import pypdfium2.raw as raw  # noqa: PLC0415
+
+    buffer = (ctypes.c_ushort * (count + 1))()
+    written = raw.FPDFText_GetText(textpage.raw, 0, count, buffer)
+    text = bytes(buffer)[: max(written - 1, 0) * 2].decode("utf-16-le", errors="replace")
+    if len(text) != count:  # characters beyond the BMP: one code point an index, the slow way
+        text = "".join(chr(c) if 0 < c < 0x110000 else "\ufffd"
+                       for c in (raw.FPDFText_GetUnicode(textpage.raw, i) for i in range(count)))
+    return text.replace("\x00", "\ufffd")
+
+
 def _runs(textpage: Any) -> list[Segment]:
-    """The page's characters in pdfium's order, grouped into runs: consecutive characters on one
-    baseline without a wide gap, each with its box, font size and weight."""
+    """The page's words in pdfium's order, grouped into runs: consecutive words on one baseline
+    without a wide gap, each run with its box, font size and weight. A word's box spans its
+    first and last character (two lookups a word, not one a character)."""
     import ctypes  # noqa: PLC0415
 
     import pypdfium2.raw as raw  # noqa: PLC0415
 
     handle = textpage.raw
-    count = raw.FPDFText_CountChars(handle)
+    text = _page_text(textpage, raw.FPDFText_CountChars(handle))
     left, right, bottom, top = (ctypes.c_double() for _ in range(4))
     boxes = (ctypes.byref(left), ctypes.byref(right), ctypes.byref(bottom), ctypes.byref(top))
+
+    def box(i: int) -> tuple[float, float, float, float] | None:
+        if not raw.FPDFText_GetCharBox(handle, i, *boxes):
+            return None
+        return left.value, right.value, bottom.value, top.value
+
     runs: list[Segment] = []
     current: Segment | None = None
-    for i in range(count):
-        code = raw.FPDFText_GetUnicode(handle, i)
-        if code in (10, 13):
-            current = None
-            continue
-        # A glyph without a Unicode value stays visible as U+FFFD: pdf_pages.defects counts them.
-        char = chr(code) if 0 < code < 0x110000 else "\ufffd"
-        if char.isspace():
-            if current is not None and not current.text.endswith(" "):
-                current.text += " "
-            continue
-        if not raw.FPDFText_GetCharBox(handle, i, *boxes):
-            continue
-        l, r, b, t = left.value, right.value, bottom.value, top.value
+
+    def add(piece: str, index: int, l: float, r: float, b: float, t: float, space: bool) -> None:
+        nonlocal current
         if current is not None:
             height = max(current.top - current.bottom, t - b, 1.0)
             same_line = b < current.top and t > current.bottom and abs((b + t) - (current.bottom + current.top)) < height
             gap = l - current.right
             # pdfium breaks lines itself; a wide gap on one baseline separates columns or cells
             if same_line and -height < gap < SEGMENT_GAP_EM * _em(current):
-                current.text += char
+                current.text += (" " if space and not current.text.endswith("\x02") else "") + piece
                 current.left, current.right = min(current.left, l), max(current.right, r)
                 current.bottom, current.top = min(current.bottom, b), max(current.top, t)
-                continue
-        size = float(raw.FPDFText_GetFontSize(handle, i))
-        bold = int(raw.FPDFText_GetFontWeight(handle, i)) >= 600
+                return
+        size = float(raw.FPDFText_GetFontSize(handle, index))
+        bold = int(raw.FPDFText_GetFontWeight(handle, index)) >= 600
         # A font set at size 1 and scaled by the text matrix reports 1: the glyph box tells better.
-        current = Segment(l, b, r, t, char, round(size if size >= 3 else max(t - b, 1.0), 1), bold)
+        current = Segment(l, b, r, t, piece, round(size if size >= 3 else max(t - b, 1.0), 1), bold)
         runs.append(current)
+
+    end = 0
+    for match in _WORD.finditer(text):
+        between = text[end : match.start()]
+        end = match.end()
+        if "\n" in between or "\r" in between:
+            current = None
+        first, last = box(match.start()), box(match.end() - 1)
+        if first is None or last is None:
+            continue
+        word = match.group()
+        height = max(first[3] - first[2], last[3] - last[2], 1.0)
+        wide = last[1] - first[0] > 1.2 * height * len(word) + height
+        if len(word) == 1 or not (wide or abs(last[2] - first[2]) > 0.5 * height):
+            add(word, match.start(), first[0], max(last[1], first[1]), min(first[2], last[2]),
+                max(first[3], last[3]), bool(between))
+            continue
+        # A word whose ends do not sit side by side (a column gap without a space, rotated
+        # text): character by character.
+        for k in range(match.start(), match.end()):
+            char_box = box(k)
+            if char_box is not None:
+                add(text[k], k, char_box[0], char_box[1], char_box[2], char_box[3], k == match.start() and bool(between))
     return runs
 
 
