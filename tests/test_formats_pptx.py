@@ -99,3 +99,12 @@ def test_pptx_errors_name_the_problem(tmp_path: Path) -> None:
     not_zip.write_text("just text", encoding="utf-8")
     with pytest.raises(InputError, match="not a valid PPTX: not a zip archive"):
         parse_file(not_zip)
+
+
+def test_a_deck_saved_under_a_text_name_is_read_as_pptx(tmp_path: Path) -> None:
+    path = tmp_path / "rubrics.pptx"
+    _deck(path)
+    mislabelled = tmp_path / "download.txt"
+    mislabelled.write_bytes(path.read_bytes())
+    doc = parse_file(mislabelled)
+    assert doc.format == "pptx" and doc.metadata.title == "Honig's Rubrics for Central Office Transformation"

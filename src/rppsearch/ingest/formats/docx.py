@@ -34,7 +34,7 @@ from typing import Any
 from ...errors import InputError
 from ...models import Block, Metadata
 from .common import short_reason
-from .ooxml import attr, check_zip, child, core_metadata, local, part_of_type, read_xml
+from .ooxml import attr, check_zip, child, core_metadata, local, optional_xml, part_of_type, read_xml
 from .titles import pick_title
 
 _HEADING_STYLE = re.compile(r"^(?:heading|überschrift|titre|título|titolo|kop)\s*(\d)$", re.IGNORECASE)
@@ -107,12 +107,8 @@ def _main_part(archive: zipfile.ZipFile, path: Path) -> str:
 def _styles(archive: zipfile.ZipFile, main: str, path: Path) -> dict[str, tuple[str, int]]:
     """styleId -> (style name, heading level from the name or the style's outline level)."""
     folder = main.rsplit("/", 1)[0] + "/" if "/" in main else ""
-    name = part_of_type(archive, main, "styles", path) or folder + "styles.xml"
-    if name not in set(archive.namelist()):
-        return {}
-    try:
-        root = read_xml(archive, name, path)
-    except InputError:
+    root = optional_xml(archive, part_of_type(archive, main, "styles", path) or folder + "styles.xml", path)
+    if root is None:
         return {}
     styles: dict[str, tuple[str, int]] = {}
     for style in root.iter():
@@ -132,12 +128,8 @@ def _styles(archive: zipfile.ZipFile, main: str, path: Path) -> dict[str, tuple[
 
 def _notes(archive: zipfile.ZipFile, main: str, kind: str, path: Path) -> dict[str, Any]:
     """Note id -> its XML element, for the footnotes or endnotes part (separators left out)."""
-    name = part_of_type(archive, main, kind, path)
-    if name is None:
-        return {}
-    try:
-        root = read_xml(archive, name, path)
-    except InputError:
+    root = optional_xml(archive, part_of_type(archive, main, kind, path), path)
+    if root is None:
         return {}
     out: dict[str, Any] = {}
     for note in root:

@@ -83,15 +83,22 @@ def read_xml(archive: zipfile.ZipFile, name: str, path: Path, label: str = "DOCX
         raise InputError(path, f"not a valid {label}: {name} is not well-formed XML ({exc})") from None
 
 
+def optional_xml(archive: zipfile.ZipFile, name: str | None, path: Path) -> Any:
+    """An optional part (styles, notes, relationships, properties) parsed, or None when it is
+    missing or unreadable: the document's text does not depend on it."""
+    if name is None or name not in set(archive.namelist()):
+        return None
+    try:
+        return read_xml(archive, name, path)
+    except InputError:
+        return None
+
+
 def relationships(archive: zipfile.ZipFile, part: str, path: Path) -> dict[str, tuple[str, str]]:
     """rId -> (relationship type suffix, target part name) for `part` ("" for the package)."""
     folder, base = posixpath.split(part)
-    rels_name = posixpath.join(folder, "_rels", base + ".rels")
-    if rels_name not in set(archive.namelist()):
-        return {}
-    try:
-        root = read_xml(archive, rels_name, path)
-    except InputError:
+    root = optional_xml(archive, posixpath.join(folder, "_rels", base + ".rels"), path)
+    if root is None:
         return {}
     out: dict[str, tuple[str, str]] = {}
     for rel in root.iter():
@@ -113,12 +120,8 @@ def core_metadata(archive: zipfile.ZipFile, path: Path) -> Metadata:
     """Title, authors and year from the package's core properties (docProps/core.xml); an empty
     Metadata when the package has none (never invented defaults such as "Word Document")."""
     metadata = Metadata()
-    name = part_of_type(archive, "", "core-properties", path) or "docProps/core.xml"
-    if name not in set(archive.namelist()):
-        return metadata
-    try:
-        root = read_xml(archive, name, path)
-    except InputError:
+    root = optional_xml(archive, part_of_type(archive, "", "core-properties", path) or "docProps/core.xml", path)
+    if root is None:
         return metadata
     for element in root.iter():
         tag, text = local(element.tag), " ".join((element.text or "").split())
