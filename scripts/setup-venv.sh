@@ -3,6 +3,7 @@
 # wheel; an unpinned torch would pull a multi-GB CUDA build), then the package.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+./scripts/system-deps.sh  # Tesseract (OCR) and poppler-utils, from Debian
 PY=${PYTHON:-$(command -v python3.11 || command -v python3)}
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv

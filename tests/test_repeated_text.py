@@ -83,11 +83,6 @@ def test_docx_keeps_repeated_duties(tmp_path: Path) -> None:
     _check(path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="formats/pdf.py remove_page_furniture drops any line repeated in the top/bottom three lines of "
-    "half the pages, by text not position (the i11-pdf branch rewrites it; remove this mark then)",
-)
 def test_pdf_keeps_repeated_duties_in_the_page_body(tmp_path: Path) -> None:
     pytest.importorskip("reportlab")
     from reportlab.lib.pagesizes import letter

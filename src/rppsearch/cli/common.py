@@ -165,6 +165,8 @@ def print_ingest(report: Any, *, quiet: bool, pruning: bool = True, as_json: boo
         error_line(f"{path}: {reason}")
     for export, _key, reason in getattr(report, "entries_missing", []):
         info(f"Warning: {export}: entry {reason}", quiet=quiet)
+    for path, warning in getattr(report, "warnings", []):
+        sys.stderr.write(f"warning: {path}: {warning}\n")
     s = report.summary()
     info(
         f"{s['added']} added, {s['updated']} updated, {s['unchanged']} unchanged, "

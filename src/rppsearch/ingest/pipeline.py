@@ -50,6 +50,8 @@ class IngestReport:
     #: Files found in the given folders that no parser reads, as (path, reason): counted and
     #: listed, never silently ignored (hidden files, catalogs and sidecars are not counted).
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    #: (path, warning) for documents stored with a caveat ("3 of 40 pages OCR'd (mean confidence 87)").
+    warnings: list[tuple[str, str]] = field(default_factory=list)
     #: Where moved folders used to be: pruning covers them too (their missing files were deleted).
     moved_from: set[str] = field(default_factory=set)
     #: Library-export entries without a readable attachment: (export, entry key, reason).
@@ -358,6 +360,7 @@ class Ingester:
                     self.store, document, metadata_hash=metadata_hash, library=layers.library, catalog=overrides
                 )
             (report.added if status == "added" else report.updated).append(document.id)
+            report.warnings.extend((str(source.path), w) for w in document.metadata.extra.get("warnings", []))
         except RppError as exc:
             report.failed.append((str(source.path), getattr(exc, "reason", None) or exc.message))
         except (OSError, UnicodeError, ValueError, RecursionError, MemoryError) as exc:

@@ -8,6 +8,7 @@ private names through the imports below)."""
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections import Counter
@@ -25,7 +26,8 @@ from .common import heading_like as _heading_like
 from .common import short_reason as _short
 from .common import word_sets as _word_sets
 from .pdf_pages import Pages, read_pages
-from .pdf_title import first_page_title, plausible_title
+from .pdf_title import first_page_title
+from .titles import pick_title
 
 #: A PDF with more pages is refused rather than parsed for minutes.
 MAX_PDF_PAGES = 2000
@@ -88,8 +90,9 @@ def parse_pdf(path: Path, limit: int) -> tuple[list[Block], Metadata]:
     if found == 0 or (count >= 2 and found < 10 * count and not pages.ocr_pages):
         if pages.needs_ocr:
             raise InputError(path, "scanned PDF (no text layer); install tesseract-ocr to read it")
-        if pages.dropped:
-            raise InputError(path, "unreadable text layer (" + sorted(set(pages.dropped.values()))[0] + ")")
+        if pages.dropped or pages.broken:
+            why = sorted(set(pages.dropped.values()) | set(pages.broken.values()))[0]
+            raise InputError(path, f"unreadable text layer ({why})")
         raise InputError(path, "no text layer (scanned or image-only PDF)")
     if garbled("".join(line for lines in page_lines for line in lines)):
         raise InputError(path, "unreadable text layer (garbled characters: fonts without a Unicode map)")
@@ -97,8 +100,7 @@ def parse_pdf(path: Path, limit: int) -> tuple[list[Block], Metadata]:
     lines = [line for page in page_lines for line in page]
     blocks = pdf_lines_to_blocks(lines, levels, _paragraph_starts(pages.styles))
     metadata = _pdf_metadata(reader)
-    if not metadata.title or not plausible_title(metadata.title):
-        metadata.title = first_page_title(pages.styles[0] if pages.styles else []) or None
+    metadata.title = pick_title(metadata.title, first_page_title(pages.styles[0] if pages.styles else []))
     metadata.extra["pages"] = count
     if pages.failed:
         metadata.extra["unreadable_pages"] = pages.failed
@@ -275,6 +277,7 @@ def _heading_shape(line: str) -> bool:
     )
 
 
+@functools.lru_cache(maxsize=4096)
 def _script(ch: str) -> str:
     """A letter's script family from its Unicode name (CJK ideographs and kana count as one)."""
     try:
@@ -336,8 +339,11 @@ def remove_page_furniture(
     counts: Counter[str] = Counter()
     per_page_max: Counter[str] = Counter()
     for index, lines in enumerate(pages):
-        counts.update({_furniture_key(lines[i]) for i in edges(index)})
-        for key, c in Counter(_furniture_key(line) for line in lines if line).items():
+        margin = edges(index)
+        counts.update({_furniture_key(lines[i]) for i in margin})
+        positioned = tops is not None and index < len(tops) and tops[index] is not None
+        looked_at = [lines[i] for i in margin] if positioned else [line for line in lines if line]
+        for key, c in Counter(_furniture_key(line) for line in looked_at).items():
             per_page_max[key] = max(per_page_max[key], c)
     n = len(pages)
     # Furniture appears once a page; a line repeated within a page is body text (or a table).

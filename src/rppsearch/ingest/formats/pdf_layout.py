@@ -12,6 +12,7 @@ sample PDFs with equal or better word recall than pypdf and pdfminer.six, 10 to 
 
 from __future__ import annotations
 
+import bisect
 import re
 import statistics
 from dataclasses import dataclass, field
@@ -45,47 +46,85 @@ class Segment:
         return (self.bottom + self.top) / 2
 
 
+_WORD = re.compile(r"[^\s\x02]+\x02?|\x02")
+
+
+def _page_text(textpage: Any, count: int) -> str:
+    """The page's characters, one a pdfium index (unmapped glyphs as U+FFFD)."""
+    import ctypes  # noqa: PLC0415
+
+    import pypdfium2.raw as raw  # noqa: PLC0415
+
+    buffer = (ctypes.c_ushort * (count + 1))()
+    written = raw.FPDFText_GetText(textpage.raw, 0, count, buffer)
+    text = bytes(buffer)[: max(written - 1, 0) * 2].decode("utf-16-le", errors="replace")
+    if len(text) != count:  # characters beyond the BMP: one code point an index, the slow way
+        text = "".join(chr(c) if 0 < c < 0x110000 else "\ufffd"
+                       for c in (raw.FPDFText_GetUnicode(textpage.raw, i) for i in range(count)))
+    return text.replace("\x00", "\ufffd")
+
+
 def _runs(textpage: Any) -> list[Segment]:
-    """The page's characters in pdfium's order, grouped into runs: consecutive characters on one
-    baseline without a wide gap, each with its box, font size and weight."""
+    """The page's words in pdfium's order, grouped into runs: consecutive words on one baseline
+    without a wide gap, each run with its box, font size and weight. A word's box spans its
+    first and last character (two lookups a word, not one a character)."""
     import ctypes  # noqa: PLC0415
 
     import pypdfium2.raw as raw  # noqa: PLC0415
 
     handle = textpage.raw
-    count = raw.FPDFText_CountChars(handle)
+    text = _page_text(textpage, raw.FPDFText_CountChars(handle))
     left, right, bottom, top = (ctypes.c_double() for _ in range(4))
     boxes = (ctypes.byref(left), ctypes.byref(right), ctypes.byref(bottom), ctypes.byref(top))
+
+    def box(i: int) -> tuple[float, float, float, float] | None:
+        if not raw.FPDFText_GetCharBox(handle, i, *boxes):
+            return None
+        return left.value, right.value, bottom.value, top.value
+
     runs: list[Segment] = []
     current: Segment | None = None
-    for i in range(count):
-        code = raw.FPDFText_GetUnicode(handle, i)
-        if code in (10, 13) or code == 0:
-            current = None
-            continue
-        char = chr(code) if code < 0x110000 else "\ufffd"
-        if char.isspace():
-            if current is not None and not current.text.endswith(" "):
-                current.text += " "
-            continue
-        if not raw.FPDFText_GetCharBox(handle, i, *boxes):
-            continue
-        l, r, b, t = left.value, right.value, bottom.value, top.value
+
+    def add(piece: str, index: int, l: float, r: float, b: float, t: float, space: bool) -> None:
+        nonlocal current
         if current is not None:
             height = max(current.top - current.bottom, t - b, 1.0)
             same_line = b < current.top and t > current.bottom and abs((b + t) - (current.bottom + current.top)) < height
             gap = l - current.right
             # pdfium breaks lines itself; a wide gap on one baseline separates columns or cells
             if same_line and -height < gap < SEGMENT_GAP_EM * _em(current):
-                current.text += char
+                current.text += (" " if space and not current.text.endswith("\x02") else "") + piece
                 current.left, current.right = min(current.left, l), max(current.right, r)
                 current.bottom, current.top = min(current.bottom, b), max(current.top, t)
-                continue
-        size = float(raw.FPDFText_GetFontSize(handle, i))
-        bold = int(raw.FPDFText_GetFontWeight(handle, i)) >= 600
+                return
+        size = float(raw.FPDFText_GetFontSize(handle, index))
+        bold = int(raw.FPDFText_GetFontWeight(handle, index)) >= 600
         # A font set at size 1 and scaled by the text matrix reports 1: the glyph box tells better.
-        current = Segment(l, b, r, t, char, round(size if size >= 3 else max(t - b, 1.0), 1), bold)
+        current = Segment(l, b, r, t, piece, round(size if size >= 3 else max(t - b, 1.0), 1), bold)
         runs.append(current)
+
+    end = 0
+    for match in _WORD.finditer(text):
+        between = text[end : match.start()]
+        end = match.end()
+        if "\n" in between or "\r" in between:
+            current = None
+        first, last = box(match.start()), box(match.end() - 1)
+        if first is None or last is None:
+            continue
+        word = match.group()
+        height = max(first[3] - first[2], last[3] - last[2], 1.0)
+        wide = last[1] - first[0] > 1.2 * height * len(word) + height
+        if len(word) == 1 or not (wide or abs(last[2] - first[2]) > 0.5 * height):
+            add(word, match.start(), first[0], max(last[1], first[1]), min(first[2], last[2]),
+                max(first[3], last[3]), bool(between))
+            continue
+        # A word whose ends do not sit side by side (a column gap without a space, rotated
+        # text): character by character.
+        for k in range(match.start(), match.end()):
+            char_box = box(k)
+            if char_box is not None:
+                add(text[k], k, char_box[0], char_box[1], char_box[2], char_box[3], k == match.start() and bool(between))
     return runs
 
 
@@ -153,6 +192,31 @@ def _x_gap(items: list[Segment]) -> float | None:
     return where if where is not None and best >= 0.8 * size else None
 
 
+def _gutter(items: list[Segment]) -> float | None:
+    """An x that at most a tenth of the narrow items cross, with prose on both sides, or None."""
+    start, end = min(s.left for s in items), max(s.right for s in items)
+    width = end - start
+    narrow = [s for s in items if s.right - s.left < 0.55 * width]
+    if len(narrow) < 6:
+        return None
+    lefts = sorted(s.left for s in narrow)
+    rights = sorted(s.right for s in narrow)
+    best: tuple[int, float] | None = None
+    for x in sorted({r + 0.5 for r in rights}):
+        if not start + 0.2 * width < x < start + 0.8 * width:
+            continue
+        ended = bisect.bisect_right(rights, x)
+        crossing = bisect.bisect_left(lefts, x) - ended
+        if ended >= 3 and len(narrow) - bisect.bisect_left(lefts, x) >= 3 and (best is None or crossing < best[0]):
+            best = (crossing, x)
+    if best is None or best[0] > 0.1 * len(narrow):
+        return None
+    cut = best[1]
+    left = [s for s in narrow if s.right <= cut]
+    right = [s for s in narrow if s.left >= cut]
+    return cut if _prose(left) and _prose(right) else None
+
+
 def _prose(items: list[Segment]) -> bool:
     return len(items) >= 3 and sum(len(s.text.strip()) for s in items) / len(items) >= MIN_COLUMN_CHARS
 
@@ -175,15 +239,10 @@ def columns(items: list[Segment], depth: int = 0) -> list[list[Segment]]:
         if _prose(left) and _prose(right):
             return columns(left, depth + 1) + columns(right, depth + 1)
         return [items]
-    # No clean gap: look for one among the narrow items; wide items crossing it are bands' edges.
-    width = max(s.right for s in items) - min(s.left for s in items)
-    narrow = [s for s in items if s.right - s.left < 0.55 * width]
-    cut = _x_gap(narrow) if len(narrow) >= 6 else None
+    # No clean gap: a gutter that few narrow items cross; items crossing it (titles, centred
+    # author lines, full-width figures) are the edges of bands read one after another.
+    cut = _gutter(items)
     if cut is None:
-        return [items]
-    left = [s for s in narrow if s.right <= cut]
-    right = [s for s in narrow if s.left >= cut]
-    if not (_prose(left) and _prose(right)):
         return [items]
     bands: list[list[Segment]] = []
     current: list[Segment] = []

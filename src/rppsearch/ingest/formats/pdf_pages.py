@@ -12,6 +12,7 @@ unreadable is dropped with a warning, and a PDF with no readable page at all is 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,24 +43,30 @@ def defects(text: str) -> list[str]:
     if not chars:
         return []
     found: list[str] = []
-    if sum(map(_private, chars)) > 0.02 * len(chars):
+    if sum(map(_private, chars)) > 0.1 * len(chars):
         found.append("private-use glyphs")
     tokens = _TOKEN.findall(text)
-    long_words = [t for t in tokens if sum(ch.isalpha() for ch in t) > LONG_WORD and "-" not in t]
-    if long_words and len(long_words) >= max(1, len(tokens) // 400):
+    # Run together: much of the page's text in overlong tokens (a few German compounds are not).
+    if sum(len(t) for t in long_tokens(text)) >= 0.2 * max(letters(text), 1):
         found.append("run-together words")
     alpha = [t for t in tokens if len(t) >= 4 and t.isalpha()]
     doubled = [t for t in alpha if len(t) % 2 == 0 and t[0::2] == t[1::2]]
     if len(alpha) >= 10 and len(doubled) > 0.2 * len(alpha):
         found.append("duplicated characters")
-    if garbled(text):
+    marks = sum(1 for ch in chars if unicodedata.category(ch)[0] in "PS")
+    if garbled(text) or (len(chars) >= 10 and marks > 0.35 * len(chars)):
         found.append("garbled characters")
-    latin = [t for t in tokens if t.isascii() and any(ch.isalpha() for ch in t)]
-    if len(latin) >= 30 and len(latin) >= 0.5 * len(tokens):
-        wordlike = sum(1 for t in latin if _LATIN_WORD.fullmatch(t) and (_VOWEL.search(t) or len(t) <= 3))
-        if wordlike < 0.6 * len(latin):
+    latin = [t for t in tokens if t.isascii() and len(t) >= 4 and any(ch.isalpha() for ch in t)]
+    if len(latin) >= 12 and len(latin) >= 0.3 * len(tokens):
+        wordlike = sum(1 for t in latin if _LATIN_WORD.fullmatch(t) and _VOWEL.search(t))
+        if wordlike < 0.5 * len(latin):
             found.append("garbage text layer")
     return found
+
+
+def long_tokens(text: str) -> list[str]:
+    """Tokens of more than LONG_WORD letters (words run together, or a long compound)."""
+    return [t for t in _TOKEN.findall(text) if sum(ch.isalpha() for ch in t) > LONG_WORD and "-" not in t]
 
 
 def letters(text: str) -> int:
@@ -78,6 +85,7 @@ class Pages:
     confidences: list[float] = field(default_factory=list)
     dropped: dict[int, str] = field(default_factory=dict)  # page number -> why its text was not kept
     needs_ocr: list[int] = field(default_factory=list)  # scanned pages left unread (no Tesseract)
+    broken: dict[int, str] = field(default_factory=dict)  # page number -> why its text layer was not used
     failed: list[int] = field(default_factory=list)
     first_error: str = ""
 
@@ -85,6 +93,12 @@ class Pages:
         self.lines.append(lines)
         self.tops.append(tops)
         self.styles.append(chunks)
+
+
+def _reason(exc: BaseException) -> str:
+    from .common import short_reason  # noqa: PLC0415
+
+    return "recursive page content" if isinstance(exc, RecursionError) else short_reason(exc)
 
 
 def _split(text: str) -> list[str]:
@@ -116,22 +130,29 @@ def read_pages(document: Any, reader: Any) -> Pages:
     scanned: list[tuple[int, str]] = []  # (index, why) of pages for OCR
     for index in range(len(document)):
         page = document[index]
+        broken = False
         try:
             height = page.get_height() or 792.0
             text, chunks = read_page(page)
         except Exception as exc:  # noqa: BLE001 - pdfium failed on this page: pypdf may not
-            text, chunks, height = "", [], 792.0
-            pages.first_error = pages.first_error or str(exc)
+            text, chunks, height, broken = "", [], 792.0, True
+            pages.first_error = pages.first_error or _reason(exc)
         problems = defects(text)
-        if problems or letters(text) < MIN_PAGE_LETTERS:
+        overlong = len(long_tokens(text))
+        if problems or overlong or letters(text) < MIN_PAGE_LETTERS:
             other_chunks: list[Chunk] = []
             try:
                 other = extract_page_pypdf(reader.pages[index], other_chunks) if reader is not None else ""
             except Exception as exc:  # noqa: BLE001 - one broken page should not lose the rest
                 other = ""
-                pages.first_error = pages.first_error or str(exc)
+                pages.first_error = pages.first_error or _reason(exc)
+                if broken:  # neither reader could read it
+                    pages.failed.append(index + 1)
+                    pages.add([], None, [])
+                    continue
             other_problems = defects(other)
-            if letters(other) >= MIN_PAGE_LETTERS and len(other_problems) < len(problems or ["few letters"]) \
+            mine = (len(problems) + (letters(text) < MIN_PAGE_LETTERS), overlong)
+            if letters(other) >= MIN_PAGE_LETTERS and (len(other_problems), len(long_tokens(other))) < mine \
                     and letters(other) >= letters(text) // 2:
                 text, chunks, problems = other, other_chunks, other_problems
                 lines = _split(text)
@@ -157,6 +178,8 @@ def _ocr(document: Any, pages: Pages, scanned: list[tuple[int, str]]) -> None:
     """Replace the text of `scanned` pages by Tesseract's, or drop it when it cannot be read."""
     use_ocr = ocr.available()
     for index, why in scanned:
+        if why != "no text layer":
+            pages.broken[index + 1] = why
         if not use_ocr:
             if why == "no text layer":
                 pages.needs_ocr.append(index + 1)
