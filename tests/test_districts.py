@@ -72,3 +72,28 @@ def test_sample_corpus_has_one_facet_value_per_district(store) -> None:
     assert len({i for (i,) in ids}) >= 5
     row = store.conn.execute("SELECT districts FROM documents WHERE id = 'b-01-dallas-isd-reenvisioning-school-support'").fetchone()
     assert json.loads(row[0]) == ["Dallas ISD"]  # the catalog says "Dallas Independent School District"
+
+
+def test_a_new_alias_file_recanonicalises_stored_documents_without_reparsing(store, tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    (corpus / "docs").mkdir(parents=True)
+    (corpus / "docs" / "hp.md").write_text(
+        "# Harbor Point\n\nPrincipal supervisors in Harbor Point Unified School District coach principals.\n",
+        encoding="utf-8",
+    )
+    (corpus / "catalog.csv").write_text("id,path,districts\nhp,docs/hp.md,Harbor Point\n", encoding="utf-8")
+    ingest_paths(store, [corpus])
+    row = store.conn.execute("SELECT districts, mentioned_districts FROM documents WHERE id = 'hp'").fetchone()
+    assert (json.loads(row[0]), json.loads(row[1])) == (["Harbor Point"], ["Harbor Point Unified School District"])
+    pks = store.conn.execute("SELECT pk FROM passages ORDER BY pk").fetchall()
+    (corpus / "district_aliases.yaml").write_text(
+        "Harbor Point Unified School District:\n  shorthand: [Harbor Point]\n", encoding="utf-8"
+    )
+    report = ingest_paths(store, [corpus])
+    assert report.updated == ["hp"]
+    assert json.loads(store.conn.execute("SELECT districts FROM documents WHERE id = 'hp'").fetchone()[0]) == [
+        "Harbor Point Unified School District"
+    ]
+    assert store.conn.execute("SELECT pk FROM passages ORDER BY pk").fetchall() == pks  # not re-parsed
+    canonical = store.conn.execute("SELECT canonical FROM district_aliases WHERE alias = 'harbor point'").fetchone()
+    assert canonical[0] == "Harbor Point Unified School District"

@@ -13,6 +13,7 @@ Matcher on a blank English pipeline ("X Public Schools", "X Unified School Distr
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -132,7 +133,8 @@ def load_aliases(*places: Path) -> DistrictAliases:
     aliases = DistrictAliases(canonical=dict(canonical), searchable=set(searchable), sources=["shipped"])
     seen: set[Path] = set()
     for place in places:
-        folder = place.resolve() if place.is_dir() else place.resolve().parent
+        place = Path(os.path.abspath(place))  # no resolve(): a looping symlink is reported by discovery
+        folder = place if place.is_dir() else place.parent
         for candidate in (folder, *folder.parents):
             path = candidate / ALIASES_NAME
             if path.is_file():

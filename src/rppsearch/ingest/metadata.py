@@ -109,7 +109,8 @@ class Layers:
 
     def digest(self, catalog: dict[str, Any] | None) -> str:
         """A hash of every layer: a change re-resolves the stored metadata (no re-parse)."""
-        payload = {"catalog": catalog or {}, "library": self.library or {}, "user": self.user or {},
+        catalog = {k: v for k, v in (catalog or {}).items() if k != "path"}  # a moved corpus is no change
+        payload = {"catalog": catalog, "library": self.library or {}, "user": self.user or {},
                    "aliases": self.aliases.pairs()}
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
