@@ -283,18 +283,20 @@ def classify(
     from ..tag.pipeline import classify_file, classify_texts, load_active_model  # noqa: PLC0415
     from ..taxonomy import load_taxonomy  # noqa: PLC0415
 
+    if source != "-" and not Path(source).exists():  # arguments first, then the model
+        raise InputError(source, "no such file")
+    if taxonomy is not None and not taxonomy.exists():
+        raise InputError(taxonomy, "no such file")
     settings = settings_for(index_dir)
     if not settings.db_path.exists():
         raise ModelError(f"{settings.index_dir}: no tagger model here", hint="run `rpp train` or `rpp build` first")
+    records = _read_items(source)[0] if source == "-" or source.endswith(".jsonl") else None
     expected = load_taxonomy(taxonomy) if taxonomy else None
     with Store.open(settings.db_path, create=False) as store:
         model = load_active_model(store, settings, taxonomy=expected)
     if model is None:
         raise ModelError(f"{settings.index_dir}: no tagger model here", hint="run `rpp train` or `rpp build` first")
-    if source != "-" and not Path(source).exists():
-        raise InputError(source, "no such file")
-    if source == "-" or source.endswith(".jsonl"):
-        records, _ = _read_items(source)
+    if records is not None:
         results = classify_texts(model, settings, [r["text"] for r in records], titles=[r.get("title") for r in records])
         out = []
         for n, (record, result) in enumerate(zip(records, results), start=1):
