@@ -36,7 +36,7 @@ def ingest(
     quiet: Quiet = False,
 ) -> None:
     """Parse documents into clean text and passages in the store (incremental)."""
-    check_paths([*paths, *([catalog] if catalog else [])])
+    check_paths([*paths, catalog])
     settings = store_settings(index_dir, command="ingest")
     _run(settings, paths=paths, catalog=catalog, prune=prune, quiet=quiet)
 

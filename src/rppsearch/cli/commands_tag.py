@@ -89,7 +89,8 @@ def train(
     from ..store import tags as tagstore  # noqa: PLC0415
     from ..tag.pipeline import tag_store, train_and_register  # noqa: PLC0415
 
-    check_paths([*(labels or []), *([taxonomy] if taxonomy else [])])
+    check_paths(labels or [])
+    check_paths([taxonomy], what="codebook file")
     settings = store_settings(index_dir, command="train")
     with Store.open(settings.db_path) as store:
         extra = _human_examples(store) if human else []
@@ -285,8 +286,7 @@ def classify(
 
     if source != "-" and not Path(source).exists():  # arguments first, then the model
         raise InputError(source, "no such file")
-    if taxonomy is not None and not taxonomy.exists():
-        raise InputError(taxonomy, "no such file")
+    check_paths([taxonomy], what="codebook file")
     settings = settings_for(index_dir)
     if not settings.db_path.exists():
         raise ModelError(f"{settings.index_dir}: no tagger model here", hint="run `rpp train` or `rpp build` first")
