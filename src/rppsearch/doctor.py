@@ -450,7 +450,7 @@ class _Doctor:
         from .embed import get_encoder  # noqa: PLC0415
         from .index.vectors import embedding_text  # noqa: PLC0415
 
-        encoder = get_encoder(self.settings.embedding_model)
+        encoder = get_encoder(self.settings.embedding_model, index_dir=self.settings.index_dir)
         rows = vstore.passages_for_embedding(self.store, chosen)
         fresh = encoder.encode([embedding_text(t, h, x) for _, _, t, h, x in rows])
         stored = vstore.get_vectors(self.store, [r[0] for r in rows], model=self.fingerprint)

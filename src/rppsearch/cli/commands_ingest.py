@@ -40,7 +40,7 @@ def ingest(
 
     Files of other types inside folders are skipped and listed; exits 1 when a file failed
     or when nothing at all was ingested."""
-    check_paths([*paths, *([catalog] if catalog else [])])
+    check_paths([*paths, catalog])
     settings = store_settings(index_dir, command="ingest")
     _run(settings, paths=paths, catalog=catalog, prune=prune, quiet=quiet, as_json=as_json)
 

@@ -177,7 +177,7 @@ def add(
     """Add articles: ingest, tag and index them (nothing else is rebuilt) and show the suggested dimensions."""
     from ..build import build as run_build  # noqa: PLC0415
 
-    check_paths([*files, *([catalog] if catalog else [])])
+    check_paths([*files, catalog])
     settings = store_settings(index_dir, command="add")
     report = run_build(
         settings, paths=files, catalog=catalog, progress=progress_factory(quiet)

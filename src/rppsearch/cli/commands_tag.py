@@ -89,7 +89,8 @@ def train(
     from ..store import tags as tagstore  # noqa: PLC0415
     from ..tag.pipeline import tag_store, train_and_register  # noqa: PLC0415
 
-    check_paths([*(labels or []), *([taxonomy] if taxonomy else [])])
+    check_paths(labels or [])
+    check_paths([taxonomy], what="codebook file")
     settings = store_settings(index_dir, command="train")
     with Store.open(settings.db_path) as store:
         extra = _human_examples(store) if human else []
@@ -283,18 +284,19 @@ def classify(
     from ..tag.pipeline import classify_file, classify_texts, load_active_model  # noqa: PLC0415
     from ..taxonomy import load_taxonomy  # noqa: PLC0415
 
+    if source != "-" and not Path(source).exists():  # arguments first, then the model
+        raise InputError(source, "no such file")
+    check_paths([taxonomy], what="codebook file")
     settings = settings_for(index_dir)
     if not settings.db_path.exists():
         raise ModelError(f"{settings.index_dir}: no tagger model here", hint="run `rpp train` or `rpp build` first")
+    records = _read_items(source)[0] if source == "-" or source.endswith(".jsonl") else None
     expected = load_taxonomy(taxonomy) if taxonomy else None
     with Store.open(settings.db_path, create=False) as store:
         model = load_active_model(store, settings, taxonomy=expected)
     if model is None:
         raise ModelError(f"{settings.index_dir}: no tagger model here", hint="run `rpp train` or `rpp build` first")
-    if source != "-" and not Path(source).exists():
-        raise InputError(source, "no such file")
-    if source == "-" or source.endswith(".jsonl"):
-        records, _ = _read_items(source)
+    if records is not None:
         results = classify_texts(model, settings, [r["text"] for r in records], titles=[r.get("title") for r in records])
         out = []
         for n, (record, result) in enumerate(zip(records, results), start=1):

@@ -32,13 +32,13 @@ def settings_for(index_dir: Path | None) -> Settings:
     return Settings.for_dir(index_dir)
 
 
-def check_paths(paths: Sequence[Path]) -> None:
+def check_paths(paths: Sequence[Path | None], *, what: str = "file or folder") -> None:
     """Every path given on the command line exists (checked before anything loads)."""
     from ..errors import InputError  # noqa: PLC0415
 
     for path in paths:
-        if not path.exists():
-            raise InputError(path, "no such file or folder")
+        if path is not None and not path.exists():
+            raise InputError(path, f"no such {what}")
 
 
 def store_settings(index_dir: Path | None, *, command: str, may_create: bool = False) -> Settings:

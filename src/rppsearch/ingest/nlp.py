@@ -10,9 +10,9 @@ from typing import Any
 @lru_cache(maxsize=1)
 def get_sentencizer() -> Any:
     """The lightest pipeline: sentence boundaries only."""
-    import spacy  # noqa: PLC0415
+    from ..lightimport import import_spacy  # noqa: PLC0415 - spaCy without thinc pulling in torch
 
-    nlp = spacy.blank("en")
+    nlp = import_spacy().blank("en")
     nlp.max_length = 5_000_000
     nlp.add_pipe("sentencizer")
     return nlp

@@ -108,6 +108,8 @@ def _fit_head(X: Any, Y: np.ndarray, C: float, *, seed: int = 0) -> LinearHead:
 
 
 def _hstack(vectors: np.ndarray, tfidf: Any) -> Any:
+    if isinstance(tfidf, np.ndarray):  # dense rows from the numpy analyzer (inference)
+        return np.hstack([np.asarray(vectors, dtype=np.float32), tfidf])
     from scipy import sparse  # noqa: PLC0415
 
     return sparse.hstack([sparse.csr_matrix(vectors), tfidf], format="csr")

@@ -81,6 +81,7 @@ class TfidfFeatures:
         self._idf: np.ndarray = np.zeros(0, dtype=np.float32)
         self._cols: np.ndarray | None = None  # columns of the count space it was fitted in
         self._counter: Any = None
+        self._vocabulary: dict[str, int] | None = None
 
     def fit_counts(self, counts: Any, terms: Sequence[str]) -> "TfidfFeatures":
         """Fit on precomputed `count_matrix` rows (a training subset of a larger count space)."""
@@ -96,6 +97,7 @@ class TfidfFeatures:
         self._terms = [terms[i] for i in keep]
         self._idf = (np.log((1 + n) / (1 + df[keep])) + 1).astype(np.float32)
         self._counter = None
+        self._vocabulary = None
         return self
 
     @property
@@ -117,9 +119,19 @@ class TfidfFeatures:
         return self._weigh(counts[:, self._cols])
 
     def transform(self, texts: Sequence[str]) -> Any:
-        """A scipy CSR matrix (n, n_features)."""
+        """TF-IDF rows (n, n_features): dense float32 (or scipy CSR without the stop-word list)."""
         if not self._terms:
             raise ModelError("TF-IDF features used before fitting or loading")
+        from .analyzer import stop_words, transform  # noqa: PLC0415
+
+        stops = stop_words()
+        if stops is not None:  # numpy only: no scikit-learn import for tagging
+            if self._vocabulary is None:
+                self._vocabulary = {t: i for i, t in enumerate(self._terms)}
+            return transform(
+                list(texts), vocabulary=self._vocabulary, idf=self._idf, token_pattern=TOKEN_PATTERN,
+                ngram_max=self.ngram_max, stops=stops,
+            )
         if self._counter is None:
             self._counter = _count_vectorizer(self.ngram_max, vocabulary=self._terms)
         return self._weigh(self._counter.transform(list(texts)))
