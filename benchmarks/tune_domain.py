@@ -85,6 +85,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--index-dir", type=Path, default=Path("/tmp/rpp-domain"))
     parser.add_argument("--out", type=Path, default=HERE / "results" / "domain_tuning.json")
+    parser.add_argument("--recipe", action="append", help="recipes to encode and compare [default: all]")
     args = parser.parse_args()
 
     from bench_domain import doc_key, prepare, read_queries  # noqa: PLC0415
@@ -120,6 +121,7 @@ def main() -> None:
             x for x in (trusted_title(rows[i][2], titles), rows[i][3], rows[i][4], " ".join(nxt[i].split()[:40])) if x
         ),
     }
+    recipes = {name: f for name, f in recipes.items() if not args.recipe or name in args.recipe}
     qvecs = encoder.encode([q["query"] for q in queries])
     dense: dict[str, dict[str, list[tuple[str, float]]]] = {}
     for name, recipe in recipes.items():
@@ -129,6 +131,13 @@ def main() -> None:
         digest = str(hash("\x00".join(texts)))
         if cache.exists() and stamp.exists() and json.loads(stamp.read_text())["digest"] == digest:
             matrix = np.load(cache)
+        elif name == "title+heading+text":  # what the store holds: no need to encode again
+            from rppsearch.store import vectors as vstore  # noqa: PLC0415
+
+            with Store.open(settings.db_path, readonly=True) as store:
+                model = encoder.fingerprint
+                found = vstore.get_vectors(store, [r[0] for r in rows], model=model)
+            matrix = np.asarray(found, dtype=np.float32)
         else:
             matrix = encoder.encode(texts)
             np.save(cache, matrix)

@@ -232,11 +232,60 @@ QUERIES = [
      {KAPPAN: 2}),
 ]
 
+# Pooled judgments: documents found in some mode's top 10 that were not judged when the
+# question was written, read and graded (all 1: on topic or partly answering).
+POOLED = {
+    1: [B29 := C + "b-29-equity-central-office-transformation-brief.docx", TIPS, SHIFTS, FIVE, STUDY, PINE],
+    3: [PSI, WAL_RL, LITREV, CGCS_OV],
+    4: [ILD, QA, CSLA_COACH, DL2_PS, DL2_PSR, CGCS, LITREV],
+    5: [WEEK],
+    8: [FIVE, SHIFTS, DL2_HR],
+    9: [PERF, KESTREL, FIVE],
+    10: [STUDY, FIVE, SURVEY],
+    11: [DATA],
+    12: [EVID],
+    13: [EVID, PERF, MENU],
+    14: [PLC, DL2_PS, PSI, SEED_RUBRICS],
+    15: [COACHES, CASELOADS, KAPPAN, CGCS],
+    16: [DL2_PSR, LAKEMONT, KAPPAN, LITREV],
+    17: [ILD, CSLA_COACH, LAKEMONT],
+    18: [QA],
+    19: [LITREV],
+    20: [PIPELINE, CGCS_ES, CGCS_OV, LITREV],
+    21: [PSI, LITREV],
+    22: [LITREV],
+    23: [DALLAS, TULSA],
+    24: [SEED_ERS],
+    25: [ERS_TK, ERS_ES],
+    28: [HIGHLINE],
+    31: [RPP],
+    32: [B29, DL2_HOME, SEED_LABS],
+    33: [SEED_LABS],
+    35: [CSLA_ABOUT, CSLA_COACH],
+    36: [CSLA_OV, CSLA_ABOUT, LPI, CCEE],
+    37: [MENU, OPS, STUDY, DL2_OLD],
+    38: [OPS, FIVE, PERF, DATA, SURVEY],
+    39: [RIVERBEND],
+    40: [SURVEY],
+    42: [TOA, CH5],
+    43: [CEDAR],
+    44: [KESTREL, AEI],
+    45: [CEDAR, EVID, TOA, DL2_OLD, DL2_OV],
+    47: [CH2, CH3, CH4, CH5, CH6, CH7, TIPS],
+    48: [DL2_PS, DL2_PSR, CGCS, CGCS_ES],
+    51: [FIRSTLINE, FRESNO],
+    54: [DAW, ERS_ES],
+    55: [ERS_TK, DAW],
+    58: [QA, WEEK, ILD],
+    59: [QA, ILD, DL2_PSR],
+}
+
 
 def main() -> None:
     out = Path(__file__).with_name("queries.jsonl")
     lines = []
     for n, (kind, text, judgments) in enumerate(QUERIES, start=1):
+        judgments = {**{key: 1 for key in POOLED.get(n, [])}, **judgments}
         lines.append(json.dumps({"id": f"q{n:02d}", "kind": kind, "query": text, "judgments": judgments}))
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"{len(QUERIES)} queries, {sum(k == P for k, *_ in QUERIES)} paraphrases -> {out}")
