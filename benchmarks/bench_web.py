@@ -26,25 +26,9 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-QUERIES = [
-    "principal supervisors as instructional leaders",
-    "reorganizing central office units to serve schools",
-    "using evidence and data to make decisions",
-    "superintendent cabinet stewardship of the reform",
-    "help for principal supervisors from the central office",
-    "budget process for schools",
-    "professional learning for principals",
-    "human resources case managers",
-    "theory of action for district transformation",
-    "coaching principals in classrooms",
-]
+from datasette_search import QUERIES, _free_port  # the same questions as the single-client benchmark
+
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_web.json"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,15 +15,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from datasette_sample import build_sample_store
+from datasette_sample import build_sample_store, free_port
 
 pytestmark = pytest.mark.slow
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _get_json(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) -> object:
@@ -54,7 +48,7 @@ def test_publish_writes_a_folder_whose_immutable_server_runs_twice_on_one_corpus
     dockerfile = (out / "Dockerfile").read_text()
     assert '"-i"' in dockerfile and "COPY store/" in dockerfile
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-    procs, ports = [], [_free_port(), _free_port()]
+    procs, ports = [], [free_port(), free_port()]
     try:
         for port in ports:
             procs.append(subprocess.Popen([str(out / "serve.sh"), "--host", "127.0.0.1", "--port", str(port)],
