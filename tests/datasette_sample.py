@@ -183,3 +183,22 @@ def build_sample_store(index_dir: Path, *, model: str = "fake", docs: list[Sampl
         vindex.embed_missing(store, settings)
         vindex.refresh_index(store, settings)
     return settings.db_path
+
+
+def labels(db_path: Path) -> list[tuple[object, ...]]:
+    """(target_id, dimension_id, decision, reviewer) of every label, oldest first."""
+    import sqlite3
+
+    conn = sqlite3.connect(db_path)
+    try:
+        return conn.execute("select target_id, dimension_id, decision, reviewer from labels order by id").fetchall()
+    finally:
+        conn.close()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -12,8 +12,6 @@ from __future__ import annotations
 import functools
 import http.server
 import os
-import socket
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -25,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from datasette_sample import SAMPLE_DOCS, build_sample_store
+from datasette_sample import SAMPLE_DOCS, build_sample_store, free_port, labels
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -44,11 +42,6 @@ WIDTHS = (1400, 900, 390)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait_until_up(url: str, proc: subprocess.Popen[bytes], timeout: float = 90.0) -> None:
@@ -77,7 +70,7 @@ def served(index_dir: Path, tmp_path: Path):  # noqa: ANN201
         input=PASSWORD + "\n", capture_output=True, text=True, timeout=60, check=False,
     )
     assert added.returncode == 0, added.stderr
-    port = _free_port()
+    port = free_port()
     log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
         [str(rpp), "serve", "--index-dir", str(index_dir), "--port", str(port), "--writable"],
@@ -108,13 +101,6 @@ def browser():  # noqa: ANN201
         finally:
             chromium.close()
 
-
-def _labels(db_path: Path) -> list[tuple[Any, ...]]:
-    conn = sqlite3.connect(db_path)
-    try:
-        return conn.execute("select target_id, dimension_id, decision, reviewer from labels order by id").fetchall()
-    finally:
-        conn.close()
 
 
 def _login(page: Any, base: str) -> None:
@@ -187,7 +173,7 @@ def test_a_reviewer_logs_in_and_accepts_a_dimension(served: tuple[str, Path], br
     page.wait_for_selector(".message-info, .messages")
     assert "Recorded: accept stewardship on denver-evidence-p0000 (by ana)" in page.inner_text("body")
     assert "stewardship ✓ ana" in page.inner_text("body")
-    assert _labels(db_path) == [("denver-evidence-p0000", "stewardship", "accept", "ana")]
+    assert labels(db_path) == [("denver-evidence-p0000", "stewardship", "accept", "ana")]
 
 
 def test_cross_site_form_and_cookieless_posts_are_refused(served: tuple[str, Path], browser: Any, tmp_path: Path) -> None:
@@ -221,7 +207,7 @@ def test_cross_site_form_and_cookieless_posts_are_refused(served: tuple[str, Pat
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=10)
     assert refused.value.code == 403
-    assert _labels(db_path) == []
+    assert labels(db_path) == []
 
 
 def test_screenshots_at_three_widths_without_overlaps(served: tuple[str, Path], browser: Any) -> None:

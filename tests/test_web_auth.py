@@ -12,7 +12,6 @@ import asyncio
 import json
 import os
 import re
-import sqlite3
 import subprocess
 import sys
 import urllib.parse
@@ -21,7 +20,7 @@ from typing import Any
 
 import pytest
 from datasette.app import Datasette
-from datasette_sample import build_sample_store
+from datasette_sample import build_sample_store, labels
 
 from rppsearch.web import accounts, sqlfuncs, stores
 from rppsearch.web.review import safe_next
@@ -68,13 +67,6 @@ async def _login(ds: Datasette, name: str = "ana", password: str = PASSWORD) -> 
         cookies["ds_actor"] = response.cookies["ds_actor"]
     return cookies
 
-
-def _labels(db_path: Path) -> list[tuple[Any, ...]]:
-    conn = sqlite3.connect(db_path)
-    try:
-        return conn.execute("select target_id, dimension_id, decision, reviewer from labels order by id").fetchall()
-    finally:
-        conn.close()
 
 
 def test_add_user_stores_a_hash_not_the_password_in_a_private_file(tmp_path: Path) -> None:
@@ -133,7 +125,7 @@ def test_a_logged_in_reviewer_records_a_decision_as_the_actor(writable_ds: Datas
         assert bad.status_code == 400 and "no-such-dim" in bad.text
 
     run(main())
-    assert _labels(db_path) == [(TARGET, DIM, "reject", "ana")]
+    assert labels(db_path) == [(TARGET, DIM, "reject", "ana")]
 
 
 def test_wrong_password_unknown_user_and_anonymous_posts_write_nothing(writable_ds: Datasette, db_path: Path) -> None:
@@ -153,7 +145,7 @@ def test_wrong_password_unknown_user_and_anonymous_posts_write_nothing(writable_
         assert (await ds.client.post("/-/rpp-review", data=form, cookies=forged)).status_code == 403
 
     run(main())
-    assert _labels(db_path) == []
+    assert labels(db_path) == []
 
 
 def test_cookieless_and_cross_site_posts_are_refused_before_datasette(writable_ds: Datasette, db_path: Path) -> None:
@@ -187,7 +179,7 @@ def test_cookieless_and_cross_site_posts_are_refused_before_datasette(writable_d
         assert ok.status_code == 302
 
     run(main())
-    assert _labels(db_path) == [(TARGET, DIM, "accept", "ana")]
+    assert labels(db_path) == [(TARGET, DIM, "accept", "ana")]
 
 
 def test_host_allowlist_and_frame_headers(writable_ds: Datasette, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -119,3 +120,23 @@ def serve(
     import subprocess  # noqa: PLC0415 - elsewhere, run Datasette as a child and pass its exit code on
 
     raise typer.Exit(subprocess.call(argv, env=env))
+
+
+@app.command()
+def publish(
+    folder: Annotated[Path, typer.Argument(help="Folder to write (new, empty, or an earlier publish folder).")],
+    index_dir: IndexDir = None,
+    port: Annotated[int, typer.Option("--port", "-p", min=1, max=65535, help="Port the server listens on.")] = 8001,
+    wheel: Annotated[bool, typer.Option("--wheel/--no-wheel", help="Build a wheel of rppsearch into dist/.")] = True,
+) -> None:
+    """Write a folder that serves the store read-only (Dockerfile, serve.sh, snapshot, metadata).
+
+    The store is served immutable (`datasette -i`), so any number of instances can serve
+    copies of the folder. `docker build` it, or `pip install dist/*.whl` and run `serve.sh`.
+    """
+    from ..web.publish import publish as publish_folder  # noqa: PLC0415
+
+    settings = settings_for(index_dir)
+    done = publish_folder(index_dir=settings.index_dir, folder=folder, wheel=wheel, port=port)
+    info(f"Wrote {done.folder}: docker build -t rpp-corpus {done.folder}, or ./serve.sh there"
+         + ("" if done.wheel else " (after putting a wheel of rppsearch in dist/)") + ".")

@@ -339,7 +339,7 @@ def write_metadata(path: Path, *, databases: list[str]) -> Path:
     """Write the metadata as JSON (temp file, then rename) for `datasette -m`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    from .index.manifest import atomic_write  # noqa: PLC0415
+    from ..index.manifest import atomic_write  # noqa: PLC0415
 
     with atomic_write(path) as handle:
         json.dump(build_metadata(databases=databases), handle, indent=2, ensure_ascii=False)

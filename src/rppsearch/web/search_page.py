@@ -26,7 +26,8 @@ from datasette.utils.asgi import Response
 
 from ..errors import QueryError, RppError
 from .metadata import REVIEW_PATH, SEARCH_PATH
-from .search_params import BY, FUSIONS, MAX_LIMIT, MAX_QUERY_CHARS, MODES, SearchParams, parse_search_params, snippet_segments
+from ..search import BY, FUSIONS, MODES
+from .search_params import MAX_LIMIT, MAX_QUERY_CHARS, SearchParams, parse_search_params, snippet_segments
 from .sqlfuncs import EMBEDDER
 from .stores import Unavailable, can_review, pick_database, store_model_name, writable
 
@@ -88,13 +89,12 @@ def run_search(db_path: str, params: SearchParams, *, offset: int, limit: int) -
     """
     from ..config import Settings  # noqa: PLC0415
     from ..errors import IndexStateError  # noqa: PLC0415
-    from ..models import Filters  # noqa: PLC0415
     from ..search import search_page  # noqa: PLC0415
     from ..store import Store  # noqa: PLC0415
 
     model = store_model_name(db_path)
     settings = Settings(index_dir=Path(db_path).parent, embedding_model=model)
-    filters = Filters(**params.filters_dict())
+    filters = params.filters
     started = time.perf_counter()
 
     def run(store: Any, mode: str) -> Any:
@@ -233,17 +233,17 @@ def facet_links(datasette: Any, request: Any, page: Any, params: SearchParams) -
         items = []
         for value, count in values[:12]:
             if name == "year":
-                chosen = params.year_from == params.year_to == int(value)
+                chosen = params.filters.year_from == params.filters.year_to == int(value)
                 pick = None if chosen else value
                 href = url_with(base, request.args, drop=("offset",), year_from=pick, year_to=pick)
             elif name == "dimension":
-                chosen = value in params.dimensions
-                others = [d for d in params.dimensions if d != value]
+                chosen = value in params.filters.dimensions
+                others = [d for d in params.filters.dimensions if d != value]
                 href = url_with(base, request.args, drop=("offset", "dimension"),
-                                dimension=others if chosen else [*params.dimensions, value])
+                                dimension=others if chosen else [*params.filters.dimensions, value])
             else:
                 key = FACET_PARAMS[name]
-                chosen = getattr(params, key) == value
+                chosen = getattr(params.filters, key) == value
                 href = url_with(base, request.args, drop=("offset", key), **{key: None if chosen else value})
             items.append({"value": value, "count": count, "chosen": chosen, "href": href})
         if items:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..errors import QueryError
-from ..models import snippet_window
+from ..models import Filters, snippet_window
+from ..search import BY, FUSIONS, MODES
 
-MODES = ("hybrid", "bm25", "semantic")
-BY = ("passage", "document")
-FUSIONS = ("rrf", "convex")
 MAX_QUERY_CHARS = 1000
 MAX_TEXT_PARAM_CHARS = 200
 MAX_LIMIT = 100
@@ -22,46 +20,26 @@ SNIPPET_CHARS = 700
 
 @dataclass
 class SearchParams:
-    """Validated parameters of `/-/rpp-search`."""
+    """Validated parameters of `/-/rpp-search`; the filters are the library's own `Filters`."""
 
     query: str = ""
     mode: str = "hybrid"
     by: str = "passage"
     limit: int = DEFAULT_LIMIT
-    dimensions: list[str] = field(default_factory=list)
-    min_score: float | None = None
-    organization: str | None = None
-    district: str | None = None
-    year_from: int | None = None
-    year_to: int | None = None
-    doc_type: str | None = None
+    filters: Filters = field(default_factory=Filters)
     fusion: str = "rrf"
     weight: float = 0.5
     db: str | None = None
     offset: int = 0
     per_document: int = DEFAULT_PER_DOCUMENT
-    include_unknown: bool = False
-    document: str | None = None
 
     @property
     def active(self) -> bool:
         """A query or any filter: something to show results for."""
-        return bool(self.query or self.document or any(
-            v not in (None, [], False) for k, v in self.filters_dict().items() if k != "include_unknown"
-        ))
+        return bool(self.query) or not self.filters.is_empty()
 
     def filters_dict(self) -> dict[str, Any]:
-        return {
-            "include_unknown": self.include_unknown,
-            "document_id": self.document,
-            "dimensions": self.dimensions,
-            "min_score": self.min_score,
-            "organization": self.organization,
-            "district": self.district,
-            "year_from": self.year_from,
-            "year_to": self.year_to,
-            "doc_type": self.doc_type,
-        }
+        return asdict(self.filters)
 
 
 def _one(args: Any, name: str) -> str:
@@ -123,24 +101,27 @@ def parse_search_params(args: Any, *, dimensions: set[str]) -> SearchParams:
         mode=_choice(args, "mode", MODES, "hybrid"),
         by=_choice(args, "by", BY, "passage"),
         limit=DEFAULT_LIMIT if limit is None else limit,
-        dimensions=chosen,
-        min_score=_number(args, "min_score", float, 0.0, 1.0),
-        organization=_text(args, "organization"),
-        district=_text(args, "district"),
-        year_from=_number(args, "year_from", int, 0, 9999),
-        year_to=_number(args, "year_to", int, 0, 9999),
-        doc_type=_text(args, "doc_type"),
+        filters=Filters(
+            dimensions=chosen,
+            min_score=_number(args, "min_score", float, 0.0, 1.0),
+            organization=_text(args, "organization"),
+            district=_text(args, "district"),
+            year_from=_number(args, "year_from", int, 0, 9999),
+            year_to=_number(args, "year_to", int, 0, 9999),
+            doc_type=_text(args, "doc_type"),
+            include_unknown=_one(args, "include_unknown") in ("1", "on", "true", "yes"),
+            document_id=_text(args, "document"),
+        ),
         fusion=_choice(args, "fusion", FUSIONS, "rrf"),
         weight=0.5 if weight is None else weight,
         db=_text(args, "db"),
         offset=_number(args, "offset", int, 0, MAX_OFFSET) or 0,
-        include_unknown=_one(args, "include_unknown") in ("1", "on", "true", "yes"),
-        document=_text(args, "document"),
     )
     per_document = _number(args, "per_document", int, 0, MAX_LIMIT)
     params.per_document = DEFAULT_PER_DOCUMENT if per_document is None else per_document
-    if params.year_from is not None and params.year_to is not None and params.year_from > params.year_to:
-        raise QueryError(f"year_from: {params.year_from} is after year_to ({params.year_to})")
+    f = params.filters
+    if f.year_from is not None and f.year_to is not None and f.year_from > f.year_to:
+        raise QueryError(f"year_from: {f.year_from} is after year_to ({f.year_to})")
     return params
 
 

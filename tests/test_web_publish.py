@@ -1,0 +1,72 @@
+"""`rpp publish DIR` writes a deployable folder whose immutable serve command works (issue 14, part 5).
+
+Docker does not run here: the test runs the folder's own `serve.sh` (the command the
+Dockerfile runs), twice at once on the same folder, and searches both.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from datasette_sample import build_sample_store, free_port
+
+pytestmark = pytest.mark.slow
+
+
+
+def _get_json(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"serve.sh exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return json.loads(response.read())
+        except OSError:
+            time.sleep(0.3)
+    raise AssertionError(f"no answer from {url}")
+
+
+def test_publish_writes_a_folder_whose_immutable_server_runs_twice_on_one_corpus(index_dir: Path, tmp_path: Path) -> None:
+    build_sample_store(index_dir)
+    (index_dir / "reviewers.json").write_text('{"accounts": {"ana": "secret-hash"}}')
+    rpp = Path(sys.executable).parent / "rpp"
+    out = tmp_path / "site"
+    done = subprocess.run([str(rpp), "publish", str(out), "--index-dir", str(index_dir), "--no-wheel"],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert {p.name for p in out.iterdir()} >= {"Dockerfile", "serve.sh", "metadata.json", "store", "README.md"}
+    assert not list(out.rglob("reviewers.json"))  # accounts never leave the machine
+    assert not list(out.rglob("*-wal"))
+    dockerfile = (out / "Dockerfile").read_text()
+    assert '"-i"' in dockerfile and "COPY store/" in dockerfile
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    procs, ports = [], [free_port(), free_port()]
+    try:
+        for port in ports:
+            procs.append(subprocess.Popen([str(out / "serve.sh"), "--host", "127.0.0.1", "--port", str(port)],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env))
+        for port, proc in zip(ports, procs):
+            base = f"http://127.0.0.1:{port}"
+            databases = _get_json(base + "/-/databases.json", proc)
+            assert [d["is_mutable"] for d in databases if d["name"] == "rpp"] == [False]
+            found = _get_json(base + "/-/rpp-search.json?q=reorganized+human+resources&mode=bm25", proc)
+            assert found["results"][0]["id"] == "tulsa-supervisors-p0001"
+            assert found["results"][0]["url"].startswith(base + "/rpp/passages/")
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=10)
+    again = subprocess.run([str(rpp), "publish", str(out), "--index-dir", str(index_dir), "--no-wheel"],
+                           capture_output=True, text=True, timeout=120, check=False)
+    assert again.returncode == 0, again.stderr  # publishing again replaces the folder
+    refused = subprocess.run([str(rpp), "publish", str(index_dir), "--index-dir", str(index_dir), "--no-wheel"],
+                             capture_output=True, text=True, timeout=120, check=False)
+    assert refused.returncode == 1 and "not an rpp publish folder" in refused.stderr
