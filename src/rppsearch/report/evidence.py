@@ -19,6 +19,7 @@ __all__ = ["CellPassage", "cell_passages", "count_cell_passages", "best_sentence
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 MAX_FALLBACK_CHARS = 300
+MIN_QUOTE_WORDS = 6
 
 
 @dataclass(frozen=True)
@@ -153,7 +154,9 @@ def best_sentences(passages: list[CellPassage], *, n: int = 3) -> list[dict[str,
                 continue
             if any(x["passage_id"] == p.passage_id for x in picked):
                 continue
-            best = max(p.sentences, key=lambda s: s["score"] if s["score"] is not None else -1.0)
+            # The highest-scoring sentence, preferring ones long enough to say something.
+            best = max(p.sentences, key=lambda s: (len(s["text"].split()) >= MIN_QUOTE_WORDS,
+                                                   s["score"] if s["score"] is not None else -1.0))
             picked.append(
                 {
                     "text": best["text"],
