@@ -52,7 +52,6 @@ COLUMNS = ("district", "organization", "year", "doc_type", "document")
 NONE_LABEL = "(none)"
 WEAK_CONFIDENCE = 0.6
 MIN_DOCUMENTS = 2
-MAP_PATH = "/-/rpp-map"
 CELL_PATH = "/-/rpp-map/cell"
 SEARCH_PATH = "/-/rpp-search"
 
