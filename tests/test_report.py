@@ -289,7 +289,7 @@ def test_map_command_imports_no_heavy_libraries(db_path: Path) -> None:
         "import sys\nfrom typer.testing import CliRunner\nfrom rppsearch.cli.main import app\n"
         f"r = CliRunner().invoke(app, ['map', '--index-dir', {str(db_path.parent)!r}, '--json'])\n"
         "assert r.exit_code == 0, r.output\n"
-        "print(sorted(m for m in ('torch', 'sklearn', 'spacy', 'matplotlib', 'reportlab') if m in sys.modules))"
+        "print(sorted(m for m in ('torch', 'sklearn', 'spacy', 'matplotlib', 'reportlab', 'numpy') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr

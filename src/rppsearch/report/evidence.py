@@ -12,14 +12,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import QueryError
 from ..store import Store
-from .matrix import COLUMNS, NONE_LABEL, MapFilters, evidence_cte, group_sql
+from .matrix import EVIDENCE_RULE, MapFilters, column_documents
 
 __all__ = ["CellPassage", "cell_passages", "count_cell_passages", "best_sentences"]
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 MAX_FALLBACK_CHARS = 300
+MIN_QUOTE_WORDS = 6
 
 
 @dataclass(frozen=True)
@@ -77,27 +77,20 @@ def _sentences(raw: str | None, text: str) -> list[dict[str, Any]]:
     return out or [_fallback_sentence(text)]
 
 
-def _cell_sql(
-    *, dimension: str, by: str, value: str | None, filters: MapFilters
-) -> tuple[str, list[Any]]:
-    if by not in COLUMNS:
-        raise QueryError(f"by: unknown column kind {by!r} (choose {', '.join(COLUMNS)})")
-    cte, params = evidence_cte(filters, [dimension])
-    groups, group_params = group_sql(by, filters)
-    if value is None or value == NONE_LABEL:
-        cond, cond_params = "g.grp IS NULL", []
-    else:
-        cond, cond_params = "g.grp = ?", [value]
-    sql = (
-        f"{cte}, g AS ({groups}), cell AS (SELECT DISTINCT ev.passage_pk, ev.score, ev.human "
-        f"FROM ev JOIN g ON g.document_id = ev.document_id WHERE {cond}) "
+def _cell_from(store: Store, *, dimension: str, by: str, value: str | None, filters: MapFilters) -> tuple[str, list[Any]]:
+    """FROM/WHERE over `t`, `p`, `d` selecting the cell's evidence passages, and its parameters."""
+    docs = column_documents(store, by=by, value=value, filters=filters)
+    return (
+        "FROM passages p JOIN passage_tags t ON t.passage_pk = p.pk AND t.dimension_id = ? "
+        "JOIN documents d ON d.id = p.document_id "
+        f"WHERE p.document_id IN (SELECT value FROM json_each(?)) AND {EVIDENCE_RULE} ",
+        [dimension, json.dumps(docs)],
     )
-    return sql, params + group_params + cond_params
 
 
 def count_cell_passages(store: Store, *, dimension: str, by: str, value: str | None, filters: MapFilters | None = None) -> int:
-    sql, params = _cell_sql(dimension=dimension, by=by, value=value, filters=filters or MapFilters())
-    return int(store.conn.execute(sql + "SELECT count(*) FROM cell", params).fetchone()[0])
+    sql, params = _cell_from(store, dimension=dimension, by=by, value=value, filters=filters or MapFilters())
+    return int(store.conn.execute("SELECT count(*) " + sql, params).fetchone()[0])
 
 
 def cell_passages(
@@ -113,16 +106,15 @@ def cell_passages(
     """A cell's evidence passages: people's accepts first, then by score, then reading order.
 
     `value` is the column key (`(none)` or None for documents without one)."""
-    sql, params = _cell_sql(dimension=dimension, by=by, value=value, filters=filters or MapFilters())
-    sql += (
+    sql, params = _cell_from(store, dimension=dimension, by=by, value=value, filters=filters or MapFilters())
+    sql = (
         "SELECT p.id, p.pk, p.document_id, coalesce(d.title, d.id), d.year, d.organization, d.districts, "
-        "d.doc_type, d.url, p.heading, p.text, cell.score, cell.human, t.evidence "
-        "FROM cell JOIN passages p ON p.pk = cell.passage_pk JOIN documents d ON d.id = p.document_id "
-        "JOIN passage_tags t ON t.passage_pk = p.pk AND t.dimension_id = ? "
-        "ORDER BY cell.human DESC, cell.score DESC, d.year DESC, p.document_id, p.seq LIMIT ? OFFSET ?"
+        "d.doc_type, d.url, p.heading, p.text, t.score, t.source = 'human', t.evidence "
+        + sql
+        + "ORDER BY t.source = 'human' DESC, t.score DESC, d.year DESC, p.document_id, p.seq LIMIT ? OFFSET ?"
     )
     out = []
-    for row in store.conn.execute(sql, params + [dimension, int(limit), int(offset)]):
+    for row in store.conn.execute(sql, params + [int(limit), int(offset)]):
         pid, pk, doc, title, year, org, districts, doc_type, url, heading, text, score, human, evidence = row
         try:
             district_list = [str(x) for x in json.loads(districts or "[]")]
@@ -162,7 +154,9 @@ def best_sentences(passages: list[CellPassage], *, n: int = 3) -> list[dict[str,
                 continue
             if any(x["passage_id"] == p.passage_id for x in picked):
                 continue
-            best = max(p.sentences, key=lambda s: s["score"] if s["score"] is not None else -1.0)
+            # The highest-scoring sentence, preferring ones long enough to say something.
+            best = max(p.sentences, key=lambda s: (len(s["text"].split()) >= MIN_QUOTE_WORDS,
+                                                   s["score"] if s["score"] is not None else -1.0))
             picked.append(
                 {
                     "text": best["text"],

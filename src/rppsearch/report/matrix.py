@@ -41,8 +41,8 @@ __all__ = [
     "Row",
     "EvidenceMap",
     "evidence_map",
-    "evidence_cte",
-    "group_sql",
+    "EVIDENCE_RULE",
+    "column_documents",
     "cell_command",
     "cell_url",
     "search_url",
@@ -52,7 +52,6 @@ COLUMNS = ("district", "organization", "year", "doc_type", "document")
 NONE_LABEL = "(none)"
 WEAK_CONFIDENCE = 0.6
 MIN_DOCUMENTS = 2
-MAP_PATH = "/-/rpp-map"
 CELL_PATH = "/-/rpp-map/cell"
 SEARCH_PATH = "/-/rpp-search"
 
@@ -151,65 +150,40 @@ class EvidenceMap:
         return out
 
 
-# -- SQL pieces shared with `evidence` ---------------------------------------------------
+# -- documents and their columns ---------------------------------------------------------
+#: Document filters as (MapFilters field, SQL over `d`): the search's semantics (exact, any
+#: case; a district is any of the document's; years inclusive). Not imported from the search's
+#: SQL module, which loads numpy (half the start-up time of `rpp map`).
+_DOCUMENT_FILTERS = (
+    ("organization", "lower(d.organization) = lower(?)"),
+    ("district", "EXISTS (SELECT 1 FROM json_each(d.districts) j WHERE lower(j.value) = lower(?))"),
+    ("year_from", "d.year >= ?"),
+    ("year_to", "d.year <= ?"),
+    ("doc_type", "lower(d.doc_type) = lower(?)"),
+)
+
+
 def _document_filters(f: MapFilters) -> tuple[str, list[Any]]:
-    """The search's own document filters (organization, district, years, type) over `d`."""
-    from types import SimpleNamespace  # noqa: PLC0415
-
-    from ..store.search_sql import filter_sql  # noqa: PLC0415
-
-    where, params = filter_sql(
-        SimpleNamespace(dimensions=[], min_score=None, organization=f.organization, district=f.district,
-                        year_from=f.year_from, year_to=f.year_to, doc_type=f.doc_type)
-    )
-    return where or "1", params
+    used = [(sql, getattr(f, name)) for name, sql in _DOCUMENT_FILTERS if getattr(f, name) not in (None, "")]
+    return " AND ".join(["1", *(sql for sql, _ in used)]), [value for _, value in used]
 
 
-def group_sql(by: str, filters: MapFilters) -> tuple[str, list[Any]]:
-    """SELECT document_id, grp over the filtered documents `fd` (grp NULL = no value)."""
-    if by == "district":
-        if filters.district:
-            return (
-                "SELECT DISTINCT d.id AS document_id, j.value AS grp FROM fd d, json_each(d.districts) j "
-                "WHERE lower(j.value) = lower(?)",
-                [filters.district],
-            )
-        return (
-            "SELECT DISTINCT d.id AS document_id, j.value AS grp FROM fd d, json_each(d.districts) j "
-            "WHERE j.type = 'text' AND trim(j.value) != '' "
-            "UNION ALL SELECT d.id, NULL FROM fd d WHERE NOT EXISTS "
-            "(SELECT 1 FROM json_each(d.districts) j WHERE j.type = 'text' AND trim(j.value) != '')",
-            [],
-        )
-    column = {
-        "organization": "nullif(trim(d.organization), '')",
-        "year": "CAST(d.year AS TEXT)",
-        "doc_type": "nullif(trim(d.doc_type), '')",
-        "document": "d.id",
-    }.get(by)
-    if column is None:
-        raise QueryError(f"cols: unknown column kind {by!r} (choose {', '.join(COLUMNS)})")
-    return f"SELECT d.id AS document_id, {column} AS grp FROM fd d", []
+#: The evidence rule over `t` (passage_tags) and `p` (passages): assigned, and not a model tag
+#: in a document a person rejected for the dimension.
+EVIDENCE_RULE = (
+    "t.assigned = 1 AND (t.source = 'human' OR NOT EXISTS (SELECT 1 FROM document_tags dt "
+    "WHERE dt.document_id = p.document_id AND dt.dimension_id = t.dimension_id "
+    "AND dt.source = 'human' AND dt.assigned = 0))"
+)
 
 
-def evidence_cte(filters: MapFilters, dimensions: Sequence[str] = ()) -> tuple[str, list[Any]]:
-    """`fd` (filtered documents) and `ev` (evidence passages: passage_pk, document_id,
-    dimension_id, score, human) as a WITH clause, and its parameters."""
-    where, params = _document_filters(filters)
-    dims = list(dimensions)
-    dim_clause = f" AND t.dimension_id IN ({placeholders(len(dims))})" if dims else ""
-    sql = (
-        "WITH fd AS (SELECT d.id, d.title, d.year, d.passage_count, d.districts, d.organization, d.doc_type "
-        "FROM documents d "
-        f"WHERE {where}), "
-        "ev AS (SELECT t.passage_pk, p.document_id, t.dimension_id, t.score, "
-        "(t.source = 'human') AS human FROM passage_tags t JOIN passages p ON p.pk = t.passage_pk "
-        "WHERE t.assigned = 1 AND p.document_id IN (SELECT id FROM fd)" + dim_clause + " "
-        "AND (t.source = 'human' OR NOT EXISTS (SELECT 1 FROM document_tags dt "
-        "WHERE dt.document_id = p.document_id AND dt.dimension_id = t.dimension_id "
-        "AND dt.source = 'human' AND dt.assigned = 0)))"
-    )
-    return sql, params + dims
+def column_documents(store: Store, *, by: str, value: str | None, filters: MapFilters) -> list[str]:
+    """Ids of the filtered documents in column `value` (`(none)` or None: without one)."""
+    if by not in COLUMNS:
+        raise QueryError(f"by: unknown column kind {by!r} (choose {', '.join(COLUMNS)})")
+    key = None if value in (None, NONE_LABEL) else value
+    groups, _ = _document_groups(store, by, filters)
+    return [doc for doc, keys in groups.items() if key in keys]
 
 
 # -- pointers to a cell's evidence ---------------------------------------------------------

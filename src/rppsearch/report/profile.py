@@ -12,6 +12,7 @@ Gaps are facts read off the store, never guesses:
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +20,7 @@ from ..errors import QueryError
 from ..store import Store
 from ..taxonomy import Taxonomy
 from .evidence import best_sentences, cell_passages
-from .matrix import MIN_DOCUMENTS, MapFilters, evidence_cte, evidence_map
+from .matrix import EVIDENCE_RULE, MIN_DOCUMENTS, MapFilters, column_documents, evidence_map
 from .shifts import summarise_shift
 
 __all__ = ["Profile", "DimensionProfile", "build_profile", "resolve_subject"]
@@ -112,24 +113,26 @@ def resolve_subject(store: Store, *, kind: str, name: str) -> str:
     raise QueryError(f"no document names the {kind} {name!r}", hint=hint)
 
 
-def _years(store: Store, filters: MapFilters) -> dict[str, tuple[int | None, int | None]]:
-    cte, params = evidence_cte(filters)
+def _years(store: Store, documents: list[dict[str, Any]]) -> dict[str, tuple[int | None, int | None]]:
+    """{dimension: (first, last) year of the documents with evidence on it}."""
     return {
         dim: (first, last)
         for dim, first, last in store.conn.execute(
-            f"{cte} SELECT ev.dimension_id, min(fd.year), max(fd.year) FROM ev JOIN fd ON fd.id = ev.document_id "
-            "GROUP BY ev.dimension_id",
-            params,
+            "SELECT t.dimension_id, min(d.year), max(d.year) FROM passages p "
+            "JOIN passage_tags t ON t.passage_pk = p.pk JOIN documents d ON d.id = p.document_id "
+            f"WHERE p.document_id IN (SELECT value FROM json_each(?)) AND {EVIDENCE_RULE} GROUP BY t.dimension_id",
+            [json.dumps([d["id"] for d in documents])],
         )
     }
 
 
-def _documents(store: Store, filters: MapFilters) -> list[dict[str, Any]]:
-    cte, params = evidence_cte(filters)
+def _documents(store: Store, ids: list[str]) -> list[dict[str, Any]]:
     return [
         {"id": r[0], "title": r[1] or r[0], "year": r[2], "passages": r[3]}
         for r in store.conn.execute(
-            f"{cte} SELECT id, title, year, passage_count FROM fd ORDER BY year DESC, title", params
+            "SELECT id, title, year, passage_count FROM documents WHERE id IN (SELECT value FROM json_each(?)) "
+            "ORDER BY year DESC, title",
+            [json.dumps(ids)],
         )
     ]
 
@@ -178,7 +181,8 @@ def build_profile(
     filters = MapFilters(district=name) if kind == "district" else MapFilters(organization=name)
     emap = evidence_map(store, by=kind, filters=filters, min_documents=min_documents, include_none=False)
     column = emap.columns[0]
-    years = _years(store, filters)
+    documents = _documents(store, column_documents(store, by=kind, value=column.key, filters=filters))
+    years = _years(store, documents)
     shifts_by_dim = {d.id: d.shifts for d in taxonomy.dimensions} if taxonomy is not None else {}
     dims = []
     for row in emap.rows:
@@ -205,7 +209,6 @@ def build_profile(
                 shifts=[summarise_shift(s, evidence_sentences) for s in shifts_by_dim.get(row.id, ())] if passages else [],
             )
         )
-    documents = _documents(store, filters)
     return Profile(
         kind=kind,
         name=name,
