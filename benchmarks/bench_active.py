@@ -20,7 +20,8 @@ taking over once the dimension has `--takeover` decisions. Orders compared:
 Metrics per dimension: WSS@95 = (N − items screened to reach 95% recall)/N − 0.05 (Cohen
 et al. 2006), and recall after 10% and 25% of the items; plus, for the "new codebook from
 zero" question, the relevant items found in the first `--takeover` decisions (zero-shot
-only) against what random order finds there on average. Writes
+only) against what random order finds there on average; and the stopping estimate ("about k
+left", `tag/active.py`) against the relevant items truly left after 10%, 25% and 50%. Writes
 benchmarks/results/active.json and prints a markdown table.
 """
 
@@ -57,10 +58,15 @@ def metrics(order: list[int], y: np.ndarray) -> dict[str, float]:
     }
 
 
+CHECKPOINTS = (0.10, 0.25, 0.50)
+
+
 def simulate(vectors: np.ndarray, prior: np.ndarray, y: np.ndarray, *, strategy: str, retrain_every: int,
-             takeover: int) -> list[int]:
-    """The order in which a reviewer answering `y` screens every item."""
+             takeover: int, trace: list[dict[str, float]] | None = None) -> list[int]:
+    """The order in which a reviewer answering `y` screens every item; `trace` gets the
+    stopping estimate ("about k left") against the truth at each checkpoint."""
     n = len(y)
+    marks = {max(retrain_every, int(round(c * n / retrain_every)) * retrain_every): c for c in CHECKPOINTS}
     learner = ActiveLearner(dimensions=["d"], vectors=vectors, priors=prior[:, None], takeover=takeover)
     screened: list[int] = []
     left = np.ones(n, dtype=bool)
@@ -72,8 +78,12 @@ def simulate(vectors: np.ndarray, prior: np.ndarray, y: np.ndarray, *, strategy:
         for i in batch:
             screened.append(int(i))
             left[i] = False
-        learner.fit({i: {"d": bool(y[i])} for i in screened})
+        learner.fit({i: {"d": bool(y[i])} for i in screened}, order=[(i, "d", bool(y[i])) for i in screened])
         scores = learner.scores[:, 0]
+        if trace is not None and len(screened) in marks:
+            est = learner.estimates["d"]
+            trace.append({"screened": marks[len(screened)], "estimate_left": round(est.left, 1),
+                          "true_left": int(y[left].sum()), "streak": est.streak})
     return screened
 
 
@@ -83,6 +93,7 @@ def main() -> None:
     parser.add_argument("--takeover", type=int, default=30)
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--fake", action="store_true", help="the hashing encoder instead of MiniLM (a quick check)")
+    parser.add_argument("--cache", type=Path, default=None, help="keep the encoded vectors in this .npz to rerun quickly")
     parser.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "results" / "active.json")
     args = parser.parse_args()
 
@@ -95,10 +106,15 @@ def main() -> None:
     examples = load_examples(default_examples_paths(), taxonomy=taxonomy)
     encoder = get_encoder("fake" if args.fake else PACKAGED_MODEL)
     t0 = time.perf_counter()
-    vectors = np.asarray(encoder.encode([e.text for e in examples]), dtype=np.float32)
-    zeroshot = build_zeroshot(taxonomy, encoder)
+    if args.cache is not None and args.cache.exists():
+        cached = np.load(args.cache)
+        vectors, priors = cached["vectors"], cached["priors"]
+    else:
+        vectors = np.asarray(encoder.encode([e.text for e in examples]), dtype=np.float32)
+        priors = build_zeroshot(taxonomy, encoder).scores(vectors)
+        if args.cache is not None:
+            np.savez(args.cache, vectors=vectors, priors=priors)
     encode_s = time.perf_counter() - t0
-    priors = zeroshot.scores(vectors)
     rows = []
     t1 = time.perf_counter()
     for j, dim in enumerate(taxonomy.ids):
@@ -112,16 +128,18 @@ def main() -> None:
             "uncertainty_static": static,
             "zeroshot_ranking_static": by_prior,
         }
-        orders = {}
+        orders, traces = {}, {}
         for strategy, name in (("uncertain", "active_uncertainty"), ("relevant", "active_most_likely")):
+            traces[name] = []
             orders[name] = simulate(vectors, priors[:, j], y, strategy=strategy, retrain_every=args.retrain_every,
-                                    takeover=args.takeover)
+                                    takeover=args.takeover, trace=traces[name])
             results[name] = metrics(orders[name], y)
         k = args.takeover
         first = {name: int(y[np.asarray(o[:k])].sum()) for name, o in orders.items()}
         rows.append({
             "dimension": dim, "n": n, "relevant": r, **results,
             "found_in_first_takeover": {**first, "random_expected": k * r / n},
+            "stopping_estimate": traces,
         })
     sim_s = time.perf_counter() - t1
 
@@ -158,6 +176,13 @@ def main() -> None:
     for r in rows:
         f = r["found_in_first_takeover"]
         print(f"| {r['dimension']} | {f['random_expected']:.1f} | {f['active_uncertainty']} | {f['active_most_likely']} |")
+    print("\nStopping estimate (\"about k left\", summed probabilities) against the relevant items truly left:")
+    print("| dimension | order | " + " | ".join(f"after {int(c * 100)}%" for c in CHECKPOINTS) + " |")
+    print("|---|---|" + "---|" * len(CHECKPOINTS))
+    for r in rows:
+        for name in ("active_uncertainty", "active_most_likely"):
+            cells = [f"{t['estimate_left']:.0f} vs {t['true_left']}" for t in r["stopping_estimate"][name]]
+            print(f"| {r['dimension']} | {names[name]} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

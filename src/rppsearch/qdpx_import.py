@@ -51,6 +51,7 @@ from .qdpx import MODEL_USER_PREFIX, QDE_NAMESPACE, normalise_newlines, source_g
 from .review import rollup
 from .store import Store
 from .store import labels as labelstore
+from .store.labels_bulk import Action, existing_keys, record_bulk
 
 __all__ = ["QdpxImportReport", "import_qdpx", "POSITION_MODES"]
 
@@ -397,26 +398,21 @@ def import_qdpx(
         more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
         raise LabelError(errors[0] + more, hint="nothing was imported; fix the file or pass --code-map")
     order = [d["id"] for d in dims]
-    touched: set[str] = set()
+    existing = existing_keys(store, sorted({who for who, _ in actions}))
+    batch: list[Action] = []
+    for (who, _pk), act in sorted(actions.items(), key=lambda kv: (min(kv[1]["times"] or [""]), kv[0])):
+        accepted = [d for d in order if d in act["accept"]]
+        rejected = [d for d in order if d in used_dims and d not in act["accept"]] if implied_rejects else []
+        stamp = max(act["times"]) if act["times"] else labelstore.now_stamp()
+        decisions = [(d, "accept") for d in accepted] + [(d, "reject") for d in rejected]
+        target = act["target"]
+        fresh = [(d, dec) for d, dec in decisions if (who, target.id, d, dec, stamp) not in existing]
+        report.duplicates += len(decisions) - len(fresh)
+        if fresh:
+            batch.append(Action(target, fresh, who, "\n".join(act["notes"]) or None, stamp))
     with store.transaction():
-        for (who, _pk), act in sorted(actions.items(), key=lambda kv: (min(kv[1]["times"] or [""]), kv[0])):
-            accepted = [d for d in order if d in act["accept"]]
-            rejected = [d for d in order if d in used_dims and d not in act["accept"]] if implied_rejects else []
-            stamp = max(act["times"]) if act["times"] else labelstore.now_stamp()
-            decisions = [(d, "accept") for d in accepted] + [(d, "reject") for d in rejected]
-            target = act["target"]
-            fresh = [
-                (d, dec) for d, dec in decisions
-                if not labelstore.label_exists(store, target=target, dimension_id=d, decision=dec, reviewer=who, created_at=stamp)
-            ]
-            report.duplicates += len(decisions) - len(fresh)
-            if not fresh:
-                continue
-            labelstore.record_decisions(store, target=target, decisions=fresh, reviewer=who,
-                                        note="\n".join(act["notes"]) or None, created_at=stamp)
-            report.imported += len(fresh)
-            touched.add(target.document_id)
-        rollup(store, sorted(touched))
+        report.imported = record_bulk(store, batch)
+        rollup(store, sorted({a.target.document_id for a in batch}))
     report.passages = len({pk for _, pk in actions})
     report.reviewers = sorted({who for who, _ in actions})
     return report

@@ -33,6 +33,7 @@ class Order(str, Enum):
 
 
 class Query(str, Enum):
+    auto = "auto"
     uncertain = "uncertain"
     likely = "likely"
 
@@ -212,12 +213,18 @@ def review(
     seed: Annotated[int | None, typer.Option(help="Seed for --order random.", show_default=False)] = None,
     retrain_every: Annotated[int, typer.Option("--retrain-every", min=1, help="--order active: retrain after this many decisions.")] = 10,
     takeover: Annotated[int, typer.Option("--takeover", min=1, help="--order active: decisions on a dimension before the light model replaces the tagger's scores for it.")] = 30,
-    query: Annotated[Query, typer.Option("--query", help="--order active: uncertain (teach the model fastest) or likely (find the passages that apply first; best with --dimension).")] = Query.uncertain,
+    query: Annotated[Query, typer.Option("--query", help="--order active: uncertain (most uncertain first: teaches the model), likely (most likely to apply first: finds a dimension's passages with the least reading), or auto (likely with --dimension, else uncertain).")] = Query.auto,
 ) -> None:
     """Review suggested dimensions passage by passage (single keys; ? for help). Quitting keeps everything; re-run to resume."""
     with _open(index_dir) as store:
         _run_review(store, reviewer=_reviewer(reviewer), order=order.value, documents=list(document or []), dimension=dimension,
-                    seed=seed, retrain_every=retrain_every, takeover=takeover, query=query.value)
+                    seed=seed, retrain_every=retrain_every, takeover=takeover, query=_query(query, dimension))
+
+
+def _query(query: Query, dimension: str | None) -> str:
+    if query == Query.auto:
+        return "likely" if dimension else "uncertain"
+    return query.value
 
 
 # -- rpp label ---------------------------------------------------------------------------
