@@ -158,9 +158,10 @@ def discover(
     and (path, reason) for files inside folders that are skipped as unsupported.
 
     Folders are walked recursively without following symlinked folders (no loops); hidden
-    entries, catalogs and sidecars inside folders are passed over (they are not documents).
+    entries, catalogs, district alias files and sidecars inside folders are passed over (they are not documents).
     A file given by name with an unsupported type is an error, not a skip.
     """
+    from .districts import ALIASES_NAME  # noqa: PLC0415
     from .library import LIBRARY_SUFFIXES  # noqa: PLC0415
 
     supported = _supported() | {JSONL_SUFFIX}
@@ -176,7 +177,7 @@ def discover(
             for dirpath, dirnames, filenames in os.walk(given, followlinks=False, onerror=None):
                 dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
                 for name in sorted(filenames):
-                    if name.startswith(".") or name.endswith(meta.SIDECAR_SUFFIX) or name == meta.CATALOG_NAME:
+                    if name.startswith(".") or name.endswith(meta.SIDECAR_SUFFIX) or name in (meta.CATALOG_NAME, ALIASES_NAME):
                         continue
                     file = Path(dirpath) / name
                     # Read when named (`rpp ingest LIBRARY.bib`), not when met in a folder: its
