@@ -101,7 +101,7 @@ def _reason(exc: BaseException) -> str:
     return "recursive page content" if isinstance(exc, RecursionError) else short_reason(exc)
 
 
-def _split(text: str) -> list[str]:
+def split_lines(text: str) -> list[str]:
     text = text.replace("\u00ad\n", "-\n")  # a soft hyphen at a line end is a hyphenation point
     return [line.strip() for line in normalize_text(text).split("\n")]
 
@@ -155,7 +155,7 @@ def read_pages(document: Any, reader: Any) -> Pages:
             if letters(other) >= MIN_PAGE_LETTERS and (len(other_problems), len(long_tokens(other))) < mine \
                     and letters(other) >= letters(text) // 2:
                 text, chunks, problems = other, other_chunks, other_problems
-                lines = _split(text)
+                lines = split_lines(text)
                 pages.add(lines, None, chunks)
                 if problems:
                     scanned.append((index, ", ".join(problems)))
@@ -165,10 +165,10 @@ def read_pages(document: Any, reader: Any) -> Pages:
         elif letters(text) < MIN_PAGE_LETTERS and _scanned(page):
             scanned.append((index, "no text layer"))
         if chunks:
-            lines = [" ".join(_split(c[2])) for c in chunks]
+            lines = [" ".join(split_lines(c[2])) for c in chunks]
             pages.add(lines, [1.0 - c[3] / height for c in chunks], chunks)
         else:
-            pages.add(_split(text), None, [])
+            pages.add(split_lines(text), None, [])
     if scanned:
         _ocr(document, pages, scanned)
     return pages
@@ -189,7 +189,7 @@ def _ocr(document: Any, pages: Pages, scanned: list[tuple[int, str]]) -> None:
             continue
         result = ocr.ocr_page(document[index])
         if result.words and result.confidence >= ocr.MIN_CONFIDENCE:
-            pages.lines[index], pages.tops[index], pages.styles[index] = _split(result.text), None, []
+            pages.lines[index], pages.tops[index], pages.styles[index] = split_lines(result.text), None, []
             pages.ocr_pages.append(index + 1)
             pages.confidences.append(result.confidence)
         else:
