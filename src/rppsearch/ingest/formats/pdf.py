@@ -155,6 +155,8 @@ def _record_warnings(metadata: Metadata, pages: Pages, count: int) -> None:
         warnings.append(
             f"{len(pages.needs_ocr)} of {count} pages are scanned images, not read (install tesseract-ocr)"
         )
+    for number, why in sorted(pages.flawed.items()):
+        warnings.append(f"page {number}: {why} (install tesseract-ocr to OCR the page)")
     for number, why in sorted(pages.dropped.items()):
         warnings.append(f"page {number}: text not kept ({why})")
     if pages.failed:

@@ -4,9 +4,10 @@ where pdfium's text looks broken, Tesseract where no text layer is usable.
 A page's text "looks broken" (`defects`) when it has run-together words (more than 25 letters
 in one token), private-use glyphs or replacement characters, doubled characters ("TThhee"),
 letters scattered over many scripts, or, for Latin text, too few tokens that look like words
-(a garbage OCR layer). Such a page is read again with pypdf; if that is no better, and the
-page is not empty only because it is blank, it goes to OCR. Without Tesseract a page left
-unreadable is dropped with a warning, and a PDF with no readable page at all is refused.
+(a garbage OCR layer). Such a page is read again with pypdf; if that is no better it goes to
+OCR, as does a page without text whose images cover a third of it (a scan). Without Tesseract
+a page with run-together words is kept with a warning, any other broken page is dropped with a
+warning, and a PDF with no readable page at all is refused.
 """
 
 from __future__ import annotations
@@ -86,6 +87,7 @@ class Pages:
     dropped: dict[int, str] = field(default_factory=dict)  # page number -> why its text was not kept
     needs_ocr: list[int] = field(default_factory=list)  # scanned pages left unread (no Tesseract)
     broken: dict[int, str] = field(default_factory=dict)  # page number -> why its text layer was not used
+    flawed: dict[int, str] = field(default_factory=dict)  # page number -> what is wrong with the text kept
     failed: list[int] = field(default_factory=list)
     first_error: str = ""
 
@@ -183,6 +185,8 @@ def _ocr(document: Any, pages: Pages, scanned: list[tuple[int, str]]) -> None:
         if not use_ocr:
             if why == "no text layer":
                 pages.needs_ocr.append(index + 1)
+            elif why == "run-together words":  # readable, if poorly searchable: kept, and said
+                pages.flawed[index + 1] = why
             else:
                 pages.dropped[index + 1] = why
                 pages.lines[index], pages.tops[index], pages.styles[index] = [], None, []
