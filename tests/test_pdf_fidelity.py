@@ -264,3 +264,24 @@ def test_section_heading_as_largest_text_is_no_title(tmp_path: Path) -> None:
     path = tmp_path / "chapter.pdf"
     _two_columns(path, title="1 Introduction", meta_title="")
     assert read_document(path).metadata.title != "1 Introduction"
+
+
+def test_run_together_page_without_tesseract_is_kept_and_said(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pypdf import PageObject
+
+    path = tmp_path / "columns.pdf"
+    _two_columns(path)
+    real_layout, real_pypdf = pdf_layout.read_page, PageObject.extract_text
+
+    def glued_layout(page):
+        text, chunks = real_layout(page)
+        return text.replace(" ", ""), [(s, b, t.replace(" ", ""), y) for s, b, t, y in chunks]
+
+    monkeypatch.setattr(pdf_layout, "read_page", glued_layout)
+    monkeypatch.setattr(PageObject, "extract_text", lambda self, *a, **k: real_pypdf(self, *a, **k).replace(" ", ""))
+    monkeypatch.setenv("PATH", str(tmp_path))  # no tesseract
+    doc = read_document(path)
+    assert "Districtleadersbegantheyearbyvisitingeveryprincipal" in doc.text
+    assert doc.metadata.extra["warnings"] == ["page 1: run-together words (install tesseract-ocr to OCR the page)"]

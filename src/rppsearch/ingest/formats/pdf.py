@@ -1,10 +1,11 @@
-"""PDF: pypdf text per page (plain mode); running headers, footers and page numbers dropped;
-hyphenation undone; lines rejoined into paragraphs (vertical gaps from the text positions
-help); headings from font size and weight, else from the shape of the line; image-only
-and glyph-soup (no Unicode map) text layers refused.
-
-Moved verbatim from the former ingest/parsers.py (the shared helpers keep their old
-private names through the imports below)."""
+"""PDF: each page's text from pypdfium2 in reading order (formats/pdf_layout.py: columns,
+bands, margin line numbers dropped), pypdf where that text looks broken, Tesseract for scanned
+pages and garbage text layers (formats/pdf_pages.py, ingest/ocr.py); running headers, footers
+and page numbers dropped from the page margins only; hyphenation undone; lines rejoined into
+paragraphs (vertical gaps from the text positions help); headings from font size and weight,
+else from the shape of the line; the title from metadata unless it is a file name or a section
+heading, else page 1's largest text (formats/pdf_title.py). OCR'd pages and text not kept are
+recorded in the metadata (`ocr`, `ocr_confidence`, `ocr_pages`, `warnings`)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from .common import dehyphenate_join as _dehyphenate_join
 from .common import heading_like as _heading_like
 from .common import short_reason as _short
 from .common import word_sets as _word_sets
-from .pdf_pages import Pages, read_pages
+from .pdf_pages import Pages, read_pages, split_lines
 from .pdf_title import first_page_title
 from .titles import pick_title
 
@@ -137,7 +138,7 @@ def _pypdf_pages(path: Path, reader: Any, count: int) -> Pages:
             pages.failed.append(number + 1)
             pages.first_error = pages.first_error or _short(exc)
             text = ""
-        pages.add(_pdf_page_lines(text), None, chunks)
+        pages.add(split_lines(text), None, chunks)
     return pages
 
 
@@ -154,6 +155,8 @@ def _record_warnings(metadata: Metadata, pages: Pages, count: int) -> None:
         warnings.append(
             f"{len(pages.needs_ocr)} of {count} pages are scanned images, not read (install tesseract-ocr)"
         )
+    for number, why in sorted(pages.flawed.items()):
+        warnings.append(f"page {number}: {why} (install tesseract-ocr to OCR the page)")
     for number, why in sorted(pages.dropped.items()):
         warnings.append(f"page {number}: text not kept ({why})")
     if pages.failed:
@@ -300,11 +303,6 @@ def garbled(text: str) -> bool:
     top_two = sum(count for _, count in scripts.most_common(2))
     spread = sum(1 for count in scripts.values() if count >= 0.02 * total)
     return top_two < 0.85 * total and spread >= 4
-
-
-def _pdf_page_lines(text: str) -> list[str]:
-    text = text.replace("\u00ad\n", "-\n")  # a soft hyphen at a line end is a hyphenation point
-    return [line.strip() for line in normalize_text(text).split("\n")]
 
 
 def _furniture_key(line: str) -> str:

@@ -4,9 +4,10 @@ where pdfium's text looks broken, Tesseract where no text layer is usable.
 A page's text "looks broken" (`defects`) when it has run-together words (more than 25 letters
 in one token), private-use glyphs or replacement characters, doubled characters ("TThhee"),
 letters scattered over many scripts, or, for Latin text, too few tokens that look like words
-(a garbage OCR layer). Such a page is read again with pypdf; if that is no better, and the
-page is not empty only because it is blank, it goes to OCR. Without Tesseract a page left
-unreadable is dropped with a warning, and a PDF with no readable page at all is refused.
+(a garbage OCR layer). Such a page is read again with pypdf; if that is no better it goes to
+OCR, as does a page without text whose images cover a third of it (a scan). Without Tesseract
+a page with run-together words is kept with a warning, any other broken page is dropped with a
+warning, and a PDF with no readable page at all is refused.
 """
 
 from __future__ import annotations
@@ -86,6 +87,7 @@ class Pages:
     dropped: dict[int, str] = field(default_factory=dict)  # page number -> why its text was not kept
     needs_ocr: list[int] = field(default_factory=list)  # scanned pages left unread (no Tesseract)
     broken: dict[int, str] = field(default_factory=dict)  # page number -> why its text layer was not used
+    flawed: dict[int, str] = field(default_factory=dict)  # page number -> what is wrong with the text kept
     failed: list[int] = field(default_factory=list)
     first_error: str = ""
 
@@ -101,7 +103,7 @@ def _reason(exc: BaseException) -> str:
     return "recursive page content" if isinstance(exc, RecursionError) else short_reason(exc)
 
 
-def _split(text: str) -> list[str]:
+def split_lines(text: str) -> list[str]:
     text = text.replace("\u00ad\n", "-\n")  # a soft hyphen at a line end is a hyphenation point
     return [line.strip() for line in normalize_text(text).split("\n")]
 
@@ -155,7 +157,7 @@ def read_pages(document: Any, reader: Any) -> Pages:
             if letters(other) >= MIN_PAGE_LETTERS and (len(other_problems), len(long_tokens(other))) < mine \
                     and letters(other) >= letters(text) // 2:
                 text, chunks, problems = other, other_chunks, other_problems
-                lines = _split(text)
+                lines = split_lines(text)
                 pages.add(lines, None, chunks)
                 if problems:
                     scanned.append((index, ", ".join(problems)))
@@ -165,10 +167,10 @@ def read_pages(document: Any, reader: Any) -> Pages:
         elif letters(text) < MIN_PAGE_LETTERS and _scanned(page):
             scanned.append((index, "no text layer"))
         if chunks:
-            lines = [" ".join(_split(c[2])) for c in chunks]
+            lines = [" ".join(split_lines(c[2])) for c in chunks]
             pages.add(lines, [1.0 - c[3] / height for c in chunks], chunks)
         else:
-            pages.add(_split(text), None, [])
+            pages.add(split_lines(text), None, [])
     if scanned:
         _ocr(document, pages, scanned)
     return pages
@@ -183,13 +185,15 @@ def _ocr(document: Any, pages: Pages, scanned: list[tuple[int, str]]) -> None:
         if not use_ocr:
             if why == "no text layer":
                 pages.needs_ocr.append(index + 1)
+            elif why == "run-together words":  # readable, if poorly searchable: kept, and said
+                pages.flawed[index + 1] = why
             else:
                 pages.dropped[index + 1] = why
                 pages.lines[index], pages.tops[index], pages.styles[index] = [], None, []
             continue
         result = ocr.ocr_page(document[index])
         if result.words and result.confidence >= ocr.MIN_CONFIDENCE:
-            pages.lines[index], pages.tops[index], pages.styles[index] = _split(result.text), None, []
+            pages.lines[index], pages.tops[index], pages.styles[index] = split_lines(result.text), None, []
             pages.ocr_pages.append(index + 1)
             pages.confidences.append(result.confidence)
         else:
