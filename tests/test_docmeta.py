@@ -67,6 +67,7 @@ def test_publisher_line_byline_and_organization_authors() -> None:
     org_author = _meta("Report\n\nBody.", fmt="pdf", authors=["Education Resource Strategies"])
     assert org_author.organization == "Education Resource Strategies" and org_author.authors == []
     assert _meta("Title\n\nBy Jane Doe | March 3, 2021\n\nBody.").authors == ["Jane Doe"]
+    assert _meta("Title\n\nPublished by the Wallace Foundation in 2013\n\nBody.").organization == "The Wallace Foundation"
 
 
 @pytest.mark.slow

@@ -160,7 +160,9 @@ def find_organization(blocks: list[Block]) -> tuple[str, str] | None:
         label = _LABEL.match(line)
         if label and not label.group("label").lower().startswith("author"):
             value = label.group("value") or (lines[i + 1] if i + 1 < len(lines) else "")
-            value = value.strip(" .:")
+            # "Published by the Wallace Foundation in 2013" -> "The Wallace Foundation"
+            value = re.split(r"\s+(?:in|on)\s+|\s*[,;(|]\s*", value, maxsplit=1)[0].strip(" .:")
+            value = "The" + value[3:] if value.startswith("the ") else value
             if value and len(value) <= 120 and looks_like_organization(value):
                 return value, "document"
     for line in lines + _tail_lines(blocks):
