@@ -38,6 +38,9 @@ def test_labelled_dates_bylines_and_citations(text: str, year: int) -> None:
 def test_a_year_inside_a_sentence_is_not_a_dateline() -> None:
     meta = _meta("Title\n\nIn 2014, the partnership was created to turn around nine middle schools.")
     assert meta.year is None
+    long_line = "Updated guidance for principal supervisors was released in March 2020 after a year of pilots in four districts."
+    assert _meta(f"Title\n\n{long_line}").year is None
+    assert _meta("Title\n\nBy the Numbers (2019)\n\nBody.").year is None
 
 
 def test_copyright_year_is_inferred_and_its_holder_is_the_organization() -> None:
