@@ -38,6 +38,9 @@ def test_labelled_dates_bylines_and_citations(text: str, year: int) -> None:
 def test_a_year_inside_a_sentence_is_not_a_dateline() -> None:
     meta = _meta("Title\n\nIn 2014, the partnership was created to turn around nine middle schools.")
     assert meta.year is None
+    long_line = "Updated guidance for principal supervisors was released in March 2020 after a year of pilots in four districts."
+    assert _meta(f"Title\n\n{long_line}").year is None
+    assert _meta("Title\n\nBy the Numbers (2019)\n\nBody.").year is None
 
 
 def test_copyright_year_is_inferred_and_its_holder_is_the_organization() -> None:
@@ -67,6 +70,7 @@ def test_publisher_line_byline_and_organization_authors() -> None:
     org_author = _meta("Report\n\nBody.", fmt="pdf", authors=["Education Resource Strategies"])
     assert org_author.organization == "Education Resource Strategies" and org_author.authors == []
     assert _meta("Title\n\nBy Jane Doe | March 3, 2021\n\nBody.").authors == ["Jane Doe"]
+    assert _meta("Title\n\nPublished by the Wallace Foundation in 2013\n\nBody.").organization == "The Wallace Foundation"
 
 
 @pytest.mark.slow

@@ -138,3 +138,14 @@ def test_an_unreadable_export_is_a_failure_naming_the_file(store, tmp_path: Path
     report = ingest_paths(store, [bad])
     assert report.failed and report.failed[0][0] == str(bad)
     assert "BibTeX" in report.failed[0][1]
+
+
+def test_ingesting_the_export_folder_applies_its_entries(store, tmp_path: Path) -> None:
+    folder = tmp_path / "My Library"
+    _zotero_bib(folder, n=2)
+    report = ingest_paths(store, [folder])
+    assert sorted(report.added) == ["honig0-central", "honig1-central"]
+    assert [key for _, key, _ in report.entries_missing] == ["nofile2020"]
+    assert store.conn.execute("SELECT organization FROM documents WHERE id = 'honig1-central'").fetchone()[0] == (
+        "Center for the Study of Teaching and Policy"
+    )

@@ -101,10 +101,12 @@ def find_dateline(blocks: list[Block]) -> tuple[str, int] | None:
         label = _DATE_LABEL.match(line)
         rest = line[label.end():] if label else line
         found = _date_in(rest)
-        if found and (label or len(line) <= len(found[0]) + 25):
-            return found if found[1] <= date.today().year + 1 else None
+        short = len(line) <= len(found[0]) + 25 if found else False
+        if found and (short or (label and len(line) <= 80)) and found[1] <= date.today().year + 1:
+            return found
         byline = _BYLINE.match(line)
-        if byline and byline.group("rest"):
+        names = split_names(byline.group("names")) if byline else []
+        if byline and byline.group("rest") and names and all(_looks_like_name(n) for n in names):
             found = _date_in(byline.group("rest")) or _bare_year(byline.group("rest"))
             if found:
                 return found
@@ -160,7 +162,9 @@ def find_organization(blocks: list[Block]) -> tuple[str, str] | None:
         label = _LABEL.match(line)
         if label and not label.group("label").lower().startswith("author"):
             value = label.group("value") or (lines[i + 1] if i + 1 < len(lines) else "")
-            value = value.strip(" .:")
+            # "Published by the Wallace Foundation in 2013" -> "The Wallace Foundation"
+            value = re.split(r"\s+(?:in|on)\s+|\s*[,;(|]\s*", value, maxsplit=1)[0].strip(" .:")
+            value = "The" + value[3:] if value.startswith("the ") else value
             if value and len(value) <= 120 and looks_like_organization(value):
                 return value, "document"
     for line in lines + _tail_lines(blocks):

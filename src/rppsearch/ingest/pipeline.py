@@ -452,26 +452,36 @@ def ingest_paths(
 
 
 def _library_exports(paths: list[Path], report: IngestReport) -> tuple[list[Path], dict[Path, dict[str, Any]]]:
-    """Reference-manager exports among `paths` replaced by their attachments, with each
-    attachment's entry; entries without a readable attachment go to `report.entries_missing`."""
+    """Reference-manager exports among `paths` (or at the top of a folder among them) replaced
+    by their attachments, with each attachment's entry; entries without a readable attachment
+    go to `report.entries_missing`."""
     from .library import LIBRARY_SUFFIXES, read_library  # noqa: PLC0415
 
     out: list[Path] = []
     entries: dict[Path, dict[str, Any]] = {}
     for path in paths:
-        if path.suffix.lower() not in LIBRARY_SUFFIXES or not path.is_file():
+        if path.is_dir():
+            # an export's own folder (`My Library/My Library.bib` + `files/`): its files are found
+            # by discovery and get their entries' metadata
+            out.append(path)
+            exports = sorted(p for p in path.iterdir() if p.suffix.lower() in LIBRARY_SUFFIXES and p.is_file())
+        elif path.suffix.lower() in LIBRARY_SUFFIXES and path.is_file():
+            exports = [path]
+        else:
             out.append(path)
             continue
-        try:
-            export = read_library(path)
-        except RppError as exc:
-            report.failed.append((str(path), getattr(exc, "reason", None) or exc.message))
-            continue
-        for file, entry in export.attachments:
-            if file.resolve() not in entries:
-                entries[file.resolve()] = entry
-                out.append(file)
-        report.entries_missing.extend((str(path), key, reason) for key, reason in export.missing)
+        for export_path in exports:
+            try:
+                export = read_library(export_path)
+            except RppError as exc:
+                report.failed.append((str(export_path), getattr(exc, "reason", None) or exc.message))
+                continue
+            for file, entry in export.attachments:
+                if file.resolve() not in entries:
+                    entries[file.resolve()] = entry
+                    if export_path is path:
+                        out.append(file)
+            report.entries_missing.extend((str(export_path), key, reason) for key, reason in export.missing)
     return out, entries
 
 

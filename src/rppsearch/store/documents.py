@@ -137,7 +137,10 @@ def set_user_overrides(store: Store, doc_id: str, values: dict[str, Any]) -> Non
 
 
 def save_district_aliases(store: Store, pairs: list[tuple[str, str]]) -> None:
-    """Replace the `district_aliases` table (spelling -> canonical name) that filters consult."""
+    """Replace the `district_aliases` table (spelling -> canonical name) that filters consult
+    (no write when it already holds these pairs)."""
+    if sorted(district_alias_pairs(store)) == sorted(pairs):
+        return
     with store.transaction():
         store.conn.execute("DELETE FROM district_aliases")
         store.conn.executemany("INSERT INTO district_aliases (alias, canonical) VALUES (?, ?)", pairs)
