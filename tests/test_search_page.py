@@ -101,7 +101,7 @@ def test_browsing_without_a_query_lists_newest_first(corpus) -> None:  # noqa: A
     store, settings = corpus
     page = search_page(store, settings, "", mode="hybrid", limit=50, by="document")
     years = [h.metadata["year"] for h in page.hits]
-    assert page.total == 7 and page.message is None
+    assert page.total == 7 and page.message is None and page.mode == "browse"
     assert years[:-1] == sorted(years[:-1], reverse=True) and years[-1] is None  # no year: last
     assert all(h.matched_by == {} and h.relevance == 0 for h in page.hits)
     passages = search_page(store, settings, None, limit=5, filters=Filters(organization="Wallace"))

@@ -250,7 +250,8 @@ def search_page(
     count: bool = True,
     facets: bool = True,
 ) -> SearchPage:
-    """One page of results for `query` (blank or None: browse the filters, newest first).
+    """One page of results for `query` (blank or None: browse the filters, newest first;
+    the page's `mode` is then "browse").
 
     `mode`: `bm25`, `semantic` or `hybrid` (fusion of both: `rrf` with `rrf_k`, or `convex`
     over min-max normalised scores, `weight` being the semantic share). `depth`: candidates
@@ -283,6 +284,7 @@ def search_page(
     allowed = _Allowed(store, filters)
     need = offset + limit
     if parsed is None:
+        page.mode = "browse"
         ranking = _browse(store, filters, by=by)
     else:
         pool = max(depth or DEFAULT_DEPTH, need)
