@@ -54,9 +54,9 @@ def ndcg_at_10(queries: list[dict[str, Any]], ranked: dict[str, list[str]]) -> f
     total = 0.0
     for q in queries:
         gains = q["judgments"]
-        dcg = sum((2 ** gains.get(k, 0) - 1) / np.log2(i + 2) for i, k in enumerate(ranked[q["id"]][:10]))
+        dcg = sum(gains.get(k, 0) / np.log2(i + 2) for i, k in enumerate(ranked[q["id"]][:10]))
         ideal = sorted(gains.values(), reverse=True)[:10]
-        idcg = sum((2**g - 1) / np.log2(i + 2) for i, g in enumerate(ideal))
+        idcg = sum(g / np.log2(i + 2) for i, g in enumerate(ideal))
         total += dcg / idcg if idcg else 0.0
     return total / len(queries)
 

@@ -39,6 +39,8 @@ DEFAULT_DEPTH = 200  # candidates taken from each mode before fusion
 #: Candidates a lexical-only result set is counted over (`SearchPage.total`).
 MAX_CANDIDATES = 10_000
 DEFAULT_PER_DOCUMENT = 3
+#: RRF weights of (semantic, bm25) in hybrid mode.
+RRF_WEIGHTS: tuple[float, float] = (1.0, 1.0)
 DEFAULT_DIMENSIONS = (
     "learning-partnerships",
     "partnership-assistance",
@@ -99,6 +101,18 @@ def _check_numbers(limit: int, weight: float, rrf_k: int, depth: int | None) -> 
         _whole("depth", depth, 1, 100_000)
 
 
+def _check_rrf_weights(weights: tuple[float, float] | None) -> tuple[float, float]:
+    if weights is None:
+        return RRF_WEIGHTS
+    try:
+        sem, lex = (float(w) for w in weights)
+    except (TypeError, ValueError):
+        raise QueryError(f"rrf_weights: must be two numbers (semantic, bm25), got {weights!r}") from None
+    if not (0 <= sem and 0 <= lex and sem + lex > 0) or math.isnan(sem + lex):
+        raise QueryError(f"rrf_weights: must be two numbers >= 0, not both 0, got {weights!r}")
+    return sem, lex
+
+
 def parse_query(query: str | None) -> ParsedQuery | None:
     """The parsed query, or None for a blank one (browsing); QueryError when malformed."""
     if query is None:
@@ -113,10 +127,6 @@ def parse_query(query: str | None) -> ParsedQuery | None:
 
 
 # -- ranking -----------------------------------------------------------------------------
-#: RRF weights of (semantic, bm25) in hybrid mode.
-RRF_WEIGHTS = (1.0, 1.0)
-
-
 @dataclass
 class _Ranking:
     """Ranked keys (passage or document pks) with the fused score, each engine's
@@ -167,6 +177,7 @@ def _rank(
     fusion: str,
     weight: float,
     rrf_k: int,
+    rrf_weights: tuple[float, float],
     auto_refresh: bool,
 ) -> _Ranking:
     lex = _Lexical(store, settings, parsed, allowed=allowed, auto_refresh=auto_refresh)
@@ -188,7 +199,7 @@ def _rank(
         for ranked in (lexical_ranked, dense):  # the dense pick wins when both have one
             best.update(ranked.best())
     if fusion == "rrf":
-        fused = rrf_fuse([[key for key, _ in dense_items], [key for key, _ in lex_items]], k=rrf_k, weights=list(RRF_WEIGHTS))
+        fused = rrf_fuse([[key for key, _ in dense_items], [key for key, _ in lex_items]], k=rrf_k, weights=list(rrf_weights))
     else:
         fused = convex_fuse([dense_items, lex_items], [weight, 1.0 - weight])
     engines = {"bm25": _ranks(lex_items), "semantic": _ranks(dense_items)}
@@ -206,14 +217,16 @@ def _browse(store: Store, filters: Filters | None, *, by: str) -> _Ranking:
     return _Ranking([(doc, 0.0) for doc in best], best=best)
 
 
-def _relevance(ranking: _Ranking, key: int, score: float, *, mode: str, fusion: str, rrf_k: int) -> float:
+def _relevance(
+    ranking: _Ranking, key: int, score: float, *, mode: str, fusion: str, rrf_k: int, rrf_weights: tuple[float, float]
+) -> float:
     if not ranking.engines:
         return 0.0
     if mode == "hybrid" and fusion == "convex":
         return round(100.0 * score, 1)
     names = ["semantic", "bm25"] if mode == "hybrid" else list(ranking.engines)
     ranks = [ranking.engines[name].get(key, (None,))[0] for name in names]
-    return relevance(ranks, k=rrf_k, weights=list(RRF_WEIGHTS) if mode == "hybrid" else None)
+    return relevance(ranks, k=rrf_k, weights=list(rrf_weights) if mode == "hybrid" else None)
 
 
 # -- the API -----------------------------------------------------------------------------
@@ -233,10 +246,12 @@ def search_page(
     rrf_k: int = 60,
     depth: int | None = None,
     auto_refresh: bool = False,
+    rrf_weights: tuple[float, float] | None = None,
     count: bool = True,
     facets: bool = True,
 ) -> SearchPage:
-    """One page of results for `query` (blank or None: browse the filters, newest first).
+    """One page of results for `query` (blank or None: browse the filters, newest first;
+    the page's `mode` is then "browse").
 
     `mode`: `bm25`, `semantic` or `hybrid` (fusion of both: `rrf` with `rrf_k`, or `convex`
     over min-max normalised scores, `weight` being the semantic share). `depth`: candidates
@@ -255,6 +270,7 @@ def search_page(
     _check_numbers(limit, weight, rrf_k, depth)
     _whole("offset", offset, 0, MAX_OFFSET)
     _whole("per_document", per_document, 0, MAX_LIMIT)
+    rrf_weights = _check_rrf_weights(rrf_weights)
     parsed = parse_query(query)
     filters = _check_filters(store, filters)
     unknown = search_sql.unknown_counts(store, filters) if filters is not None else {}
@@ -268,13 +284,14 @@ def search_page(
     allowed = _Allowed(store, filters)
     need = offset + limit
     if parsed is None:
+        page.mode = "browse"
         ranking = _browse(store, filters, by=by)
     else:
         pool = max(depth or DEFAULT_DEPTH, need)
         lexical_pool = max(MAX_CANDIDATES, need) if count else need
         ranking = _rank(
             store, settings, parsed, mode=mode, by=by, allowed=allowed, pool=pool, lexical_pool=lexical_pool,
-            fusion=fusion, weight=weight, rrf_k=rrf_k, auto_refresh=auto_refresh,
+            fusion=fusion, weight=weight, rrf_k=rrf_k, rrf_weights=rrf_weights, auto_refresh=auto_refresh,
         )
     items, more = ranking.items, {}
     if by == "passage" and per_document:
@@ -295,7 +312,10 @@ def search_page(
               for name, ranks in ranking.engines.items() if key in ranks}
         for key, _ in shown
     }
-    rel = {key: _relevance(ranking, key, score, mode=mode, fusion=fusion, rrf_k=rrf_k) for key, score in shown}
+    rel = {
+        key: _relevance(ranking, key, score, mode=mode, fusion=fusion, rrf_k=rrf_k, rrf_weights=rrf_weights)
+        for key, score in shown
+    }
     page.hits = build_hits(
         store, shown, by=by, best=ranking.best, highlights=ranking.lex.highlights if ranking.lex else None,
         matched_by=matched, relevance=rel, more=more,
@@ -319,6 +339,7 @@ def search(
     auto_refresh: bool = False,
     per_document: int = 0,
     offset: int = 0,
+    rrf_weights: tuple[float, float] | None = None,
 ) -> list[Hit]:
     """The hits of `search_page` alone, uncapped by default and without counting the whole
     result set (what benchmarks and scripts want). A query with nothing to search for
@@ -326,7 +347,7 @@ def search(
     return search_page(
         store, settings, query, mode=mode, filters=filters, limit=limit, offset=offset, per_document=per_document,
         by=by, fusion=fusion, weight=weight, rrf_k=rrf_k, depth=depth, auto_refresh=auto_refresh,
-        count=False, facets=False,
+        rrf_weights=rrf_weights, count=False, facets=False,
     ).hits
 
 
