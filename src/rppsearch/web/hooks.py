@@ -169,22 +169,17 @@ def startup(datasette: Any) -> None:
     names = rpp_database_names(datasette)
     if not names:
         return
-    model = store_model_name(datasette.databases[names[0]].path)
-    threading.Thread(target=warm_encoder, args=(model,), name="rpp-warm", daemon=True).start()
+    db_path = Path(datasette.databases[names[0]].path)
+    model = store_model_name(db_path)
+    threading.Thread(target=warm_encoder, args=(model, db_path.parent), name="rpp-warm", daemon=True).start()
 
 
-def warm_encoder(model: str) -> None:
+def warm_encoder(model: str, index_dir: Path) -> None:
     """Load the model and run one short text through it (the first real query is then warm)."""
     try:
-        from .. import embed  # noqa: PLC0415
-
-        encoder = EMBEDDER.encoder(model)
-        warm = getattr(encoder, "warm", None) or getattr(embed, "warm", None)
+        encoder = EMBEDDER.encoder(model, index_dir=index_dir)
         with EMBEDDER.model_lock:
-            if callable(warm) and warm is getattr(encoder, "warm", None):
-                warm()
-            else:
-                encoder.encode(["central office transformation"])
+            encoder.encode(["central office transformation"])
     except Exception:  # noqa: BLE001 - warming is best effort; the first query reports errors
         return
 
