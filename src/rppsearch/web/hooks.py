@@ -96,7 +96,8 @@ def permission_allowed(datasette: Any, actor: Any, action: str, resource: Any) -
 
 @hookimpl
 def prepare_jinja2_environment(env: Any, datasette: Any) -> None:
-    """Our templates first: `rpp_search.html`, and `index.html` (a search box on the home page)."""
+    """Our templates first: `rpp_search.html`, `index.html` (a search box on the home page) and
+    `row.html` (a row's related rows at the top); the last two extend Datasette's own."""
     from jinja2 import ChoiceLoader, FileSystemLoader  # noqa: PLC0415
 
     env.loader = ChoiceLoader([FileSystemLoader(str(TEMPLATES_DIR)), env.loader])
@@ -135,8 +136,8 @@ def extra_template_vars(template: str, database: Any, table: Any, view_name: str
             pks = request.url_vars.get("pks")
             if pks:
                 related = await links.related_rows(datasette, database, table, urllib.parse.unquote(pks))
-                if related is not None:
-                    out["foreign_key_tables"] = related
+                if related is not None:  # at the bottom, as Datasette lists them, and at the top
+                    out["foreign_key_tables"] = out["rpp_related"] = related
         return out
 
     return inner
