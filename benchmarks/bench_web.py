@@ -49,11 +49,11 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
-def load(base: str, *, mode: str, clients: int, requests: int) -> dict[str, object]:
+def load(base: str, *, mode: str, clients: int, requests: int, salt: str = "") -> dict[str, object]:
     """`requests` GETs from `clients` threads; each request a query variant (no cache hit)."""
     urls = [
         f"{base}/-/rpp-search.json?" + urllib.parse.urlencode(
-            {"q": f"{QUERIES[i % len(QUERIES)]} {i // len(QUERIES)}" if i >= len(QUERIES) else QUERIES[i],
+            {"q": (f"{QUERIES[i % len(QUERIES)]} {i // len(QUERIES)}" if i >= len(QUERIES) else QUERIES[i]) + salt,
              "mode": mode, "limit": 10})
         for i in range(requests)
     ]
@@ -124,7 +124,7 @@ def main() -> None:
                 {"q": "warm-up question about principals", "mode": "hybrid"}), timeout=120) as response:
             response.read()
         first_ms = (time.perf_counter() - first) * 1000
-        single = load(base, mode="hybrid", clients=1, requests=20)
+        single = load(base, mode="hybrid", clients=1, requests=20, salt=" (one client)")
         rows = [load(base, mode=m, clients=args.clients, requests=args.requests) for m in args.modes.split(",")]
     finally:
         proc.terminate()

@@ -212,6 +212,8 @@ def test_next_keeps_a_local_path_with_its_query() -> None:
     assert safe_next("/-/rpp-search?q=a+b&mode=bm25", default="/") == "/-/rpp-search?q=a+b&mode=bm25"
 
 
+# Datasette turns on SQLite callback tracebacks: the refused calls are reported as unraisable.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_sql_embedding_functions_are_rationed(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`select count(rpp_embed('x'||pk)) from passages` stops after the ration instead of burning CPU."""
     monkeypatch.setattr(sqlfuncs, "SQL_BUDGET", sqlfuncs.SqlBudget(budget=3, window_s=60))

@@ -72,7 +72,9 @@ def test_a_document_page_counts_and_links_its_passages_and_a_passage_page_its_do
         html = (await ds.client.get(f"/rpp/documents/{doc_pk}")).text
         assert f"{len(doc.passages)} rows</a>\n                from document_id in passages" in html
         assert "0 rows" not in html.split("Links from other tables")[1].split("document_tags")[0]
-        (listing,) = [h for h in _hrefs(html) if h.startswith("/rpp/passages?")]
+        (listing,) = {h for h in _hrefs(html) if h.startswith("/rpp/passages?")}
+        # Also at the top of the page, above the document's (long) text.
+        assert html.index('class="rpp-related"') < html.index('class="rows-and-columns"')
         rows = (await ds.client.get(listing.replace("/rpp/passages?", "/rpp/passages.json?_shape=array&"))).json()
         assert [r["id"] for r in rows] == [f"{doc.id}-p{i:04d}" for i in range(len(doc.passages))]
         passage = (await ds.client.get(f"/rpp/passages/{passage_pk}")).text

@@ -96,7 +96,8 @@ def permission_allowed(datasette: Any, actor: Any, action: str, resource: Any) -
 
 @hookimpl
 def prepare_jinja2_environment(env: Any, datasette: Any) -> None:
-    """Our templates first: `rpp_search.html`, and `index.html` (a search box on the home page)."""
+    """Our templates first: `rpp_search.html`, `index.html` (a search box on the home page) and
+    `row.html` (a row's related rows at the top); the last two extend Datasette's own."""
     from jinja2 import ChoiceLoader, FileSystemLoader  # noqa: PLC0415
 
     env.loader = ChoiceLoader([FileSystemLoader(str(TEMPLATES_DIR)), env.loader])
@@ -135,8 +136,8 @@ def extra_template_vars(template: str, database: Any, table: Any, view_name: str
             pks = request.url_vars.get("pks")
             if pks:
                 related = await links.related_rows(datasette, database, table, urllib.parse.unquote(pks))
-                if related is not None:
-                    out["foreign_key_tables"] = related
+                if related is not None:  # at the bottom, as Datasette lists them, and at the top
+                    out["foreign_key_tables"] = out["rpp_related"] = related
         return out
 
     return inner
@@ -169,22 +170,17 @@ def startup(datasette: Any) -> None:
     names = rpp_database_names(datasette)
     if not names:
         return
-    model = store_model_name(datasette.databases[names[0]].path)
-    threading.Thread(target=warm_encoder, args=(model,), name="rpp-warm", daemon=True).start()
+    db_path = Path(datasette.databases[names[0]].path)
+    model = store_model_name(db_path)
+    threading.Thread(target=warm_encoder, args=(model, db_path.parent), name="rpp-warm", daemon=True).start()
 
 
-def warm_encoder(model: str) -> None:
+def warm_encoder(model: str, index_dir: Path) -> None:
     """Load the model and run one short text through it (the first real query is then warm)."""
     try:
-        from .. import embed  # noqa: PLC0415
-
-        encoder = EMBEDDER.encoder(model)
-        warm = getattr(encoder, "warm", None) or getattr(embed, "warm", None)
+        encoder = EMBEDDER.encoder(model, index_dir=index_dir)
         with EMBEDDER.model_lock:
-            if callable(warm) and warm is getattr(encoder, "warm", None):
-                warm()
-            else:
-                encoder.encode(["central office transformation"])
+            encoder.encode(["central office transformation"])
     except Exception:  # noqa: BLE001 - warming is best effort; the first query reports errors
         return
 

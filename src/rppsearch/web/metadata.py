@@ -248,12 +248,11 @@ order by d.year desc, d.title""",
             "BM25 relevance; the table search lands here. Words in «» matched. For meaning as "
             "well as words use the search page.",
             "sql": """select
-  p.id as passage_id, p.document_id, d.title, p.heading,
+  p.id as passage_id, p.document_id, p.heading,
   snippet(passages_fts, 0, '«', '»', '…', 32) as matched_text,
   round(-bm25(passages_fts), 2) as relevance
 from passages_fts
 join passages p on p.pk = passages_fts.rowid
-join documents d on d.id = p.document_id
 where :q != '' and passages_fts match escape_fts(:q)
 order by rank
 limit 100""",

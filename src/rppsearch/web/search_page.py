@@ -109,7 +109,7 @@ def run_search(db_path: str, params: SearchParams, *, offset: int, limit: int) -
         if mode == "bm25" or not params.query:
             page = run(store, mode)
         else:
-            EMBEDDER.encoder(model)  # load once, under the lock, before the engine asks for it
+            EMBEDDER.encoder(model, index_dir=settings.index_dir)  # load once, before the engine asks
             try:
                 with EMBEDDER.model_lock:  # one encoder user at a time (tokenizers are not re-entrant)
                     page = run(store, mode)

@@ -10,10 +10,12 @@ page does not go through these functions and is not rationed.
 
 from __future__ import annotations
 
+import inspect
 import os
 import threading
 import time
 from collections import OrderedDict
+from pathlib import Path
 from typing import Any, Protocol
 
 from .stores import store_model_name
@@ -40,29 +42,32 @@ class QueryEmbedder:
         self.loads = 0
         self.encodes = 0
 
-    def encoder(self, model: str) -> _Encoder:
-        """The encoder for `model`, created at most once across threads."""
-        from ..embed import get_encoder  # noqa: PLC0415 - numpy/torch only when needed
+    def encoder(self, model: str, *, index_dir: Path | None = None) -> _Encoder:
+        """The encoder for `model`, created at most once across threads.
+
+        `index_dir` (the store's folder) is passed on where the encoder factory takes it (an
+        exported ONNX graph is cached beside the store's indexes)."""
+        from .. import embed  # noqa: PLC0415 - numpy and the model only when needed
 
         with self.model_lock:
-            from .. import embed  # noqa: PLC0415
-
             if model not in embed._CACHE:  # noqa: SLF001 - count real loads for tests
                 self.loads += 1
-            return get_encoder(model)
+            if index_dir is not None and "index_dir" in inspect.signature(embed.get_encoder).parameters:
+                return embed.get_encoder(model, index_dir=index_dir)
+            return embed.get_encoder(model)
 
     def cached(self, model: str, text: str) -> bool:
         with self._cache_lock:
             return (model, text) in self._cache
 
-    def vector(self, model: str, text: str) -> Any:
+    def vector(self, model: str, text: str, *, index_dir: Path | None = None) -> Any:
         """The query vector for `text` (float32, normalised), computed once per text."""
         key = (model, text)
         with self._cache_lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        encoder = self.encoder(model)
+        encoder = self.encoder(model, index_dir=index_dir)
         with self.model_lock:  # one encoder user at a time; and a text racing in is encoded once
             with self._cache_lock:
                 if key in self._cache:
@@ -109,7 +114,7 @@ def _sql_vector(function: str, db_path: str | os.PathLike[str], text: str) -> An
     model = store_model_name(db_path)
     if not EMBEDDER.cached(model, text):
         SQL_BUDGET.take(function)
-    return EMBEDDER.vector(model, text)
+    return EMBEDDER.vector(model, text, index_dir=Path(db_path).parent)
 
 
 def make_similarity(db_path: str | os.PathLike[str]):  # noqa: ANN201
