@@ -331,3 +331,17 @@ def test_datasette_pages(db_path: Path) -> None:
         assert "<b>Org</b>" not in hostile.text and "Evil &lt;b&gt;Org&lt;/b&gt;" in hostile.text
 
     asyncio.run(main())
+
+
+def test_a_reader_sees_each_build_without_refreshing(index_dir: Path) -> None:
+    """A long-lived reader (as Datasette's) gets the new documents on its next map: nothing
+    is cached or materialised."""
+    path = build_sample_store(index_dir, docs=DOCS[:2])
+    with Store.open(path, create=False, readonly=True) as reader:
+        before = evidence_map(reader, by="district")
+        assert NONE_LABEL not in [c.label for c in before.columns]
+        assert {c.label: c.documents for c in before.columns}["Denver Public Schools"] == 1
+        build_sample_store(index_dir, docs=DOCS)  # a later build adds documents
+        after = evidence_map(reader, by="district")
+        assert {c.label: c.documents for c in after.columns}["Denver Public Schools"] == 3
+        assert after.cell("learning-partnerships", None).passages == 1  # the hostile document, no district

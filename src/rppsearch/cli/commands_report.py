@@ -152,9 +152,9 @@ def evidence_command(
         raise typer.BadParameter("choose one of --json and --csv")
     filters = _filters([dimension], organization, district, year_from, year_to, doc_type)
     with _open(index_dir) as store:
-        from ..report.matrix import evidence_map  # noqa: PLC0415
+        from ..report.matrix import check_dimensions  # noqa: PLC0415
 
-        evidence_map(store, by=by.value, filters=filters)  # validates the dimension and filters
+        check_dimensions(store, [dimension])
         passages = cell_passages(store, dimension=dimension, by=by.value, value=value, filters=filters, limit=limit)
     rows = []
     for p in passages:

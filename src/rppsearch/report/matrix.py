@@ -41,6 +41,7 @@ __all__ = [
     "Row",
     "EvidenceMap",
     "evidence_map",
+    "check_dimensions",
     "EVIDENCE_RULE",
     "column_documents",
     "cell_command",
@@ -236,6 +237,11 @@ def cell_command(dimension_id: str, by: str, key: str | None, filters: MapFilter
 
 
 # -- the matrix ----------------------------------------------------------------------------
+def check_dimensions(store: Store, dimensions: Sequence[str]) -> list[Row]:
+    """The codebook's rows (in order), only `dimensions` when given; QueryError for an unknown id."""
+    return _rows(store, dimensions)
+
+
 def _rows(store: Store, dimensions: Sequence[str]) -> list[Row]:
     rows = [Row(r[0], r[1]) for r in store.conn.execute("SELECT id, name FROM dimensions ORDER BY position, id")]
     if not rows:

@@ -160,7 +160,7 @@ async def map_page(datasette: Any, request: Any) -> Any:
 async def cell_page(datasette: Any, request: Any) -> Any:
     """`/-/rpp-map/cell`: one cell's evidence passages, people's accepts first."""
     from .evidence import cell_passages, count_cell_passages  # noqa: PLC0415
-    from .matrix import evidence_map  # noqa: PLC0415
+    from .matrix import check_dimensions  # noqa: PLC0415
 
     context: dict[str, Any] = {"error": None, "passages": [], "map_url": datasette.urls.path(MAP_PATH)}
     try:
@@ -177,7 +177,7 @@ async def cell_page(datasette: Any, request: Any) -> Any:
         db = await _database(datasette, params["db"])
 
         def work(store: Any) -> tuple[Any, ...]:
-            evidence_map(store, by=by, filters=filters, max_columns=1)  # validates the dimension
+            check_dimensions(store, [dimension])
             names = {r[0]: r[1] for r in store.conn.execute("SELECT id, name FROM dimensions")}
             total = count_cell_passages(store, dimension=dimension, by=by, value=value, filters=filters)
             rows = cell_passages(store, dimension=dimension, by=by, value=value, filters=filters,
