@@ -104,7 +104,7 @@ def test_review_active_on_screen_shows_retraining_and_the_stopping_estimate(inde
     for _ in range(6):  # add evidence-use to the data passages, accept (nothing) on the others
         child.expect(r"([\w-]+)-p\d{4} · passage \d+ of \d+")
         doc = child.match.group(1)
-        child.expect_exact("left")  # every dimension shows its estimate ("about k left")
+        child.expect(r"about \d+ left|no estimate yet")  # every dimension's line ends with its estimate
         child.expect_exact("? help")
         if doc.startswith("d") and doc[1:].isdigit() and int(doc[1:]) % 2 == 0:
             child.send("d")
@@ -114,7 +114,7 @@ def test_review_active_on_screen_shows_retraining_and_the_stopping_estimate(inde
         child.send("a")
     child.expect_exact("retrained 4×")
     child.expect(r"evidence-use\s+\S+\s+.*about (\d+) left")
-    assert int(child.match.group(1)) <= 12
+    assert 1 <= int(child.match.group(1)) <= 28 - 6  # a count among the passages not yet reviewed (accuracy: above)
     child.send("q")
     child.expect_exact("Saved.")
     child.expect(pexpect.EOF)
