@@ -151,3 +151,51 @@ def test_the_newton_fit_matches_scikit_learns_logistic_regression() -> None:
     w, b = fit_logistic(X, y, C=1.0)
     ref = sklearn.LogisticRegression(C=1.0, tol=1e-8, max_iter=1000).fit(X, y)
     assert np.allclose(w, ref.coef_[0], atol=1e-4) and abs(b - ref.intercept_[0]) < 1e-4
+
+
+CODEBOOK = """\
+name: district-data
+version: "1"
+description: A two-code codebook written for this test.
+dimensions:
+  - id: data-use
+    name: Data use
+    definition: Teams review data and evidence from school visits and revise their plans.
+    examples:
+      - The team reviewed the monthly data and evidence to revise its support plans.
+      - Evidence from school visits led the office to change its plans.
+  - id: facilities
+    name: Facilities
+    definition: Buildings, facilities departments and office moves.
+    examples:
+      - The facilities department moved to a new building downtown.
+      - The district renamed its facilities office and moved it.
+"""
+
+
+def test_a_new_codebook_starts_from_zero_shot_and_the_light_model_takes_over_at_30(index_dir: Path, tmp_path: Path) -> None:
+    from rppsearch.config import Settings
+    from rppsearch.tag.pipeline import tag_store, train_and_register
+
+    store = active_store(index_dir / "rpp.db", n=44)
+    codebook = tmp_path / "codebook.yaml"
+    codebook.write_text(CODEBOOK, encoding="utf-8")
+    settings = Settings(index_dir=index_dir)
+    model = train_and_register(store, settings, taxonomy_path=codebook)  # no examples: the zero-shot tagger
+    assert model.zeroshot is not None
+    tag_store(store, settings, force=True)
+    session = ReviewSession(store, reviewer="ana", order="active", retrain_every=5)
+    assert [d["id"] for d in session.codebook] == ["data-use", "facilities"]
+    first = session.current()
+    assert first is not None and first.dimensions[0].score is not None  # zero-shot suggestions start the queue
+    for n in range(40):
+        item = session.current()
+        if item is None:
+            break
+        is_data = "data" in item.text
+        session.add(item, "data-use" if is_data else "facilities")
+        session.accept(item)
+        est = session.estimates()["data-use"]
+        assert est.model == ("active" if est.decided >= 30 else "prior")
+    assert session.estimates()["data-use"].model == "active" and session.estimates()["data-use"].left is not None
+    store.close()
