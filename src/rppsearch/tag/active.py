@@ -20,8 +20,8 @@ the sum of the light model's probabilities over them — the estimator of Yu & M
 Applications, 2019), which fits a logistic regression on the screened items and sums its
 probabilities over the rest — with the probabilities moved from the reviewed sample's rate
 of relevant passages to the collection's by the EM prior adjustment of Saerens et al. (2002)
-(`remaining_relevant`). Given once the light model has taken over and has seen a third of
-`takeover` answers of each kind. Shown as "about k left"; with it, the run of consecutive
+(`remaining_relevant`). Given once the light model has seen `takeover` answers of each
+kind (30 yes and 30 no by default): with fewer, the bench showed it off by a factor of five. Shown as "about k left"; with it, the run of consecutive
 decisions saying the dimension does not apply (the data-driven heuristic of ASReview's
 SAFE procedure, Boetje & van de Schoot 2024: stop after a long run of irrelevant items).
 """
@@ -200,7 +200,7 @@ class ActiveLearner:
                 self.scores[:, j] = self.priors[:, j]
                 est.model = "prior"
             negatives = est.decided - est.relevant
-            ready = est.model == "active" and min(est.relevant, negatives) >= max(1, self.takeover // 3)
+            ready = est.model == "active" and min(est.relevant, negatives) >= self.takeover
             est.left = remaining_relevant(self.scores[~reviewed, j], found=est.relevant, decided=est.decided) if ready else None
             streak = 0
             for _, d, applies in reversed(order):
