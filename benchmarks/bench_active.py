@@ -82,7 +82,7 @@ def simulate(vectors: np.ndarray, prior: np.ndarray, y: np.ndarray, *, strategy:
         scores = learner.scores[:, 0]
         if trace is not None and len(screened) in marks:
             est = learner.estimates["d"]
-            trace.append({"screened": marks[len(screened)], "estimate_left": round(est.left, 1),
+            trace.append({"screened": marks[len(screened)], "estimate_left": None if est.left is None else round(est.left, 1),
                           "true_left": int(y[left].sum()), "streak": est.streak})
     return screened
 
@@ -176,12 +176,13 @@ def main() -> None:
     for r in rows:
         f = r["found_in_first_takeover"]
         print(f"| {r['dimension']} | {f['random_expected']:.1f} | {f['active_uncertainty']} | {f['active_most_likely']} |")
-    print("\nStopping estimate (\"about k left\", summed probabilities) against the relevant items truly left:")
+    print("\nStopping estimate (\"about k left\"; – = not given yet) against the relevant items truly left:")
     print("| dimension | order | " + " | ".join(f"after {int(c * 100)}%" for c in CHECKPOINTS) + " |")
     print("|---|---|" + "---|" * len(CHECKPOINTS))
     for r in rows:
         for name in ("active_uncertainty", "active_most_likely"):
-            cells = [f"{t['estimate_left']:.0f} vs {t['true_left']}" for t in r["stopping_estimate"][name]]
+            cells = [("–" if t["estimate_left"] is None else f"{t['estimate_left']:.0f}") + f" vs {t['true_left']}"
+                     for t in r["stopping_estimate"][name]]
             print(f"| {r['dimension']} | {names[name]} | " + " | ".join(cells) + " |")
 
 

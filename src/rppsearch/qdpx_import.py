@@ -47,7 +47,7 @@ from typing import Any
 
 from .errors import LabelError
 from .labels_io import code_guid
-from .qdpx import MODEL_USER_PREFIX, QDE_NAMESPACE, normalise_newlines, source_guid
+from .qdpx import MODEL_USER_PREFIX, normalise_newlines, source_guid
 from .review import rollup
 from .store import Store
 from .store import labels as labelstore
@@ -56,7 +56,6 @@ from .store.labels_bulk import Action, existing_keys, record_bulk
 __all__ = ["QdpxImportReport", "import_qdpx", "POSITION_MODES"]
 
 POSITION_MODES = ("auto", "normalized", "raw")
-_Q = f"{{{QDE_NAMESPACE}}}"
 
 
 @dataclass

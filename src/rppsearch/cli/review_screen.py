@@ -201,7 +201,8 @@ class ReviewScreen:
         row.append(f"{status:<17}", style="green" if line.mine == "accept" else "red" if line.mine == "reject" else "cyan")
         est = self.session.estimates().get(line.id)
         if est is not None:
-            row.append(f"about {round(est.left)} left" + (f", {est.streak} no in a row" if est.streak else ""), style="dim")
+            left = "no estimate yet" if est.left is None else f"about {round(est.left)} left"
+            row.append(left + (f", {est.streak} no in a row" if est.streak else ""), style="dim")
         return row
 
     def draw(self, item: ReviewItem) -> None:
