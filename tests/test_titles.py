@@ -115,3 +115,9 @@ def test_markdown_title_from_its_first_heading_unless_a_section_heading(tmp_path
     assert parse_file(path).metadata.title == "Leading for Equity"
     path.write_text("# 1 Introduction\n\nPrincipals meet weekly with their supervisors.\n", encoding="utf-8")
     assert parse_file(path).metadata.title is None
+
+
+def test_quotes_inside_a_title_are_kept() -> None:
+    title = '"My Job Is to Make Principals Better": A Conversation'
+    assert pick_title(title) == title
+    assert pick_title('"Leading for Equity"') == "Leading for Equity"
