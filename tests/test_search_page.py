@@ -170,6 +170,8 @@ def test_a_query_of_stop_words_says_so(corpus) -> None:  # noqa: ANN001
         assert page.hits == [] and page.total == 0
         assert page.message and "nothing to search for" in page.message
     assert search(store, settings, query="to be or not", mode="bm25") == []
+    only_out = search_page(store, settings, "-budget", mode="bm25")
+    assert only_out.hits == [] and "only says what to leave out" in (only_out.message or "")
 
 
 def test_bad_page_arguments_fail_before_ranking(corpus) -> None:  # noqa: ANN001

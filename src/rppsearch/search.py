@@ -279,7 +279,7 @@ def search_page(
         include_unknown=bool(filters and filters.include_unknown),
     )
     if parsed is not None and parsed.is_empty:
-        page.message = empty_message(query or "")
+        page.message = empty_message(query or "", parsed)
         return page
     allowed = _Allowed(store, filters)
     need = offset + limit
