@@ -23,7 +23,7 @@ from .config import Settings
 from .errors import IndexStateError, QueryError
 from .fusion import convex_fuse, relevance, rrf_fuse
 from .models import Filters, Hit, SearchPage
-from .query import ParsedQuery, empty_message, parse
+from .query import Clause, ParsedQuery, empty_message, parse
 from .results import build_hits, cap_per_document, hit_to_json, page_to_json, unknown_notices
 from .engines import _QUERY_VECTORS, _Allowed, _bm25, _Lexical, _open_vectors, _semantic, encode_query  # noqa: F401 (_QUERY_VECTORS: benchmarks clear it)
 from .store import Store
@@ -152,15 +152,12 @@ def _constraints(lex: _Lexical) -> tuple[np.ndarray | None, np.ndarray | None]:
     only = exclude = None
     required = tuple(c for c in parsed.positive if c.required)
     if required:
-        sub = _Lexical(lex.store, lex.settings, ParsedQuery(parsed.raw, required + parsed.excluded),
-                       allowed=lex.allowed, auto_refresh=False)
-        sub._engine = lex._engine if lex._engine is not _Lexical._UNOPENED else sub._engine
-        only = np.asarray(sorted(pk for pk, _ in sub.passages(MAX_CANDIDATES)), dtype=np.int64)
+        hits = lex.passages(MAX_CANDIDATES, query=ParsedQuery(parsed.raw, required + parsed.excluded))
+        only = np.asarray(sorted(pk for pk, _ in hits), dtype=np.int64)
     if parsed.excluded:
-        positive = tuple(type(c)(c.atoms, exclude=False) for c in parsed.excluded)
-        sub = _Lexical(lex.store, lex.settings, ParsedQuery(parsed.raw, positive), allowed=lex.allowed, auto_refresh=False)
-        sub._engine = lex._engine if lex._engine is not _Lexical._UNOPENED else sub._engine
-        exclude = np.asarray(sorted(pk for pk, _ in sub.passages(MAX_CANDIDATES)), dtype=np.int64)
+        positive = tuple(Clause(c.atoms) for c in parsed.excluded)
+        hits = lex.passages(MAX_CANDIDATES, query=ParsedQuery(parsed.raw, positive))
+        exclude = np.asarray(sorted(pk for pk, _ in hits), dtype=np.int64)
     return only, exclude
 
 
