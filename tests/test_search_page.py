@@ -143,7 +143,7 @@ def test_facets_count_the_whole_result_set(corpus) -> None:  # noqa: ANN001
 
 def test_matched_by_and_relevance(corpus) -> None:  # noqa: ANN001
     store, settings = corpus
-    page = search_page(store, settings, "weekly supervisors brief", mode="hybrid", limit=10, per_document=0)
+    page = search_page(store, settings, "weekly supervisors brief", mode="hybrid", fusion="rrf", limit=10, per_document=0)
     assert page.hits
     for hit in page.hits:
         assert hit.matched_by and set(hit.matched_by) <= {"bm25", "semantic"}
@@ -158,6 +158,9 @@ def test_matched_by_and_relevance(corpus) -> None:  # noqa: ANN001
     assert top.relevance == pytest.approx(expected, abs=0.1)
     relevances = [h.relevance for h in page.hits]
     assert relevances == sorted(relevances, reverse=True)
+    convex = search_page(store, settings, "weekly supervisors brief", mode="hybrid", fusion="convex", limit=10)
+    assert [h.relevance for h in convex.hits] == [round(100 * h.score, 1) for h in convex.hits]
+    assert all(0 < h.relevance <= 100 for h in convex.hits)
     lexical = search_page(store, settings, "supervisors", mode="bm25", limit=3)
     assert lexical.hits[0].relevance == 100.0 and lexical.hits[0].matched_by["bm25"]["rank"] == 1
     assert lexical.hits[0].matched_by["bm25"]["score"] == lexical.hits[0].score
