@@ -27,6 +27,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=HERE / "results" / "scifact_tuning.json")
     parser.add_argument("--compare-recipes", action="store_true", help="also encode passage text alone (slow)")
     parser.add_argument("--only-recipes", action="store_true", help="just the recipe comparison (merged into --out)")
+    parser.add_argument("--fusion-grid", action="store_true", help="a small grid with weighted RRF (writes scifact_fusion.json)")
     args = parser.parse_args()
 
     from rppsearch import search as search_mod  # noqa: PLC0415
@@ -44,7 +45,11 @@ def main() -> None:
         texts = list(queries.values())
         for text, vec in zip(texts, encoder.encode(texts)):
             vectors[text] = vec
-    search_mod.encode_query = lambda _settings, query: vectors[query]  # type: ignore[assignment]
+    # the engine encodes the query's words without operators; SciFact claims are plain text,
+    # but whitespace may differ: fall back to encoding the text as given
+    search_mod.encode_query = lambda _settings, query: (  # type: ignore[assignment]
+        vectors[query] if query in vectors else encoder.encode([query])[0]
+    )
 
     store = Store.open(bench_settings.db_path, readonly=True)
     source = {r[0]: r[1] for r in store.conn.execute("SELECT id, json_extract(metadata, '$.source_id') FROM documents")}
@@ -57,6 +62,9 @@ def main() -> None:
             run[qid] = {str(source[h.document_id]): float(100 - i) for i, h in enumerate(hits)}
         return evaluate_runs(qrels, {"x": run})["x"]
 
+    if args.fusion_grid:
+        fusion_grid(ndcg, HERE / "results" / "scifact_fusion.json")
+        return
     if args.only_recipes:
         results = json.loads(args.out.read_text()) if args.out.exists() else {}
         results["recipes"] = compare_recipes(store, encoder, splits, source)
@@ -95,6 +103,30 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results["best"], indent=2))
+
+
+def fusion_grid(ndcg: Any, out: Path) -> None:
+    """Fusion settings on the TRAIN queries, then the best and the shipped default on test."""
+    grid = {
+        "rrf k=60 w=1.0/1.0": {"rrf_k": 60, "rrf_weights": (1.0, 1.0)},
+        "rrf k=10 w=0.8/1.0": {"rrf_k": 10, "rrf_weights": (0.8, 1.0)},
+        "rrf k=20 w=0.8/1.0": {"rrf_k": 20, "rrf_weights": (0.8, 1.0)},
+        "rrf k=10 w=0.6/1.0": {"rrf_k": 10, "rrf_weights": (0.6, 1.0)},
+        "convex w=0.5": {"fusion": "convex", "weight": 0.5},
+    }
+    results: dict[str, Any] = {"train": {}, "test": {}}
+    for name, options in grid.items():
+        results["train"][name] = ndcg("train", mode="hybrid", **options)
+        print("train", name, results["train"][name], file=sys.stderr, flush=True)
+    best = max(grid, key=lambda n: results["train"][n]["ndcg@10"])
+    results["best_on_train"] = best
+    for name in dict.fromkeys([best, "rrf k=60 w=1.0/1.0", *grid]):
+        results["test"][name] = ndcg("test", mode="hybrid", **grid[name])
+        print("test", name, results["test"][name], file=sys.stderr, flush=True)
+        out.write_text(json.dumps(results, indent=2) + "\n")
+    for mode in ("bm25", "semantic"):
+        results["test"][mode] = ndcg("test", mode=mode)
+    out.write_text(json.dumps(results, indent=2) + "\n")
 
 
 def compare_recipes(store: Any, encoder: Any, splits: dict[str, Any], source: dict[str, str]) -> dict[str, Any]:

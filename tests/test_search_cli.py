@@ -154,6 +154,10 @@ def test_bm25_search_and_help_never_import_torch(built) -> None:  # noqa: ANN001
         ["search", "supervisors", "--mode", "bm25", "--by", "document", "--organization", "ERS", "--index-dir", str(built)],
         ["--help"],
         ["search", "--help"],
+        # refused before any model loads: a malformed query, one with nothing to search for
+        ["search", '"unclosed phrase', "--mode", "hybrid", "--index-dir", str(built)],
+        ["search", "the of and", "--mode", "semantic", "--index-dir", str(built)],
+        ["search", "coaching", "--mode", "hybrid", "--document", "nope", "--index-dir", str(built)],
     ):
         proc = subprocess.run(
             [sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=120,

@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from rppsearch.config import Settings
 from rppsearch.errors import QueryError
-from rppsearch.index.bm25 import refresh_lexical
-from rppsearch.index.vectors import embed_missing, refresh_index
 from rppsearch.models import Filters as ModelFilters
 from rppsearch.search import Filters, search, search_page
 from rppsearch.store import Store
-from test_search_support import Doc, add_dimensions, add_docs, tag_passage
+from rppsearch.store.tags import refresh_dimensions
+from test_search_support import Doc, add_dimensions, indexed_store, tag_passage
 
 
 def _docs() -> list[Doc]:
@@ -45,22 +43,16 @@ def _docs() -> list[Doc]:
 
 @pytest.fixture(scope="module", params=["tantivy", "fts5"])
 def corpus(request, tmp_path_factory):  # noqa: ANN001, ANN201
-    index_dir = tmp_path_factory.mktemp(f"page-{request.param}")
-    store = Store.open(index_dir / "rpp.db")
-    add_docs(store, _docs())
-    add_dimensions(store)
-    tag_passage(store, "flood-p0000", "learning-partnerships", score=0.9, assigned=True)
-    tag_passage(store, "brief0-p0000", "learning-partnerships", score=0.8, assigned=True)
-    tag_passage(store, "brief1-p0000", "evidence-use", score=0.7, assigned=True)
-    from rppsearch.store.tags import refresh_dimensions  # noqa: PLC0415
+    def tag(store: Store) -> None:
+        add_dimensions(store)
+        tag_passage(store, "flood-p0000", "learning-partnerships", score=0.9, assigned=True)
+        tag_passage(store, "brief0-p0000", "learning-partnerships", score=0.8, assigned=True)
+        tag_passage(store, "brief1-p0000", "evidence-use", score=0.7, assigned=True)
+        with store.transaction():
+            refresh_dimensions(store, passage_pks=None, document_ids=None)
 
-    with store.transaction():
-        refresh_dimensions(store, passage_pks=None, document_ids=None)
-    settings = Settings(index_dir=index_dir, embedding_model="fake")
-    embed_missing(store, settings)
-    refresh_index(store, settings)
-    if request.param == "tantivy":
-        refresh_lexical(store, settings)
+    index_dir = tmp_path_factory.mktemp(f"page-{request.param}")
+    store, settings = indexed_store(index_dir, _docs(), lexical=request.param, before_index=tag)
     yield store, settings
     store.close()
 
@@ -109,7 +101,7 @@ def test_browsing_without_a_query_lists_newest_first(corpus) -> None:  # noqa: A
     store, settings = corpus
     page = search_page(store, settings, "", mode="hybrid", limit=50, by="document")
     years = [h.metadata["year"] for h in page.hits]
-    assert page.total == 7 and page.message is None
+    assert page.total == 7 and page.message is None and page.mode == "browse"
     assert years[:-1] == sorted(years[:-1], reverse=True) and years[-1] is None  # no year: last
     assert all(h.matched_by == {} and h.relevance == 0 for h in page.hits)
     passages = search_page(store, settings, None, limit=5, filters=Filters(organization="Wallace"))
@@ -151,7 +143,7 @@ def test_facets_count_the_whole_result_set(corpus) -> None:  # noqa: ANN001
 
 def test_matched_by_and_relevance(corpus) -> None:  # noqa: ANN001
     store, settings = corpus
-    page = search_page(store, settings, "weekly supervisors brief", mode="hybrid", limit=10, per_document=0)
+    page = search_page(store, settings, "weekly supervisors brief", mode="hybrid", fusion="rrf", limit=10, per_document=0)
     assert page.hits
     for hit in page.hits:
         assert hit.matched_by and set(hit.matched_by) <= {"bm25", "semantic"}
@@ -166,6 +158,9 @@ def test_matched_by_and_relevance(corpus) -> None:  # noqa: ANN001
     assert top.relevance == pytest.approx(expected, abs=0.1)
     relevances = [h.relevance for h in page.hits]
     assert relevances == sorted(relevances, reverse=True)
+    convex = search_page(store, settings, "weekly supervisors brief", mode="hybrid", fusion="convex", limit=10)
+    assert [h.relevance for h in convex.hits] == [round(100 * h.score, 1) for h in convex.hits]
+    assert all(0 < h.relevance <= 100 for h in convex.hits)
     lexical = search_page(store, settings, "supervisors", mode="bm25", limit=3)
     assert lexical.hits[0].relevance == 100.0 and lexical.hits[0].matched_by["bm25"]["rank"] == 1
     assert lexical.hits[0].matched_by["bm25"]["score"] == lexical.hits[0].score
@@ -178,6 +173,8 @@ def test_a_query_of_stop_words_says_so(corpus) -> None:  # noqa: ANN001
         assert page.hits == [] and page.total == 0
         assert page.message and "nothing to search for" in page.message
     assert search(store, settings, query="to be or not", mode="bm25") == []
+    only_out = search_page(store, settings, "-budget", mode="bm25")
+    assert only_out.hits == [] and "only says what to leave out" in (only_out.message or "")
 
 
 def test_bad_page_arguments_fail_before_ranking(corpus) -> None:  # noqa: ANN001

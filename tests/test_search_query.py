@@ -5,14 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from rppsearch.config import Settings
 from rppsearch.errors import QueryError
-from rppsearch.index.bm25 import refresh_lexical
-from rppsearch.index.vectors import embed_missing, refresh_index
 from rppsearch.query import parse
 from rppsearch.search import search_page
-from rppsearch.store import Store
-from test_search_support import Doc, add_docs
+from test_search_support import Doc, indexed_store
 
 DOCS = [
     Doc(id="toa", title="District playbook", passages=["A clear theory of action guides the central office."],
@@ -30,14 +26,7 @@ DOCS = [
 
 @pytest.fixture(scope="module", params=["tantivy", "fts5"])
 def corpus(request, tmp_path_factory):  # noqa: ANN001, ANN201
-    index_dir = tmp_path_factory.mktemp(f"query-{request.param}")
-    store = Store.open(index_dir / "rpp.db")
-    add_docs(store, DOCS)
-    settings = Settings(index_dir=index_dir, embedding_model="fake")
-    embed_missing(store, settings)
-    refresh_index(store, settings)
-    if request.param == "tantivy":
-        refresh_lexical(store, settings)
+    store, settings = indexed_store(tmp_path_factory.mktemp(f"query-{request.param}"), DOCS, lexical=request.param)
     yield store, settings
     store.close()
 
