@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+import subprocess
 from pathlib import Path
 
 from rppsearch.config import Settings
@@ -202,3 +203,20 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def fetch_when_up(url: str, proc: "subprocess.Popen[bytes]", *, timeout: float = 90.0) -> bytes:
+    """GET `url` once the server process answers (fail if it exits or never answers)."""
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"the server exited early with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return response.read()
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"no answer from {url} within {timeout:.0f}s")

@@ -15,7 +15,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from datasette_sample import SAMPLE_DOCS, build_sample_store, free_port, labels
+from datasette_sample import SAMPLE_DOCS, build_sample_store, fetch_when_up, free_port, labels
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -41,21 +40,6 @@ PASSWORD = "correct horse battery"
 WIDTHS = (1400, 900, 390)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-
-def _wait_until_up(url: str, proc: subprocess.Popen[bytes], timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"rpp serve exited early with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"rpp serve did not answer {url} within {timeout:.0f}s")
 
 
 @pytest.fixture
@@ -78,7 +62,7 @@ def served(index_dir: Path, tmp_path: Path):  # noqa: ANN201
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_up(base + "/-/versions.json", proc)
+        fetch_when_up(base + "/-/versions.json", proc)
         yield base, db_path
     finally:
         proc.terminate()

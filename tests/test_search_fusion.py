@@ -71,13 +71,15 @@ def test_hybrid_is_rrf_of_the_two_modes(small, by: str) -> None:  # noqa: ANN001
     expected = rrf_fuse(lists, k=60)[:4]
     table = "passages" if by == "passage" else "documents"
     ids = dict(store.conn.execute(f"SELECT pk, id FROM {table}").fetchall())
-    hits = search(store, settings, query=query, mode="hybrid", limit=4, by=by, depth=depth)
+    hits = search(store, settings, query=query, mode="hybrid", fusion="rrf", limit=4, by=by, depth=depth)
     assert [h.id for h in hits] == [ids[key] for key, _ in expected]
     assert [h.score for h in hits] == pytest.approx([s for _, s in expected], abs=1e-6)
     # with lists 5 deep, anything both modes found (>= 2/65) outranks anything only one found (<= 1/61)
     both = set(lists[0]) & set(lists[1])
     assert both and len(both) < len(set(lists[0]) | set(lists[1]))
-    every = search(store, settings, query=query, mode="hybrid", limit=len(set(lists[0]) | set(lists[1])), by=by, depth=depth)
+    every = search(
+        store, settings, query=query, mode="hybrid", fusion="rrf", limit=len(set(lists[0]) | set(lists[1])), by=by, depth=depth
+    )
     assert {h.id for h in every[: len(both)]} == {ids[key] for key in both}
 
 

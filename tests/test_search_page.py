@@ -143,7 +143,7 @@ def test_facets_count_the_whole_result_set(corpus) -> None:  # noqa: ANN001
 
 def test_matched_by_and_relevance(corpus) -> None:  # noqa: ANN001
     store, settings = corpus
-    page = search_page(store, settings, "weekly supervisors brief", mode="hybrid", limit=10, per_document=0)
+    page = search_page(store, settings, "weekly supervisors brief", mode="hybrid", fusion="rrf", limit=10, per_document=0)
     assert page.hits
     for hit in page.hits:
         assert hit.matched_by and set(hit.matched_by) <= {"bm25", "semantic"}
@@ -158,6 +158,9 @@ def test_matched_by_and_relevance(corpus) -> None:  # noqa: ANN001
     assert top.relevance == pytest.approx(expected, abs=0.1)
     relevances = [h.relevance for h in page.hits]
     assert relevances == sorted(relevances, reverse=True)
+    convex = search_page(store, settings, "weekly supervisors brief", mode="hybrid", fusion="convex", limit=10)
+    assert [h.relevance for h in convex.hits] == [round(100 * h.score, 1) for h in convex.hits]
+    assert all(0 < h.relevance <= 100 for h in convex.hits)
     lexical = search_page(store, settings, "supervisors", mode="bm25", limit=3)
     assert lexical.hits[0].relevance == 100.0 and lexical.hits[0].matched_by["bm25"]["rank"] == 1
     assert lexical.hits[0].matched_by["bm25"]["score"] == lexical.hits[0].score
@@ -170,6 +173,8 @@ def test_a_query_of_stop_words_says_so(corpus) -> None:  # noqa: ANN001
         assert page.hits == [] and page.total == 0
         assert page.message and "nothing to search for" in page.message
     assert search(store, settings, query="to be or not", mode="bm25") == []
+    only_out = search_page(store, settings, "-budget", mode="bm25")
+    assert only_out.hits == [] and "only says what to leave out" in (only_out.message or "")
 
 
 def test_bad_page_arguments_fail_before_ranking(corpus) -> None:  # noqa: ANN001

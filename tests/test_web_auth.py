@@ -103,6 +103,15 @@ def test_rpp_serve_add_user_reads_the_password_from_stdin(db_path: Path) -> None
     assert verify_password(PASSWORD, accounts.read_reviewers(db_path.parent / "reviewers.json")["ana"])
 
 
+def test_a_writable_server_on_every_interface_needs_an_allowed_host(db_path: Path) -> None:
+    rpp = Path(sys.executable).parent / "rpp"
+    done = subprocess.run(
+        [str(rpp), "serve", "--index-dir", str(db_path.parent), "--writable", "--host", "0.0.0.0"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert done.returncode == 1 and "--allow-host" in done.stderr
+
+
 def test_a_logged_in_reviewer_records_a_decision_as_the_actor(writable_ds: Datasette, db_path: Path) -> None:
     ds = writable_ds
 

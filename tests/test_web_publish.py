@@ -10,28 +10,12 @@ import json
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
-from datasette_sample import build_sample_store, free_port
+from datasette_sample import build_sample_store, fetch_when_up, free_port
 
 pytestmark = pytest.mark.slow
-
-
-
-def _get_json(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"serve.sh exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                return json.loads(response.read())
-        except OSError:
-            time.sleep(0.3)
-    raise AssertionError(f"no answer from {url}")
 
 
 def test_publish_writes_a_folder_whose_immutable_server_runs_twice_on_one_corpus(index_dir: Path, tmp_path: Path) -> None:
@@ -55,9 +39,9 @@ def test_publish_writes_a_folder_whose_immutable_server_runs_twice_on_one_corpus
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env))
         for port, proc in zip(ports, procs):
             base = f"http://127.0.0.1:{port}"
-            databases = _get_json(base + "/-/databases.json", proc)
+            databases = json.loads(fetch_when_up(base + "/-/databases.json", proc))
             assert [d["is_mutable"] for d in databases if d["name"] == "rpp"] == [False]
-            found = _get_json(base + "/-/rpp-search.json?q=reorganized+human+resources&mode=bm25", proc)
+            found = json.loads(fetch_when_up(base + "/-/rpp-search.json?q=reorganized+human+resources&mode=bm25", proc))
             assert found["results"][0]["id"] == "tulsa-supervisors-p0001"
             assert found["results"][0]["url"].startswith(base + "/rpp/passages/")
     finally:

@@ -67,12 +67,15 @@ class _Lexical:
     def name(self) -> str:
         return "tantivy" if self.engine is not None else "fts5"
 
-    def passages(self, limit: int) -> list[tuple[int, float]]:
+    def passages(self, limit: int, *, query: ParsedQuery | None = None) -> list[tuple[int, float]]:
+        """`(pk, score)` of the best `limit` passages for this query (or another `query`,
+        on the same engine and filters)."""
+        query = query or self.query
         if self.engine is not None:
             return self.engine.search(
-                self.query, limit=limit, doc_pks=self.allowed.doc_pks(), passage_pks=self.allowed.passage_pks()
+                query, limit=limit, doc_pks=self.allowed.doc_pks(), passage_pks=self.allowed.passage_pks()
             )
-        match = self.query.fts_match()
+        match = query.fts_match()
         if match is None:
             return []
         return search_sql.fts_search(

@@ -1,12 +1,13 @@
 """Fusing the engines' rankings, and the one relevance score a person reads.
 
 `relevance` is on a 0-100 scale: the hit's fused score as a share of the best score
-possible in the mode used. With reciprocal rank fusion (the default) a passage ranked
-first by both engines scores 100, first by one and missed by the other 50, tenth by both
-87; in bm25 or semantic mode alone the same formula runs over one engine (first = 100, tenth
-= 87 at k=60). With convex fusion it is the weighted sum of min-max normalised scores x 100.
-It says how strongly the engines agree a hit belongs at the top, not a probability; the
-engines' own numbers stay in `Hit.score` and `Hit.matched_by`.
+possible in the mode used. With the convex combination (the default) it is the weighted sum
+of each engine's min-max normalised score x 100: a passage ranked first by both engines
+scores 100, first by one and missed by the other 50 (at weight 0.5). With reciprocal rank
+fusion, first by both = 100, first by one only = 50, tenth by both = 87 (k=60). In bm25 or
+semantic mode alone the rank formula runs over one engine (first = 100, tenth = 87). It says
+how strongly the engines agree a hit belongs at the top, not a probability; the engines' own
+numbers stay in `Hit.score` and `Hit.matched_by`.
 """
 
 from __future__ import annotations

@@ -163,7 +163,7 @@ class Hit:
 
     `score` is the ranking engine's own number (RRF sum, BM25, cosine); `relevance` is the one
     a person reads: 0-100, the hit's fused score as a share of the best score possible in
-    that mode (100 = ranked first by every engine used; see `rppsearch.fusion.relevance`).
+    that mode (100 = ranked first by every engine used; see `rppsearch.fusion`).
     `matched_by` gives each engine that found the hit its rank (from 1) and score, e.g.
     `{"bm25": {"rank": 3, "score": 8.85}, "semantic": {"rank": 1, "score": 0.65}}`.
     `more_from_document`: further hits of this document folded away by the per-document cap

@@ -207,5 +207,13 @@ EMPTY_MESSAGE = (
 )
 
 
-def empty_message(query: str) -> str:
+ONLY_EXCLUSIONS = (
+    "the query {query!r} only says what to leave out (-word); add a word that says what you are looking for"
+)
+
+
+def empty_message(query: str, parsed: ParsedQuery | None = None) -> str:
+    """Why a query with nothing to look for finds nothing (`ParsedQuery.is_empty`)."""
+    if parsed is not None and parsed.excluded:
+        return ONLY_EXCLUSIONS.format(query=query)
     return EMPTY_MESSAGE.format(query=query)

@@ -183,7 +183,7 @@ def search_cli(
     doc_type: Annotated[str | None, typer.Option("--doc-type", help="Only documents of this type (exact, any case).")] = None,
     document: Annotated[str | None, typer.Option("--document", help="Only passages of this document id.")] = None,
     include_unknown: Annotated[bool, typer.Option("--include-unknown", help="Keep documents that lack a filtered field (no year, organization, district or type).")] = False,
-    fusion: Annotated[Fusion, typer.Option("--fusion", help="Hybrid fusion: reciprocal rank (rrf) or normalised scores (convex).")] = Fusion.rrf,
+    fusion: Annotated[Fusion, typer.Option("--fusion", help="Hybrid fusion: normalised scores (convex, weighted by --weight) or reciprocal rank (rrf).")] = Fusion.convex,
     weight: Annotated[float, typer.Option("--weight", help="Convex fusion: the semantic share, 0-1.")] = 0.5,
     index_dir: IndexDir = None,
     as_json: JsonFlag = False,

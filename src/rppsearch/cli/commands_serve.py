@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ..errors import InputError
 from .common import IndexDir, info, settings_for
 from .app import app
 
@@ -96,6 +97,9 @@ def serve(
     if host not in WILDCARD_HOSTS:
         hosts.append(host)
     elif not hosts:
+        if writable:
+            raise InputError(host, "a writable server listening on every interface needs --allow-host NAME "
+                             "(the host name reviewers use), so other sites cannot reach it by DNS rebinding")
         hosts.append("*")
         info(f"Warning: listening on {host} without --allow-host: any Host header is accepted (DNS rebinding); "
              "name the host people use with --allow-host NAME.")

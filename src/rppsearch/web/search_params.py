@@ -7,7 +7,7 @@ from typing import Any
 
 from ..errors import QueryError
 from ..models import Filters, snippet_window
-from ..search import BY, FUSIONS, MODES
+from ..search import BY, DEFAULT_FUSION, FUSIONS, MODES
 
 MAX_QUERY_CHARS = 1000
 MAX_TEXT_PARAM_CHARS = 200
@@ -27,7 +27,7 @@ class SearchParams:
     by: str = "passage"
     limit: int = DEFAULT_LIMIT
     filters: Filters = field(default_factory=Filters)
-    fusion: str = "rrf"
+    fusion: str = DEFAULT_FUSION
     weight: float = 0.5
     db: str | None = None
     offset: int = 0
@@ -112,7 +112,7 @@ def parse_search_params(args: Any, *, dimensions: set[str]) -> SearchParams:
             include_unknown=_one(args, "include_unknown") in ("1", "on", "true", "yes"),
             document_id=_text(args, "document"),
         ),
-        fusion=_choice(args, "fusion", FUSIONS, "rrf"),
+        fusion=_choice(args, "fusion", FUSIONS, DEFAULT_FUSION),
         weight=0.5 if weight is None else weight,
         db=_text(args, "db"),
         offset=_number(args, "offset", int, 0, MAX_OFFSET) or 0,
