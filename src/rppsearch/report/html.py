@@ -22,7 +22,7 @@ from .render import SIDE_WORDS
 
 __all__ = ["map_view", "profile_view", "write_map_html", "write_profile_html", "render_template", "LEVELS"]
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES = Path(__file__).resolve().parent.parent / "web" / "templates"
 LEVELS = 5
 #: Passages listed per cell in the export page (the rest are counted, with the command).
 EXPORT_PASSAGES = 25
