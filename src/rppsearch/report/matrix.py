@@ -209,7 +209,8 @@ def cell_url(dimension_id: str, by: str, key: str | None, filters: MapFilters) -
 
 
 def search_url(dimension_id: str, by: str, key: str | None, filters: MapFilters, *, query: str = "") -> str:
-    """`/-/rpp-search` with the cell's filters set (the search page needs a query to list hits)."""
+    """`/-/rpp-search` with the cell's filters set: without a query the page browses the
+    cell's passages, newest first."""
     params: dict[str, Any] = {"q": query, "dimension": dimension_id}
     for name in ("organization", "district", "doc_type", "year_from", "year_to"):
         value = getattr(filters, name)

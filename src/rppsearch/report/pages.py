@@ -207,7 +207,7 @@ async def cell_page(datasette: Any, request: Any) -> Any:
             "passages": passages,
             "next_url": (request.path + "?" + urlencode({**args, "page": page + 1}, doseq=True)) if more else None,
             "search_action": datasette.urls.path("/-/rpp-search"),
-            "search_url": datasette.urls.path(search_url(dimension, by, key, filters, query=name)),
+            "search_url": datasette.urls.path(search_url(dimension, by, key, filters)),
             "hidden": [(k, v) for k, v in _search_hidden(dimension, by, key, filters).items()],
             "back_url": datasette.urls.path(MAP_PATH + "?" + urlencode({"cols": by, **{k: v for k, v in filters.to_dict().items() if v not in (None, [], "")}}, doseq=True)),
         }
