@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from datasette_sample import build_sample_store
-from test_browser_datasette import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, _free_port, _wait_until_up
+from datasette_sample import build_sample_store, fetch_when_up, free_port
+from test_browser_datasette import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 from test_report import DOCS
 
 from rppsearch.report.evidence import cell_passages
@@ -80,14 +80,14 @@ def test_exported_html_cell_links_to_its_passages(store_path: Path, tmp_path: Pa
 
 @pytest.fixture
 def served(store_path: Path, tmp_path: Path):  # noqa: ANN201
-    port = _free_port()
+    port = free_port()
     rpp = Path(sys.executable).parent / "rpp"
     log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen([str(rpp), "serve", "--index-dir", str(store_path.parent), "--port", str(port)],
                             stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_up(base + "/-/versions.json", proc)
+        fetch_when_up(base + "/-/versions.json", proc)
         yield base
     finally:
         proc.terminate()
