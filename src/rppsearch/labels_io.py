@@ -13,7 +13,8 @@ target, dimension, decision and time) are skipped, so importing a file twice add
 `qdc` writes the codebook (REFI-QDA Codebook 1.0: `CodeBook > Codes > Code` with `guid`,
 `name`, `isCodable` and the definition as `Description`) for NVivo, ATLAS.ti, MAXQDA or
 Taguette. Code guids are derived from the codebook and dimension ids, so they stay the same
-from one export to the next.
+from one export to the next. Whole coded projects (`.qdpx`) are `qdpx.py` (export) and
+`qdpx_import.py` (import).
 """
 
 from __future__ import annotations

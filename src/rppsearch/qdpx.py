@@ -43,6 +43,7 @@ from .errors import LabelError
 from .labels_io import _atomic_write, code_guid
 from .store import Store
 from .store import labels as labelstore
+from .store.chunked import select_in
 
 __all__ = [
     "QDE_NAMESPACE",
@@ -216,12 +217,7 @@ def project_xml(store: Store, *, include_model: bool = False) -> tuple[bytes, di
     notes: list[ET.Element] = []
     if by_doc:
         sources = _sub(root, "Sources")
-        docs = {
-            r["id"]: r
-            for r in store.conn.execute(
-                f"SELECT id, title, text FROM documents WHERE id IN ({', '.join('?' * len(by_doc))})", sorted(by_doc)
-            )
-        } if len(by_doc) < 900 else {r["id"]: r for r in store.conn.execute("SELECT id, title, text FROM documents")}
+        docs = {r["id"]: r for r in select_in(store, "SELECT id, title, text FROM documents WHERE id IN", sorted(by_doc))}
         for doc_id in sorted(by_doc):
             doc = docs.get(doc_id)
             if doc is None:

@@ -195,10 +195,11 @@ class ReviewScreen:
             status = "you ✗"
         elif line.suggested:
             status = "suggested"
+        width = min(26, max(len(d.id) for d in item.dimensions) + 1)
         row = Text(f" {number} {mark} ")
-        row.append(f"{line.id:<26}", style="bold" if line.on else "")
+        row.append(f"{line.id:<{width}}", style="bold" if line.on else "")
         row.append(f" {score}  ")
-        row.append(f"{status:<17}", style="green" if line.mine == "accept" else "red" if line.mine == "reject" else "cyan")
+        row.append(f"{status:<14}", style="green" if line.mine == "accept" else "red" if line.mine == "reject" else "cyan")
         est = self.session.estimates().get(line.id)
         if est is not None:
             left = "no estimate yet" if est.left is None else f"about {round(est.left)} left"
