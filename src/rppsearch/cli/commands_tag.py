@@ -56,7 +56,7 @@ FeaturesOpt = Annotated[
 def _human_examples(store: Any) -> list[tuple[str, list[str]]]:
     """People's decisions as training examples (issue 5's labels), when the store has any."""
     try:
-        from ..store.labels import training_examples  # noqa: PLC0415
+        from ..store.label_rows import training_examples  # noqa: PLC0415
     except ImportError:  # pragma: no cover - labels not built
         return []
     return training_examples(store)
@@ -65,7 +65,7 @@ def _human_examples(store: Any) -> list[tuple[str, list[str]]]:
 def _human_decisions(store: Any) -> list[tuple[str, str, bool]]:
     """(passage text, dimension id, accepted) for every human decision in force."""
     try:
-        from ..store.labels import human_decisions  # noqa: PLC0415
+        from ..store.label_rows import human_decisions  # noqa: PLC0415
     except ImportError:  # pragma: no cover
         return []
     return [(d.text, d.dimension_id, d.accepted) for d in human_decisions(store)]
