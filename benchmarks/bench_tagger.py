@@ -103,7 +103,7 @@ def bench_evidence(settings, seed: int = 0) -> dict:  # noqa: ANN001
     """Composite passages (on-topic example + off-topic example): is the top evidence sentence on topic?"""
     from rppsearch.config import default_examples_paths
     from rppsearch.embed import get_encoder
-    from rppsearch.tag.classifier import train_model
+    from rppsearch.tag.training import train_model
     from rppsearch.tag.evidence import evidence_for_passages
     from rppsearch.tag.features import EmbeddingCache
     from rppsearch.taxonomy import load_default_taxonomy, load_examples

@@ -109,7 +109,7 @@ def fake_encoder():
 @pytest.fixture(scope="module")
 def toy_model(toy_taxonomy, fake_encoder):
     """A model trained once on the synthetic examples (all feature variants cross-validated)."""
-    from rppsearch.tag.classifier import train_model
+    from rppsearch.tag.training import train_model
 
     return train_model(taxonomy=toy_taxonomy, examples=synthetic_examples(), encoder=fake_encoder)
 
@@ -117,7 +117,7 @@ def toy_model(toy_taxonomy, fake_encoder):
 @pytest.fixture(scope="module")
 def toy_average_model(toy_taxonomy, fake_encoder):
     """A model that uses both embeddings and TF-IDF (the `average` variant)."""
-    from rppsearch.tag.classifier import train_model
+    from rppsearch.tag.training import train_model
 
     return train_model(taxonomy=toy_taxonomy, examples=synthetic_examples(), encoder=fake_encoder, features="average")
 
@@ -244,7 +244,7 @@ def test_calibration_puts_each_threshold_at_one_half() -> None:
 
 def test_too_few_examples_for_a_dimension_is_a_clear_error(toy_taxonomy, fake_encoder) -> None:
     from rppsearch.errors import TaxonomyError
-    from rppsearch.tag.classifier import train_model
+    from rppsearch.tag.training import train_model
 
     examples = [e for e in synthetic_examples() if "weather" not in e[1]][:40] + [("rain storm", ["weather"])]
     with pytest.raises(TaxonomyError, match=r"too few labelled examples for weather \(1\)"):
@@ -252,7 +252,7 @@ def test_too_few_examples_for_a_dimension_is_a_clear_error(toy_taxonomy, fake_en
 
 
 def test_tfidf_model_needs_no_encoder(toy_taxonomy) -> None:
-    from rppsearch.tag.classifier import train_model
+    from rppsearch.tag.training import train_model
 
     model = train_model(taxonomy=toy_taxonomy, examples=synthetic_examples(), encoder=None)
     assert model.features == "tfidf" and not model.needs_vectors
@@ -262,7 +262,7 @@ def test_tfidf_model_needs_no_encoder(toy_taxonomy) -> None:
 
 # -- zero-shot ----------------------------------------------------------------------------------
 def test_zero_shot_fallback_without_examples(toy_taxonomy, fake_encoder) -> None:
-    from rppsearch.tag.classifier import train_model
+    from rppsearch.tag.training import train_model
 
     model = train_model(taxonomy=toy_taxonomy, examples=[], encoder=fake_encoder)
     assert model.kind == "zero-shot" and model.needs_vectors
@@ -638,7 +638,7 @@ def test_cli_train_classify_and_input_errors(tmp_path: Path, toy_files: tuple[Pa
 
 def test_cli_corrupt_model_is_an_error_line_not_a_traceback(tmp_path: Path, toy_files: tuple[Path, Path], toy_taxonomy) -> None:
     """The installed entry point, in a real process: a damaged model file gives `Error:` + hint."""
-    from rppsearch.tag.classifier import train_model
+    from rppsearch.tag.training import train_model
     from rppsearch.tag.pipeline import _relative
     from rppsearch.tag.persist import save_model
 
@@ -714,7 +714,7 @@ def test_classifying_a_file_tags_it_as_ingest_and_tag_would_store_it(toy_store, 
 
 def test_evaluate_cross_validates_as_training_does_and_refuses_what_training_refuses(tmp_path: Path, toy_files, toy_taxonomy, fake_encoder) -> None:
     from rppsearch.errors import TaxonomyError
-    from rppsearch.tag.classifier import train_model
+    from rppsearch.tag.training import train_model
     from rppsearch.tag.pipeline import evaluate
 
     settings = fake_settings(tmp_path / "idx")

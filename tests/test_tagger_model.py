@@ -52,7 +52,7 @@ def encoder():
 
 
 def test_zero_shot_with_minilm(tmp_path: Path, encoder) -> None:
-    from rppsearch.tag.classifier import train_model
+    from rppsearch.tag.training import train_model
     from rppsearch.taxonomy import load_taxonomy
 
     path = tmp_path / "meals.yaml"

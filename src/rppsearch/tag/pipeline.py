@@ -27,12 +27,13 @@ from ..progress import ProgressFactory, no_progress
 from ..store import Store
 from ..store import tags as tagstore
 from ..taxonomy import Example, Taxonomy, examples_hash, load_examples, load_taxonomy
-from .classifier import TaggerModel, labels_matrix, select_features, train_model
+from .classifier import TaggerModel
 from .evidence import evidence_for_passages
 from .features import EmbeddingCache, blas_limits
 from .metrics import agreement_with_decisions
 from .persist import load_model, model_path, new_version_dir, save_model
 from .rollup import rollup
+from .training import labels_matrix, select_features, train_model
 
 __all__ = [
     "TrainingData",
