@@ -42,7 +42,7 @@ principals bring problems of practice from their own buildings. Their caseloads 
 
 @pytest.fixture(scope="module")
 def tagged(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Path]:
-    from rppsearch.tag.pipeline import train_and_register
+    from rppsearch.tag.registry import train_and_register
 
     folder = tmp_path_factory.mktemp("review-model")
     by_label: dict[str, list[str]] = {}

@@ -1,6 +1,6 @@
 """`rpp train`, `rpp evaluate`, `rpp classify`, `rpp tag`, `rpp models`.
 
-Thin wrappers over `rppsearch.tag.pipeline`; scikit-learn, spaCy and torch load inside the
+Thin wrappers over `rppsearch.tag` (pipeline, registry, classify, evaluation); scikit-learn, spaCy and torch load inside the
 commands, never at import time.
 """
 
@@ -87,7 +87,8 @@ def train(
     """Train the dimension tagger (cross-validated), make it the active model and re-tag the store with it."""
     from ..store import Store  # noqa: PLC0415
     from ..store import tags as tagstore  # noqa: PLC0415
-    from ..tag.pipeline import tag_store, train_and_register  # noqa: PLC0415
+    from ..tag.pipeline import tag_store  # noqa: PLC0415
+    from ..tag.registry import train_and_register  # noqa: PLC0415
 
     check_paths(labels or [])
     check_paths([taxonomy], what="codebook file")
@@ -174,7 +175,7 @@ def evaluate(
     store holds human decisions, how often the active model agreed with them.
     """
     from ..store import Store  # noqa: PLC0415
-    from ..tag.pipeline import evaluate as run_evaluate  # noqa: PLC0415
+    from ..tag.evaluation import evaluate as run_evaluate  # noqa: PLC0415
 
     if as_json and as_csv:
         raise typer.BadParameter("choose one of --json and --csv")
@@ -281,7 +282,8 @@ def classify(
     """Tag text with the active model without storing it: labels, scores and evidence."""
     from ..errors import InputError, ModelError  # noqa: PLC0415
     from ..store import Store  # noqa: PLC0415
-    from ..tag.pipeline import classify_file, classify_texts, load_active_model  # noqa: PLC0415
+    from ..tag.classify import classify_file, classify_texts  # noqa: PLC0415
+    from ..tag.registry import load_active_model  # noqa: PLC0415
     from ..taxonomy import load_taxonomy  # noqa: PLC0415
 
     if source != "-" and not Path(source).exists():  # arguments first, then the model
