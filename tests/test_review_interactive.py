@@ -141,7 +141,7 @@ def test_review_refuses_without_a_terminal(review_dir: Path) -> None:
 @pytest.fixture(scope="session")
 def small_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An index dir holding only a quickly trained TF-IDF tagger (a handful of shipped examples a dimension)."""
-    from rppsearch.tag.pipeline import train_and_register
+    from rppsearch.tag.registry import train_and_register
 
     folder = tmp_path_factory.mktemp("small-model")
     by_label: dict[str, list[str]] = {}
