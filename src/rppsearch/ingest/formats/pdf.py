@@ -80,7 +80,7 @@ def parse_pdf(path: Path, limit: int) -> tuple[list[Block], Metadata]:
         pages = _pypdf_pages(path, reader, count)
     else:
         try:
-            pages = read_pages(document, reader)
+            pages = read_pages(document, reader, path)
         finally:
             document.close()
     if len(pages.failed) == count:
