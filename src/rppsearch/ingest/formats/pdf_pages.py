@@ -73,12 +73,12 @@ def long_tokens(text: str) -> list[str]:
     """Tokens of more than LONG_WORD letters (words run together, or a long compound)."""
     return [
         t for t in _TOKEN.findall(text)
-        if sum(ch.isalpha() for ch in t) > LONG_WORD and "-" not in t and not _CJK.search(t)
+        if len(t) > LONG_WORD and sum(map(str.isalpha, t)) > LONG_WORD and "-" not in t and not _CJK.search(t)
     ]
 
 
 def letters(text: str) -> int:
-    return sum(ch.isalpha() for ch in text)
+    return sum(map(str.isalpha, text))
 
 
 @dataclass
