@@ -20,7 +20,7 @@ from typing import Any
 
 #: A gap wider than this many ems between two runs on one line separates segments (columns,
 #: table cells); narrower gaps are word spaces or kerning.
-SEGMENT_GAP_EM = 1.2
+SEGMENT_GAP_EM = 0.9
 #: A gap wider than this many ems between two runs gets a space when neither run has one.
 SPACE_GAP_EM = 0.15
 #: Columns hold prose: their segments average at least this many characters (table cells are shorter).
@@ -113,8 +113,8 @@ def _runs(textpage: Any) -> list[Segment]:
     for match in _WORD.finditer(text):
         between = text[end : match.start()]
         end = match.end()
-        if "\n" in between or "\r" in between:
-            current = None
+        if "\n" in between or "\r" in between or (current is not None and current.text.endswith("\x02")):
+            current = None  # a line break, or a hyphen pdfium found at a line end
         first, last = box(match.start()), box(match.end() - 1)
         if first is None or last is None:
             continue
@@ -263,8 +263,10 @@ def columns(items: list[Segment], depth: int = 0) -> list[list[Segment]]:
             current.append(s)
     if current:
         bands.append(current)
-    if len(bands) == 1:
-        return [items]
+    if len(bands) == 1:  # nothing crosses the gutter: a small item (a page number) sat in it
+        left = [s for s in items if s.right <= cut]
+        right = [s for s in items if s.right > cut]
+        return columns(left, depth + 1) + columns(right, depth + 1)
     return [group for band in bands for group in columns(band, depth + 1)]
 
 
