@@ -89,7 +89,7 @@ def _fit_head(X: Any, Y: np.ndarray, C: float, *, seed: int = 0) -> LinearHead:
 
 
 def _hstack(vectors: np.ndarray, tfidf: Any) -> Any:
-    if isinstance(tfidf, np.ndarray):  # dense rows from the numpy analyzer (inference)
+    if isinstance(tfidf, np.ndarray):  # dense rows from the numpy analyzer (a few texts)
         return np.hstack([np.asarray(vectors, dtype=np.float32), tfidf])
     from scipy import sparse  # noqa: PLC0415
 
