@@ -57,10 +57,10 @@ def main() -> int:
     from rppsearch.qdpx import write_qdpx
     from rppsearch.qdpx_import import import_qdpx
     from rppsearch.store import Store
-    from rppsearch.store import labels as labelstore
+    from rppsearch.store import label_queries
 
     def in_force(store: Store) -> dict:
-        return {(l.reviewer, l.target_id, l.dimension_id): l.decision for l in labelstore.latest_by_reviewer(store)}
+        return {(l.reviewer, l.target_id, l.dimension_id): l.decision for l in label_queries.latest_by_reviewer(store)}
 
     with tempfile.TemporaryDirectory() as tmp:
         db, fresh_db, out = Path(tmp) / "rpp.db", Path(tmp) / "fresh.db", Path(tmp) / "coded.qdpx"

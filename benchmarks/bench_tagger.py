@@ -36,11 +36,11 @@ def _timed(fn, *args, **kwargs):  # noqa: ANN001, ANN202
 
 
 def bench_training(settings, store) -> dict:  # noqa: ANN001
-    from rppsearch.tag import pipeline
-    from rppsearch.tag.pipeline import train_and_register
+    from rppsearch.tag import registry
+    from rppsearch.tag.registry import train_and_register
 
     model, cold = _timed(train_and_register, store, settings)
-    pipeline._TRAINED.clear()  # measure retraining from the embedding cache, not the in-process memo
+    registry._TRAINED.clear()  # measure retraining from the embedding cache, not the in-process memo
     _, warm = _timed(train_and_register, store, settings)
     cv = model.card["metrics"]["cv"]
     return {
@@ -59,7 +59,8 @@ def bench_tagging(settings, store, scifact: Path, limit: int) -> dict:  # noqa: 
     from rppsearch.embed import get_encoder
     from rppsearch.store import vectors as vstore
     from rppsearch.tag.evidence import evidence_for_passages
-    from rppsearch.tag.pipeline import load_active_model, tag_store
+    from rppsearch.tag.pipeline import tag_store
+    from rppsearch.tag.registry import load_active_model
 
     paths = [ROOT / "corpus"]
     tmp = Path(tempfile.mkdtemp())
@@ -103,7 +104,7 @@ def bench_evidence(settings, seed: int = 0) -> dict:  # noqa: ANN001
     """Composite passages (on-topic example + off-topic example): is the top evidence sentence on topic?"""
     from rppsearch.config import default_examples_paths
     from rppsearch.embed import get_encoder
-    from rppsearch.tag.classifier import train_model
+    from rppsearch.tag.training import train_model
     from rppsearch.tag.evidence import evidence_for_passages
     from rppsearch.tag.features import EmbeddingCache
     from rppsearch.taxonomy import load_default_taxonomy, load_examples

@@ -20,7 +20,8 @@ import pytest
 
 from _reliability import connect, no_progress, store_violations, write_corpus
 from rppsearch.config import Settings
-from rppsearch.doctor import DoctorReport, run_doctor
+from rppsearch.doctor import run_doctor
+from rppsearch.doctor.findings import DoctorReport
 from rppsearch.store import SCHEMA_VERSION, Store
 from rppsearch.store.schema import MIGRATIONS
 

@@ -195,8 +195,6 @@ REALFILES_BAD = {
     "pdf/evil-recursive-xobjects.pdf": r"corrupt PDF",
     "pdf/image-only-imagemagick-6pages.pdf": r"no text layer",
     "pdf/image-only-ccittfax.pdf": r"no text layer",
-    # a CID font pdfium cannot map either (vertical Identity-V): refused rather than stored as mojibake
-    "pdf/cjk-japanese-gazette-kampo.pdf": r"unreadable text layer",
 }
 if not ocr.available():  # a real scan: read through Tesseract where it is installed
     REALFILES_BAD["pdf/image-only-jbig2.pdf"] = r"scanned PDF \(no text layer\); install tesseract-ocr"

@@ -24,6 +24,7 @@ from rppsearch.search import Filters, search
 from rppsearch.store import Store
 from rppsearch.store import documents as docstore
 from rppsearch.store import labels as labelstore
+from rppsearch.store import label_rows
 
 
 @pytest.fixture
@@ -136,14 +137,14 @@ def test_decisions_come_back_after_a_reingest_only_where_the_text_is_unchanged(s
 def test_training_examples_are_passages_whose_suggestions_were_all_decided(store: Store) -> None:
     # coaching-p0000: the model suggests learning-partnerships and partnership-assistance.
     decide(store, target=target(store, "coaching-p0000"), reviewer="ana", decisions=[("learning-partnerships", "accept")])
-    assert labelstore.training_examples(store) == []  # partnership-assistance still undecided
+    assert label_rows.training_examples(store) == []  # partnership-assistance still undecided
     decide(store, target=target(store, "coaching-p0000"), reviewer="ben",
            decisions=[("partnership-assistance", "reject"), ("stewardship", "accept")])
     # hr-redesign-p0000: its one suggestion rejected, nothing else chosen -> an example with no labels
     decide(store, target=target(store, "hr-redesign-p0000"), reviewer="ana", decisions=[("unit-reorganization", "reject")])
     texts = {pid: store.conn.execute("SELECT text FROM passages WHERE id = ?", (pid,)).fetchone()[0]
              for pid in ("coaching-p0000", "hr-redesign-p0000")}
-    assert labelstore.training_examples(store) == [  # in passage id order
+    assert label_rows.training_examples(store) == [  # in passage id order
         (texts["coaching-p0000"], ["learning-partnerships", "stewardship"]),
         (texts["hr-redesign-p0000"], []),
     ]
@@ -153,5 +154,5 @@ def test_human_decisions_carry_what_the_model_said(store: Store) -> None:
     decide(store, target=target(store, "data-cycles-p0000"), reviewer="ana",
            decisions=[("evidence-use", "accept"), ("stewardship", "accept")])
     decide(store, target=target(store, "data-cycles-p0000"), reviewer="ben", decisions=[("stewardship", "reject")])
-    got = {(d.dimension_id, d.accepted, d.reviewer, d.suggested_assigned) for d in labelstore.human_decisions(store)}
+    got = {(d.dimension_id, d.accepted, d.reviewer, d.suggested_assigned) for d in label_rows.human_decisions(store)}
     assert got == {("evidence-use", True, "ana", True), ("stewardship", False, "ben", False)}

@@ -14,7 +14,7 @@ import pytest
 
 from rppsearch.errors import InputError
 from rppsearch.ingest import ocr
-from rppsearch.ingest.formats import pdf_layout
+from rppsearch.ingest.formats import pdf_layout, pdf_pages
 from rppsearch.ingest.formats import html as html_format
 from rppsearch.ingest.formats import pdf as pdf_format
 from rppsearch.ingest.formats import txt as txt_format
@@ -436,8 +436,8 @@ def test_html_gold_segments(page):
 PDF_EXPECTED = {
     "acroform-pdflatex.pdf": ("text", "Submit"),  # only the form's labels are text
     "arabic-rtl-weasyprint.pdf": ("text", "habibi"),
-    "cjk-japanese-dvipdfm-jo.pdf": ("text", "わたくし"),  # no ToUnicode, yet pdfium maps the CID font
-    "cjk-japanese-gazette-kampo.pdf": ("error", "unreadable text layer"),  # CID CMap pypdf lacks
+    "cjk-japanese-dvipdfm-jo.pdf": ("text", "わたくしの中のみんな"),  # no ToUnicode: pdfminer.six maps it
+    "cjk-japanese-gazette-kampo.pdf": ("text", "第十三条第一項"),  # vertical CID font: pdfminer.six maps it
     "corrupted-zen-of-python.pdf": ("text", "Beautiful is better than ugly"),  # readable partial text
     "dmca-gov-report.pdf": ("text", "Digital Millennium Copyright Act"),  # empty user password
     "encrypted-aes256-userpw-baz.pdf": ("error", "encrypted PDF (password required)"),
@@ -660,6 +660,7 @@ def test_pdf_recursion_error_becomes_input_error(tmp_path, monkeypatch):
 
     monkeypatch.setattr(PageObject, "extract_text", explode)
     monkeypatch.setattr(pdf_layout, "read_page", explode)
+    monkeypatch.setattr(pdf_pages, "_pdfminer_page", explode)
     assert reason_of(path) == "corrupt PDF: no page could be read (recursive page content)"
 
 

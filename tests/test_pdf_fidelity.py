@@ -11,7 +11,7 @@ import pytest
 
 from rppsearch.errors import InputError
 from rppsearch.ingest import ocr
-from rppsearch.ingest.formats import parse_file, pdf_layout
+from rppsearch.ingest.formats import parse_file, pdf_layout, pdf_pages
 from rppsearch.ingest.formats.pdf_pages import defects
 from rppsearch.ingest.pipeline import read_document
 
@@ -281,6 +281,8 @@ def test_run_together_page_without_tesseract_is_kept_and_said(
 
     monkeypatch.setattr(pdf_layout, "read_page", glued_layout)
     monkeypatch.setattr(PageObject, "extract_text", lambda self, *a, **k: real_pypdf(self, *a, **k).replace(" ", ""))
+    real_pdfminer = pdf_pages._pdfminer_page
+    monkeypatch.setattr(pdf_pages, "_pdfminer_page", lambda p, i: real_pdfminer(p, i).replace(" ", ""))
     monkeypatch.setenv("PATH", str(tmp_path))  # no tesseract
     doc = read_document(path)
     assert "Districtleadersbegantheyearbyvisitingeveryprincipal" in doc.text

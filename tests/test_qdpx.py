@@ -22,6 +22,7 @@ from rppsearch.review import decide
 from rppsearch.store import Store
 from rppsearch.store import documents as docstore
 from rppsearch.store import labels as labelstore
+from rppsearch.store import label_queries, label_rows
 
 RPP = str(Path(sys.executable).with_name("rpp"))
 Q = f"{{{QDE_NAMESPACE}}}"
@@ -43,7 +44,7 @@ def finish(store: Store, pid: str, reviewer: str, accepted: list[str], note: str
 
 def in_force(store: Store) -> dict[tuple[str, str, str], str]:
     """Each reviewer's latest decision per passage and dimension."""
-    return {(l.reviewer, l.target_id, l.dimension_id): l.decision for l in labelstore.latest_by_reviewer(store)}
+    return {(l.reviewer, l.target_id, l.dimension_id): l.decision for l in label_queries.latest_by_reviewer(store)}
 
 
 def read_project(path: Path) -> tuple[ET.Element, zipfile.ZipFile]:
@@ -114,7 +115,7 @@ def test_export_then_import_into_a_fresh_store_gives_the_same_decisions(store: S
     notes = {(r["reviewer"], r["target_id"], r["note"]) for r in labels(fresh) if r["note"]}
     assert notes == {("ana", "coaching-p0000", "caseloads come up too")}
     # imported decisions are training examples and agreement inputs like any other
-    assert sorted(labelstore.training_examples(fresh)) == sorted(labelstore.training_examples(store))
+    assert sorted(label_rows.training_examples(fresh)) == sorted(label_rows.training_examples(store))
     again = import_qdpx(fresh, out)
     assert again.imported == 0 and again.duplicates == 20
     fresh.close()

@@ -194,7 +194,8 @@ dimensions:
 
 def test_a_new_codebook_starts_from_zero_shot_and_the_light_model_takes_over_at_30(index_dir: Path, tmp_path: Path) -> None:
     from rppsearch.config import Settings
-    from rppsearch.tag.pipeline import tag_store, train_and_register
+    from rppsearch.tag.pipeline import tag_store
+    from rppsearch.tag.registry import train_and_register
 
     store = active_store(index_dir / "rpp.db", n=44)
     codebook = tmp_path / "codebook.yaml"

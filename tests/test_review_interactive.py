@@ -141,7 +141,7 @@ def test_review_refuses_without_a_terminal(review_dir: Path) -> None:
 @pytest.fixture(scope="session")
 def small_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An index dir holding only a quickly trained TF-IDF tagger (a handful of shipped examples a dimension)."""
-    from rppsearch.tag.pipeline import train_and_register
+    from rppsearch.tag.registry import train_and_register
 
     folder = tmp_path_factory.mktemp("small-model")
     by_label: dict[str, list[str]] = {}
@@ -211,7 +211,8 @@ def test_add_review_search_and_edit(small_model_dir: Path, tmp_path: Path) -> No
     proc = subprocess.run([RPP, "search", "case managers", "--mode", "bm25", "--dimension", "stewardship",
                            "--index-dir", str(idx), "--json"], capture_output=True, text=True, env=env, timeout=TIMEOUT)
     assert proc.returncode == 0, proc.stderr
-    assert "hr-case-managers-p0000" in [json.loads(line)["id"] for line in proc.stdout.splitlines()]
+    summary, *hits = [json.loads(line) for line in proc.stdout.splitlines()]  # a summary line, then the hits
+    assert "summary" in summary and "hr-case-managers-p0000" in [hit["id"] for hit in hits]
 
     # the author adds a section: only this file is re-tagged, and cleo's decisions stay on the
     # passages whose text did not change

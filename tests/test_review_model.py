@@ -19,6 +19,7 @@ from rppsearch.review import ReviewSession, decide
 from rppsearch.search import Filters, search
 from rppsearch.store import Store
 from rppsearch.store import labels as labelstore
+from rppsearch.store import label_queries
 from rppsearch.progress import no_progress
 
 pytestmark = pytest.mark.model
@@ -41,7 +42,7 @@ principals bring problems of practice from their own buildings. Their caseloads 
 
 @pytest.fixture(scope="module")
 def tagged(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Path]:
-    from rppsearch.tag.pipeline import train_and_register
+    from rppsearch.tag.registry import train_and_register
 
     folder = tmp_path_factory.mktemp("review-model")
     by_label: dict[str, list[str]] = {}
@@ -65,7 +66,7 @@ def tagged(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Path]:
 def test_added_article_has_scores_and_evidence_inside_its_passages(tagged: tuple[Settings, Path]) -> None:
     settings, _ = tagged
     with Store.open(settings.db_path, create=False) as store:
-        rows = labelstore.document_suggestions(store, "oakridge-support-teams")
+        rows = label_queries.document_suggestions(store, "oakridge-support-teams")
         assert len(rows) == 5 and all(0.0 <= r["score"] <= 1.0 for r in rows)
         assert any(r["assigned"] for r in rows), "the model suggests at least one dimension for this article"
         for r in rows:

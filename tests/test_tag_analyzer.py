@@ -37,6 +37,9 @@ def test_numpy_rows_equal_scikit_learns() -> None:
     reference = loaded._weigh(_columns(counts, terms, loaded.to_json()["terms"])).toarray()  # noqa: SLF001
     assert np.abs(dense - reference).max() < 1e-6
     assert (dense.sum(axis=1) > 0).sum() >= len(texts) - 2  # not all empty rows
+    many = loaded.transform(texts * 40)  # past DENSE_MAX: sparse rows, the same values
+    assert many.shape == (len(texts) * 40, fitted.n_features)
+    assert np.abs(many.toarray()[: len(texts)] - reference).max() < 1e-6
 
 
 def _columns(counts, terms, vocabulary):  # type: ignore[no-untyped-def]

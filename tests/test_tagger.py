@@ -109,7 +109,7 @@ def fake_encoder():
 @pytest.fixture(scope="module")
 def toy_model(toy_taxonomy, fake_encoder):
     """A model trained once on the synthetic examples (all feature variants cross-validated)."""
-    from rppsearch.tag.classifier import train_model
+    from rppsearch.tag.training import train_model
 
     return train_model(taxonomy=toy_taxonomy, examples=synthetic_examples(), encoder=fake_encoder)
 
@@ -117,7 +117,7 @@ def toy_model(toy_taxonomy, fake_encoder):
 @pytest.fixture(scope="module")
 def toy_average_model(toy_taxonomy, fake_encoder):
     """A model that uses both embeddings and TF-IDF (the `average` variant)."""
-    from rppsearch.tag.classifier import train_model
+    from rppsearch.tag.training import train_model
 
     return train_model(taxonomy=toy_taxonomy, examples=synthetic_examples(), encoder=fake_encoder, features="average")
 
@@ -147,7 +147,7 @@ def make_document(doc_id: str, paragraphs: list[str] | list[tuple[str, list[str]
 @pytest.fixture
 def toy_store(index_dir: Path, toy_files: tuple[Path, Path]):
     """A store with an active model trained on the toy codebook (TF-IDF + embedding average)."""
-    from rppsearch.tag.pipeline import train_and_register
+    from rppsearch.tag.registry import train_and_register
 
     settings = fake_settings(index_dir)
     store = Store.open(settings.db_path)
@@ -244,7 +244,7 @@ def test_calibration_puts_each_threshold_at_one_half() -> None:
 
 def test_too_few_examples_for_a_dimension_is_a_clear_error(toy_taxonomy, fake_encoder) -> None:
     from rppsearch.errors import TaxonomyError
-    from rppsearch.tag.classifier import train_model
+    from rppsearch.tag.training import train_model
 
     examples = [e for e in synthetic_examples() if "weather" not in e[1]][:40] + [("rain storm", ["weather"])]
     with pytest.raises(TaxonomyError, match=r"too few labelled examples for weather \(1\)"):
@@ -252,7 +252,7 @@ def test_too_few_examples_for_a_dimension_is_a_clear_error(toy_taxonomy, fake_en
 
 
 def test_tfidf_model_needs_no_encoder(toy_taxonomy) -> None:
-    from rppsearch.tag.classifier import train_model
+    from rppsearch.tag.training import train_model
 
     model = train_model(taxonomy=toy_taxonomy, examples=synthetic_examples(), encoder=None)
     assert model.features == "tfidf" and not model.needs_vectors
@@ -262,7 +262,7 @@ def test_tfidf_model_needs_no_encoder(toy_taxonomy) -> None:
 
 # -- zero-shot ----------------------------------------------------------------------------------
 def test_zero_shot_fallback_without_examples(toy_taxonomy, fake_encoder) -> None:
-    from rppsearch.tag.classifier import train_model
+    from rppsearch.tag.training import train_model
 
     model = train_model(taxonomy=toy_taxonomy, examples=[], encoder=fake_encoder)
     assert model.kind == "zero-shot" and model.needs_vectors
@@ -494,7 +494,8 @@ def _filler(i: int) -> str:
 
 
 def test_retagging_touches_only_what_changed_and_never_human_rows(toy_store, toy_files) -> None:
-    from rppsearch.tag.pipeline import tag_store, train_and_register
+    from rppsearch.tag.pipeline import tag_store
+    from rppsearch.tag.registry import train_and_register
 
     store, settings = toy_store
     with store.transaction():
@@ -550,7 +551,8 @@ def test_sync_dimensions_follows_the_codebook(store: Store, toy_taxonomy) -> Non
 
 
 def test_classify_texts_maps_evidence_to_the_given_text(toy_store) -> None:
-    from rppsearch.tag.pipeline import classify_texts, load_active_model
+    from rppsearch.tag.classify import classify_texts
+    from rppsearch.tag.registry import load_active_model
 
     store, settings = toy_store
     model = load_active_model(store, settings)
@@ -638,8 +640,8 @@ def test_cli_train_classify_and_input_errors(tmp_path: Path, toy_files: tuple[Pa
 
 def test_cli_corrupt_model_is_an_error_line_not_a_traceback(tmp_path: Path, toy_files: tuple[Path, Path], toy_taxonomy) -> None:
     """The installed entry point, in a real process: a damaged model file gives `Error:` + hint."""
-    from rppsearch.tag.classifier import train_model
-    from rppsearch.tag.pipeline import _relative
+    from rppsearch.tag.training import train_model
+    from rppsearch.tag.registry import _relative
     from rppsearch.tag.persist import save_model
 
     index_dir = tmp_path / "idx"
@@ -657,7 +659,8 @@ def test_cli_corrupt_model_is_an_error_line_not_a_traceback(tmp_path: Path, toy_
 
 def test_tag_store_trains_from_the_shipped_examples_and_retrains_when_they_change(index_dir: Path) -> None:
     from rppsearch.config import default_examples_paths
-    from rppsearch.tag.pipeline import AUTO_FEATURES, tag_store
+    from rppsearch.tag.pipeline import tag_store
+    from rppsearch.tag.registry import AUTO_FEATURES
 
     assert default_examples_paths(), "the labelled examples are missing from the package"
     settings = fake_settings(index_dir)
@@ -681,7 +684,9 @@ def test_tag_store_trains_from_the_shipped_examples_and_retrains_when_they_chang
 
 def test_classifying_a_file_tags_it_as_ingest_and_tag_would_store_it(toy_store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from rppsearch.ingest.pipeline import ingest_paths
-    from rppsearch.tag.pipeline import classify_file, load_active_model, tag_store
+    from rppsearch.tag.classify import classify_file
+    from rppsearch.tag.pipeline import tag_store
+    from rppsearch.tag.registry import load_active_model
 
     store, settings = toy_store
     corpus = tmp_path / "corpus"
@@ -714,8 +719,8 @@ def test_classifying_a_file_tags_it_as_ingest_and_tag_would_store_it(toy_store, 
 
 def test_evaluate_cross_validates_as_training_does_and_refuses_what_training_refuses(tmp_path: Path, toy_files, toy_taxonomy, fake_encoder) -> None:
     from rppsearch.errors import TaxonomyError
-    from rppsearch.tag.classifier import train_model
-    from rppsearch.tag.pipeline import evaluate
+    from rppsearch.tag.training import train_model
+    from rppsearch.tag.evaluation import evaluate
 
     settings = fake_settings(tmp_path / "idx")
     report = evaluate(settings, taxonomy_path=toy_files[0], label_files=[toy_files[1]], features="auto")

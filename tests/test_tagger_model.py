@@ -52,7 +52,7 @@ def encoder():
 
 
 def test_zero_shot_with_minilm(tmp_path: Path, encoder) -> None:
-    from rppsearch.tag.classifier import train_model
+    from rppsearch.tag.training import train_model
     from rppsearch.taxonomy import load_taxonomy
 
     path = tmp_path / "meals.yaml"
@@ -75,7 +75,7 @@ def shipped(tmp_path_factory: pytest.TempPathFactory):
     """A store whose active model is trained on the shipped codebook and examples with MiniLM."""
     assert default_examples_paths(), "the labelled examples are missing from the package"
     from rppsearch.store import Store
-    from rppsearch.tag.pipeline import train_and_register
+    from rppsearch.tag.registry import train_and_register
 
     index_dir = tmp_path_factory.mktemp("shipped") / "indexes"
     settings = Settings(index_dir=index_dir, embedding_model=PACKAGED_MODEL)
@@ -94,7 +94,7 @@ def test_shipped_model_cross_validates_well(shipped) -> None:
 
 
 def test_classify_with_the_shipped_model(shipped) -> None:
-    from rppsearch.tag.pipeline import classify_texts
+    from rppsearch.tag.classify import classify_texts
 
     _, settings, model = shipped
     texts = [

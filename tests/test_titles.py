@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from rppsearch.ingest.formats import parse_file
-from rppsearch.ingest.formats.titles import pick_title, title_problem
+from rppsearch.ingest.formats.titles import lead_title, pick_title, title_problem
 from rppsearch.ingest.pipeline import read_document
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -121,3 +121,23 @@ def test_quotes_inside_a_title_are_kept() -> None:
     title = '"My Job Is to Make Principals Better": A Conversation'
     assert pick_title(title) == title
     assert pick_title('"Leading for Equity"') == "Leading for Equity"
+
+
+def test_an_untitled_excerpt_is_named_by_its_opening_sentence_not_its_file_name(tmp_path: Path) -> None:
+    path = tmp_path / "06_cot_chapter5_excerpt.txt"
+    path.write_text(
+        "The earlier dimensions of the work concentrated on how three groups of central office staff "
+        "spend their days with principals and schools. Leaders stewarded the whole effort.\n\n"
+        "They communicated a theory of action and revised it as the work unfolded.\n",
+        encoding="utf-8",
+    )
+    title = read_document(path).metadata.title
+    assert title == "The earlier dimensions of the work concentrated on how three groups…"
+    assert "06" not in title and "excerpt" not in title
+
+
+def test_a_hard_wrapped_fragment_or_navigation_is_no_lead_title() -> None:
+    assert lead_title(["central office silos; and", "Performance-oriented leadership on the part of the"]) is None
+    assert lead_title(["Skip to main content", "Principals meet their supervisors every week."]) == (
+        "Principals meet their supervisors every week"
+    )

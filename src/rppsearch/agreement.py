@@ -22,6 +22,7 @@ from typing import Any
 
 from .store import Store
 from .store import labels as labelstore
+from .store import label_rows
 
 __all__ = [
     "DimensionAgreement",
@@ -184,6 +185,6 @@ def compute_agreement(
 
 def agreement(store: Store) -> AgreementReport:
     """Agreement between the reviewers of this store (see the module docstring)."""
-    labels, texts = labelstore.disagreement_inputs(store)
+    labels, texts = label_rows.disagreement_inputs(store)
     dimensions = [d["id"] for d in labelstore.codebook(store)]
     return compute_agreement(labels, dimensions, texts=texts)

@@ -35,6 +35,7 @@ from .index.manifest import atomic_write
 from .review import rollup
 from .store import Store
 from .store import labels as labelstore
+from .store import label_queries, label_rows
 
 __all__ = [
     "EXPORT_FORMATS",
@@ -74,7 +75,7 @@ _GUID_NAMESPACE = uuid.UUID("6f1c2a8e-3d0b-5c1e-9a57-2b8e4f0d7c31")
 # -- export ------------------------------------------------------------------------------
 def export_rows(store: Store) -> Iterator[dict[str, Any]]:
     """Every decision, oldest first, as a dict of `EXPORT_COLUMNS`."""
-    for row in labelstore.iter_labels(store):
+    for row in label_rows.iter_labels(store):
         yield {k: row.get(k) for k in EXPORT_COLUMNS}
 
 
@@ -320,7 +321,7 @@ def import_labels(store: Store, path: Path, *, fmt: str | None = None) -> Import
     documents: set[str] = set()
     with store.transaction():
         for row in rows:
-            if row.created_at and labelstore.label_exists(
+            if row.created_at and label_queries.label_exists(
                 store,
                 target=row.target,
                 dimension_id=row.dimension_id,

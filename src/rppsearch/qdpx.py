@@ -43,6 +43,7 @@ from .errors import LabelError
 from .labels_io import _atomic_write, code_guid
 from .store import Store
 from .store import labels as labelstore
+from .store import label_queries
 from .store.chunked import select_in
 
 __all__ = [
@@ -139,7 +140,7 @@ def _collect(store: Store, *, include_model: bool) -> tuple[dict[int, _Coded], s
             )
         return item
 
-    for label in labelstore.latest_by_reviewer(store):
+    for label in label_queries.latest_by_reviewer(store):
         if label.target_type != "passage" or label.dimension_id is None:
             continue
         item = entry(label.target_id)

@@ -35,6 +35,7 @@ from typing import Any
 from .errors import LabelError
 from .store import Store
 from .store import labels as labelstore
+from .store import label_queries, label_rows
 
 __all__ = [
     "ORDERS",
@@ -236,7 +237,7 @@ class ReviewSession:
         self.total = len(self.queue)
         if order == "active":
             self._start_active()
-        progress = labelstore.reviewer_progress(store, reviewer=reviewer)
+        progress = label_queries.reviewer_progress(store, reviewer=reviewer)
         ids = self._pk_to_id
         all_dims = {d["id"] for d in self.codebook}
         self.done: set[int] = {
@@ -248,7 +249,7 @@ class ReviewSession:
 
     # -- the queue -------------------------------------------------------------------
     def _build_queue(self, seed: int | None) -> tuple[list[int], dict[int, float | None]]:
-        rows = labelstore.passage_candidates(
+        rows = label_queries.passage_candidates(
             self.store, document_ids=self.document_ids or None, dimension=self.dimension, threshold=THRESHOLD
         )
         self._pk_to_id = {r["pk"]: r["id"] for r in rows}
@@ -286,7 +287,7 @@ class ReviewSession:
         rows = {self._pk_to_id[pk]: i for pk, i in self._active_row.items()}
         decisions: dict[int, dict[str, bool]] = {}
         order = []
-        for d in labelstore.human_decisions(self.store):
+        for d in label_rows.human_decisions(self.store):
             i = rows.get(d.target_id)
             if i is not None and d.target_type == "passage":
                 decisions.setdefault(i, {})[d.dimension_id] = d.accepted
@@ -333,11 +334,11 @@ class ReviewSession:
 
     def item(self, pk: int) -> ReviewItem | None:
         """A passage with the model's suggestions and this reviewer's decisions on it."""
-        view = labelstore.passage_view(self.store, pk)
+        view = label_queries.passage_view(self.store, pk)
         if view is None:
             return None
         target = labelstore.Target("passage", view["id"], view["document_id"], view["text_hash"], pk)
-        mine = labelstore.reviewer_decisions(self.store, reviewer=self.reviewer, target=target)
+        mine = label_queries.reviewer_decisions(self.store, reviewer=self.reviewer, target=target)
         lines = []
         for number, dim in enumerate(self.codebook, start=1):
             suggestion = labelstore.model_suggestion(self.store, target, dim["id"])

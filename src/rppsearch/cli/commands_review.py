@@ -112,14 +112,14 @@ def _print_suggestions(store: Any, doc_ids: list[str], statuses: dict[str, str],
     from rich.text import Text  # noqa: PLC0415
 
     from ..store import documents as docstore  # noqa: PLC0415
-    from ..store import labels as labelstore  # noqa: PLC0415
+    from ..store import label_queries  # noqa: PLC0415
 
     console = Console(highlight=False)
     for doc_id in doc_ids:
         doc = docstore.document_by_id(store, doc_id)
         if doc is None:
             continue
-        rows = labelstore.document_suggestions(store, doc_id)
+        rows = label_queries.document_suggestions(store, doc_id)
         if as_json:
             sys.stdout.write(
                 json.dumps(

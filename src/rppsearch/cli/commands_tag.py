@@ -1,6 +1,6 @@
 """`rpp train`, `rpp evaluate`, `rpp classify`, `rpp tag`, `rpp models`.
 
-Thin wrappers over `rppsearch.tag.pipeline`; scikit-learn, spaCy and torch load inside the
+Thin wrappers over `rppsearch.tag` (pipeline, registry, classify, evaluation); scikit-learn, spaCy and torch load inside the
 commands, never at import time.
 """
 
@@ -56,7 +56,7 @@ FeaturesOpt = Annotated[
 def _human_examples(store: Any) -> list[tuple[str, list[str]]]:
     """People's decisions as training examples (issue 5's labels), when the store has any."""
     try:
-        from ..store.labels import training_examples  # noqa: PLC0415
+        from ..store.label_rows import training_examples  # noqa: PLC0415
     except ImportError:  # pragma: no cover - labels not built
         return []
     return training_examples(store)
@@ -65,7 +65,7 @@ def _human_examples(store: Any) -> list[tuple[str, list[str]]]:
 def _human_decisions(store: Any) -> list[tuple[str, str, bool]]:
     """(passage text, dimension id, accepted) for every human decision in force."""
     try:
-        from ..store.labels import human_decisions  # noqa: PLC0415
+        from ..store.label_rows import human_decisions  # noqa: PLC0415
     except ImportError:  # pragma: no cover
         return []
     return [(d.text, d.dimension_id, d.accepted) for d in human_decisions(store)]
@@ -87,7 +87,8 @@ def train(
     """Train the dimension tagger (cross-validated), make it the active model and re-tag the store with it."""
     from ..store import Store  # noqa: PLC0415
     from ..store import tags as tagstore  # noqa: PLC0415
-    from ..tag.pipeline import tag_store, train_and_register  # noqa: PLC0415
+    from ..tag.pipeline import tag_store  # noqa: PLC0415
+    from ..tag.registry import train_and_register  # noqa: PLC0415
 
     check_paths(labels or [])
     check_paths([taxonomy], what="codebook file")
@@ -174,7 +175,7 @@ def evaluate(
     store holds human decisions, how often the active model agreed with them.
     """
     from ..store import Store  # noqa: PLC0415
-    from ..tag.pipeline import evaluate as run_evaluate  # noqa: PLC0415
+    from ..tag.evaluation import evaluate as run_evaluate  # noqa: PLC0415
 
     if as_json and as_csv:
         raise typer.BadParameter("choose one of --json and --csv")
@@ -281,7 +282,8 @@ def classify(
     """Tag text with the active model without storing it: labels, scores and evidence."""
     from ..errors import InputError, ModelError  # noqa: PLC0415
     from ..store import Store  # noqa: PLC0415
-    from ..tag.pipeline import classify_file, classify_texts, load_active_model  # noqa: PLC0415
+    from ..tag.classify import classify_file, classify_texts  # noqa: PLC0415
+    from ..tag.registry import load_active_model  # noqa: PLC0415
     from ..taxonomy import load_taxonomy  # noqa: PLC0415
 
     if source != "-" and not Path(source).exists():  # arguments first, then the model

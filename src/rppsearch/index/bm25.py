@@ -268,30 +268,35 @@ class LexicalIndex:
         tv = _tantivy()
         parsed = _parsed(query)
         clauses = []
+        seen: set[tuple[str, tuple[str, ...]]] = set()  # a word said twice counts once, as before
         for clause in parsed.positive:
-            subs = [q for a in clause.searchable() if (q := self._atom(a)) is not None]
+            subs = [q for key, q in map(self._atom, clause.searchable()) if q is not None and key not in seen]
             if not subs:
                 continue
             if clause.required:
                 inner = subs[0] if len(subs) == 1 else tv.Query.boolean_query([(tv.Occur.Should, q) for q in subs])
                 clauses.append((tv.Occur.Must, inner))
             else:
+                seen.update(key for key, q in map(self._atom, clause.searchable()) if q is not None)
                 clauses.extend((tv.Occur.Should, q) for q in subs)
         if not clauses:
             return None
         for clause in parsed.excluded:
-            clauses.extend((tv.Occur.MustNot, q) for a in clause.searchable() if (q := self._atom(a)) is not None)
+            clauses.extend((tv.Occur.MustNot, q) for _, q in map(self._atom, clause.searchable()) if q is not None)
         return tv.Query.boolean_query(clauses)
 
-    def _atom(self, atom: "Atom") -> Any | None:
+    def _atom(self, atom: "Atom") -> tuple[tuple[str, tuple[str, ...]], Any | None]:
+        """(field and stems, the tantivy query) of a word or phrase; the query is None when
+        nothing is left to search for."""
         tv = _tantivy()
         stems = _query_analyzer(False).analyze(" ".join(atom.words()))
         name = atom.field or FIELD
+        key = (name, tuple(stems))
         if not stems:
-            return None
+            return key, None
         if len(stems) == 1:
-            return tv.Query.term_query(self.index.schema, name, stems[0])
-        return tv.Query.phrase_query(self.index.schema, name, stems)
+            return key, tv.Query.term_query(self.index.schema, name, stems[0])
+        return key, tv.Query.phrase_query(self.index.schema, name, stems)
 
     def search(
         self,

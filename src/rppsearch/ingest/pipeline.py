@@ -106,7 +106,7 @@ def assemble_document(
     catalog), the user's edits, then fallbacks: title from an early heading a reader accepts, or
     the file name) and passages of clean `blocks`. InputError when no body text is left."""
     from .docmeta import document_metadata  # noqa: PLC0415
-    from .formats.titles import pick_title  # noqa: PLC0415
+    from .formats.titles import lead_title, pick_title  # noqa: PLC0415
     from .segment import split_passages  # noqa: PLC0415
 
     if not any(b.text.strip() for b in blocks if b.heading_level == 0):
@@ -117,8 +117,10 @@ def assemble_document(
     metadata = meta.resolve(own, library=layers.library, catalog=overrides, user=layers.user, aliases=layers.aliases)
     if not metadata.title:
         # An early heading a reader accepts as a title (no "Points of Interest", "1 Introduction").
+        # Else the opening sentence (an excerpt or page without a title); a file name last.
         heading = pick_title(*(b.text for b in blocks[:TITLE_HEADING_WINDOW] if b.heading_level > 0))
-        metadata.title = heading or path.stem.replace("_", " ").replace("-", " ")
+        lead = heading or lead_title(b.text for b in blocks if b.heading_level == 0)
+        metadata.title = lead or path.stem.replace("_", " ").replace("-", " ")
     if metadata.year is None and metadata.published:
         metadata.year = meta.year_of(metadata.published)
     if not metadata.organization and metadata.site_name:

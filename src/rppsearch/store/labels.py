@@ -12,31 +12,31 @@ Rules the rest of the code relies on:
 - passage decisions count only while the passage text is unchanged (`target_hash` = the
   passage's `text_hash`); after a re-ingest `reapply_labels` puts them back on passages whose
   text is the same. Document decisions survive edits of the document.
-Only this module writes SQL for labels. Writers open their own transaction (nested ones
-become savepoints), so a failure leaves nothing half-done.
+Only this module (and `labels_bulk` for whole imports) writes to `labels`. Writers open their
+own transaction (nested ones become savepoints), so a failure leaves nothing half-done.
+Reading the log for people and the review queue: `label_queries`; rows for export, training,
+evaluation and agreement: `label_rows`.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from ..errors import LabelError
 from . import Store
-from .chunked import placeholders
 from .documents import text_hash
 from .tags import refresh_dimensions
 
 __all__ = [
     "DECISIONS",
+    "LABEL_COLUMNS",
     "TARGET_TYPES",
     "Target",
     "Suggestion",
     "Label",
-    "HumanDecision",
     "now_stamp",
     "normalize_stamp",
     "resolve_target",
@@ -46,22 +46,11 @@ __all__ = [
     "record_decisions",
     "undo_last",
     "reapply_labels",
-    "latest_by_reviewer",
-    "reviewer_decisions",
-    "reviewer_progress",
-    "passage_candidates",
-    "passage_view",
-    "iter_labels",
-    "label_exists",
-    "document_suggestions",
-    "training_examples",
-    "human_decisions",
-    "disagreement_inputs",
 ]
 
 DECISIONS = ("accept", "reject", "skip")
 TARGET_TYPES = ("passage", "document")
-_LABEL_COLUMNS = (
+LABEL_COLUMNS = (
     "id, target_type, target_id, target_hash, dimension_id, decision, reviewer, note, "
     "model_version, suggested_score, suggested_assigned, created_at"
 )
@@ -117,21 +106,6 @@ class Label:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
-@dataclass(frozen=True)
-class HumanDecision:
-    """The decision in force on a target and dimension, with what the model had said."""
-
-    target_type: str
-    target_id: str
-    document_id: str
-    text: str
-    dimension_id: str
-    accepted: bool
-    reviewer: str
-    created_at: str
-    model_version: str | None
-    suggested_score: float | None
-    suggested_assigned: bool | None
 
 
 # -- time stamps -------------------------------------------------------------------------
@@ -379,14 +353,14 @@ def undo_last(store: Store, *, reviewer: str) -> list[Label]:
     conn = store.conn
     with store.transaction():
         last = conn.execute(
-            f"SELECT {_LABEL_COLUMNS} FROM labels WHERE reviewer = ? ORDER BY id DESC LIMIT 1", (reviewer,)
+            f"SELECT {LABEL_COLUMNS} FROM labels WHERE reviewer = ? ORDER BY id DESC LIMIT 1", (reviewer,)
         ).fetchone()
         if last is None:
             return []
         rows = [
             Label.from_row(r)
             for r in conn.execute(
-                f"SELECT {_LABEL_COLUMNS} FROM labels WHERE reviewer = ? AND created_at = ? "
+                f"SELECT {LABEL_COLUMNS} FROM labels WHERE reviewer = ? AND created_at = ? "
                 "AND target_type = ? AND target_id = ? ORDER BY id",
                 (reviewer, last["created_at"], last["target_type"], last["target_id"]),
             )
@@ -440,288 +414,3 @@ def reapply_labels(store: Store) -> tuple[int, list[str]]:
             targets.append(target)
         _refresh(store, targets)
     return len(targets), sorted({t.document_id for t in targets})
-
-
-# -- reading decisions -------------------------------------------------------------------
-def latest_by_reviewer(store: Store, *, current_only: bool = True) -> list[Label]:
-    """Each reviewer's latest accept/reject per target and dimension (passages: on the current text)."""
-    sql = (
-        f"SELECT {', '.join('l.' + c.strip() for c in _LABEL_COLUMNS.split(','))} FROM labels l "
-        "WHERE l.decision IN ('accept', 'reject') AND l.id = (SELECT l2.id FROM labels l2 "
-        " WHERE l2.reviewer = l.reviewer AND l2.target_type = l.target_type AND l2.target_id = l.target_id "
-        " AND l2.dimension_id = l.dimension_id AND l2.decision IN ('accept', 'reject') "
-        " ORDER BY l2.created_at DESC, l2.id DESC LIMIT 1)"
-    )
-    if current_only:
-        sql += (
-            " AND (l.target_type = 'document' OR EXISTS (SELECT 1 FROM passages p "
-            " WHERE p.id = l.target_id AND p.text_hash = l.target_hash))"
-        )
-    return [Label.from_row(r) for r in store.conn.execute(sql + " ORDER BY l.target_type, l.target_id, l.id")]
-
-
-def reviewer_decisions(store: Store, *, reviewer: str, target: Target) -> dict[str | None, Label]:
-    """`reviewer`'s latest label per dimension on `target` (key None: a skip of the whole target)."""
-    sql = f"SELECT {_LABEL_COLUMNS} FROM labels WHERE reviewer = ? AND target_type = ? AND target_id = ?"
-    params: list[Any] = [reviewer, target.type, target.id]
-    if target.type == "passage":
-        sql += " AND target_hash = ?"
-        params.append(target.text_hash)
-    out: dict[str | None, Label] = {}
-    for row in store.conn.execute(sql + " ORDER BY created_at, id", params):
-        label = Label.from_row(row)
-        out[label.dimension_id if label.decision != "skip" else None] = label
-    return out
-
-
-def reviewer_progress(store: Store, *, reviewer: str) -> dict[str, tuple[bool, set[str]]]:
-    """Per passage id this reviewer touched (current text): (skipped, dimensions decided)."""
-    out: dict[str, tuple[bool, set[str]]] = {}
-    for pid, dimension_id, decision in store.conn.execute(
-        "SELECT l.target_id, l.dimension_id, l.decision FROM labels l "
-        "JOIN passages p ON p.id = l.target_id AND p.text_hash = l.target_hash "
-        "WHERE l.target_type = 'passage' AND l.reviewer = ?",
-        (reviewer,),
-    ):
-        skipped, dims = out.get(pid, (False, set()))
-        if decision == "skip":
-            skipped = True
-        elif dimension_id is not None:
-            dims.add(dimension_id)
-        out[pid] = (skipped, dims)
-    return out
-
-
-def passage_candidates(
-    store: Store,
-    *,
-    document_ids: Sequence[str] | None = None,
-    dimension: str | None = None,
-    threshold: float = 0.5,
-) -> list[dict[str, Any]]:
-    """Passages to consider for review, in document order, with the model's reading summarised.
-
-    Each: pk, id, document_id, seq; `uncertainty` = the largest `1 − 2·|score − threshold|`
-    (floored at 0) over the passage's dimensions, or over `dimension` alone when given (None:
-    never scored); `assigned` = the model assigned that dimension (any dimension without one);
-    `margin` = the smallest |score − threshold|. The model's reading of a human-decided tag is
-    the one kept with its latest label.
-    """
-    snapshot = (
-        "(SELECT l.{col} FROM labels l WHERE l.target_type = 'passage' AND l.target_id = p.id "
-        "AND l.dimension_id = t.dimension_id AND (l.suggested_score IS NOT NULL OR l.suggested_assigned IS NOT NULL) "
-        "ORDER BY l.id DESC LIMIT 1)"
-    )
-    tag_filter = " AND t.dimension_id = ?" if dimension is not None else ""
-    where = f" WHERE p.document_id IN ({placeholders(len(document_ids))})" if document_ids else ""
-    sql = (
-        "WITH eff AS (SELECT t.passage_pk AS pk, "
-        f"CASE WHEN t.source = 'model' THEN t.score ELSE {snapshot.format(col='suggested_score')} END AS score, "
-        f"CASE WHEN t.source = 'model' THEN t.assigned ELSE {snapshot.format(col='suggested_assigned')} END AS assigned "
-        f"FROM passage_tags t JOIN passages p ON p.pk = t.passage_pk WHERE 1 = 1{tag_filter}) "
-        "SELECT p.pk, p.id, p.document_id, p.seq, "
-        "max(max(0.0, 1.0 - 2.0 * abs(e.score - ?))) AS uncertainty, max(e.assigned) AS assigned, "
-        "min(abs(e.score - ?)) AS margin "
-        f"FROM passages p LEFT JOIN eff e ON e.pk = p.pk AND e.score IS NOT NULL{where} "
-        "GROUP BY p.pk ORDER BY p.document_id, p.seq"
-    )
-    # parameters in the order they appear: the CTE's dimension, the two thresholds, the documents
-    params = ([dimension] if dimension is not None else []) + [threshold, threshold] + list(document_ids or [])
-    return [dict(r) for r in store.conn.execute(sql, params)]
-
-
-def passage_view(store: Store, passage_pk: int) -> dict[str, Any] | None:
-    """A passage with its document's title and its tag rows (evidence decoded) for display."""
-    row = store.conn.execute(
-        "SELECT p.pk, p.id, p.document_id, p.seq, p.heading, p.text, p.text_hash, "
-        "coalesce(d.title, p.title, d.id) AS title, d.passage_count "
-        "FROM passages p JOIN documents d ON d.id = p.document_id WHERE p.pk = ?",
-        (passage_pk,),
-    ).fetchone()
-    if row is None:
-        return None
-    out = dict(row)
-    out["tags"] = {}
-    for tag in store.conn.execute(
-        "SELECT dimension_id, score, assigned, source, model_version, evidence FROM passage_tags "
-        "WHERE passage_pk = ?",
-        (passage_pk,),
-    ):
-        item = dict(tag)
-        try:
-            item["evidence"] = json.loads(item["evidence"] or "[]")
-        except json.JSONDecodeError:
-            item["evidence"] = []
-        out["tags"][item["dimension_id"]] = item
-    return out
-
-
-def iter_labels(store: Store) -> Iterator[dict[str, Any]]:
-    """Every label, oldest first, with the target's document id and text (passage text or title)."""
-    cols = ", ".join("l." + c.strip() for c in _LABEL_COLUMNS.split(","))
-    sql = (
-        f"SELECT {cols}, coalesce(p.document_id, d.id) AS document_id, "
-        "coalesce(p.text, d.title) AS text FROM labels l "
-        "LEFT JOIN passages p ON l.target_type = 'passage' AND p.id = l.target_id "
-        "LEFT JOIN documents d ON l.target_type = 'document' AND d.id = l.target_id "
-        "ORDER BY l.created_at, l.id"
-    )
-    for row in store.conn.execute(sql):
-        item = dict(row)
-        if item["suggested_assigned"] is not None:
-            item["suggested_assigned"] = bool(item["suggested_assigned"])
-        yield item
-
-
-def label_exists(
-    store: Store, *, target: Target, dimension_id: str | None, decision: str, reviewer: str, created_at: str
-) -> bool:
-    """Whether this exact decision is already in the log (so importing a file twice adds nothing)."""
-    return (
-        store.conn.execute(
-            "SELECT 1 FROM labels WHERE target_type = ? AND target_id = ? AND dimension_id IS ? "
-            "AND decision = ? AND reviewer = ? AND created_at = ? LIMIT 1",
-            (target.type, target.id, dimension_id, decision, reviewer, created_at),
-        ).fetchone()
-        is not None
-    )
-
-
-def document_suggestions(store: Store, document_id: str) -> list[dict[str, Any]]:
-    """Per codebook dimension, a document's tag and its best passage's evidence, strongest first.
-
-    Each: dimension_id, name, score, assigned, n_passages, source, and `evidence` (the
-    highest-scoring passage for it: passage_id, score, sentences). From `document_tags` when
-    the document has been rolled up, else from its passage tags (max score, passages assigned).
-    """
-    conn = store.conn
-    out: list[dict[str, Any]] = []
-    for position, dim in enumerate(codebook(store)):
-        tag = conn.execute(
-            "SELECT score, assigned, n_passages, source FROM document_tags WHERE document_id = ? AND dimension_id = ?",
-            (document_id, dim["id"]),
-        ).fetchone()
-        best = conn.execute(
-            "SELECT p.id, t.score, t.evidence FROM passage_tags t JOIN passages p ON p.pk = t.passage_pk "
-            "WHERE p.document_id = ? AND t.dimension_id = ? ORDER BY t.assigned DESC, t.score DESC, p.seq LIMIT 1",
-            (document_id, dim["id"]),
-        ).fetchone()
-        if tag is None and best is None:
-            continue
-        if tag is not None:
-            score, assigned, n_passages, source = float(tag[0]), bool(tag[1]), int(tag[2]), tag[3]
-        else:
-            n_passages = conn.execute(
-                "SELECT count(*) FROM passage_tags t JOIN passages p ON p.pk = t.passage_pk "
-                "WHERE p.document_id = ? AND t.dimension_id = ? AND t.assigned = 1",
-                (document_id, dim["id"]),
-            ).fetchone()[0]
-            score, assigned, source = float(best[1]), n_passages > 0, "passages"
-        evidence: dict[str, Any] | None = None
-        if best is not None:
-            try:
-                sentences = json.loads(best[2] or "[]")
-            except json.JSONDecodeError:
-                sentences = []
-            evidence = {"passage_id": best[0], "score": float(best[1]), "sentences": sentences}
-        out.append(
-            {
-                "dimension_id": dim["id"],
-                "name": dim["name"],
-                "position": position,
-                "score": score,
-                "assigned": assigned,
-                "n_passages": n_passages,
-                "source": source,
-                "evidence": evidence,
-            }
-        )
-    out.sort(key=lambda r: (not r["assigned"], -r["score"], r["position"]))
-    return out
-
-
-# -- hooks for training, evaluation and agreement -----------------------------------------
-def _effective_passage_decisions(store: Store) -> dict[str, dict[str, Any]]:
-    """Per passage id (current text): its text and the decision in force per dimension."""
-    out: dict[str, dict[str, Any]] = {}
-    for row in store.conn.execute(
-        "SELECT l.target_id, p.document_id, p.text, l.dimension_id, l.decision, l.reviewer, l.created_at, "
-        "l.model_version, l.suggested_score, l.suggested_assigned FROM labels l "
-        "JOIN passages p ON p.id = l.target_id AND p.text_hash = l.target_hash "
-        "WHERE l.target_type = 'passage' AND l.decision IN ('accept', 'reject') "
-        "ORDER BY l.created_at, l.id"
-    ):
-        item = out.setdefault(row["target_id"], {"document_id": row["document_id"], "text": row["text"], "dims": {}})
-        item["dims"][row["dimension_id"]] = dict(row)  # later rows win
-    return out
-
-
-def training_examples(store: Store) -> list[tuple[str, list[str]]]:
-    """Passages people have decided, as (text, dimension ids accepted) for `rpp train`.
-
-    A passage counts when every dimension the model suggested for it has a decision in force
-    (the latest accept/reject by anyone, on the passage's current text) — what `rpp review`
-    writes for each passage it finishes. Its labels are the dimensions accepted; every other
-    dimension is a negative (people saw the suggestions and did not add it). Passages with a
-    decision on only some of the model's suggestions are left out. Ids in codebook order.
-    """
-    order = {d["id"]: i for i, d in enumerate(codebook(store))}
-    suggested: dict[str, set[str]] = {}
-    for pid, dimension_id in store.conn.execute(
-        "SELECT p.id, t.dimension_id FROM passage_tags t JOIN passages p ON p.pk = t.passage_pk "
-        "WHERE t.source = 'model' AND t.assigned = 1"
-    ):
-        suggested.setdefault(pid, set()).add(dimension_id)
-    out: list[tuple[str, list[str]]] = []
-    for pid, item in sorted(_effective_passage_decisions(store).items()):
-        dims = item["dims"]
-        model_yes = set(suggested.get(pid, set()))
-        model_yes |= {d for d, r in dims.items() if r["suggested_assigned"]}
-        if not model_yes <= set(dims):
-            continue
-        accepted = sorted(
-            (d for d, r in dims.items() if r["decision"] == "accept" and d in order), key=order.__getitem__
-        )
-        out.append((item["text"], accepted))
-    return out
-
-
-def human_decisions(store: Store) -> list[HumanDecision]:
-    """The decision in force on every passage and dimension people decided (current text), oldest first.
-
-    Each carries what the model had said (`suggested_assigned`, `suggested_score`,
-    `model_version`), for `rpp evaluate`'s agreement of a model with people.
-    """
-    out: list[HumanDecision] = []
-    for pid, item in _effective_passage_decisions(store).items():
-        for dimension_id, r in item["dims"].items():
-            out.append(
-                HumanDecision(
-                    target_type="passage",
-                    target_id=pid,
-                    document_id=item["document_id"],
-                    text=item["text"],
-                    dimension_id=dimension_id,
-                    accepted=r["decision"] == "accept",
-                    reviewer=r["reviewer"],
-                    created_at=r["created_at"],
-                    model_version=r["model_version"],
-                    suggested_score=r["suggested_score"],
-                    suggested_assigned=None if r["suggested_assigned"] is None else bool(r["suggested_assigned"]),
-                )
-            )
-    out.sort(key=lambda d: (d.created_at, d.target_id, d.dimension_id))
-    return out
-
-
-def disagreement_inputs(store: Store) -> tuple[list[Label], dict[tuple[str, str], str]]:
-    """For agreement: each reviewer's latest decisions, and a short text per (target type, id)."""
-    labels = latest_by_reviewer(store)
-    texts: dict[tuple[str, str], str] = {}
-    for row in store.conn.execute(
-        "SELECT DISTINCT l.target_type, l.target_id, coalesce(p.text, d.title, '') FROM labels l "
-        "LEFT JOIN passages p ON l.target_type = 'passage' AND p.id = l.target_id "
-        "LEFT JOIN documents d ON l.target_type = 'document' AND d.id = l.target_id"
-    ):
-        texts[(row[0], row[1])] = row[2]
-    return labels, texts

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from importlib.util import find_spec, module_from_spec, spec_from_file_location
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -63,24 +64,42 @@ def analyze(text: str, *, pattern: re.Pattern[str], stops: frozenset[str], ngram
     return terms
 
 
+#: Up to this many texts the rows come back dense (no scipy import); more come back as CSR.
+DENSE_MAX = 512
+
+
 def transform(
     texts: Sequence[str], *, vocabulary: dict[str, int], idf: np.ndarray, token_pattern: str, ngram_max: int,
     stops: frozenset[str],
-) -> np.ndarray:
-    """Dense float32 TF-IDF rows (n, len(vocabulary)): 1 + ln(count), times idf, l2-normalised."""
+) -> Any:
+    """TF-IDF rows (n, len(vocabulary)): 1 + ln(count), times idf, l2-normalised; float32, dense
+    for up to DENSE_MAX texts (a document's passages), scipy CSR beyond (memory stays small)."""
     pattern = re.compile(token_pattern)
-    out = np.zeros((len(texts), len(vocabulary)), dtype=np.float32)
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    vals: list[np.ndarray] = []
     for row, text in enumerate(texts):
         counts: dict[int, int] = {}
         for term in analyze(text, pattern=pattern, stops=stops, ngram_max=ngram_max):
             col = vocabulary.get(term)
             if col is not None:
                 counts[col] = counts.get(col, 0) + 1
-        if counts:
-            cols = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
-            tf = np.log(np.fromiter(counts.values(), dtype=np.float32, count=len(counts))) + 1.0
-            out[row, cols] = tf * idf[cols]
-    norms = np.sqrt((out.astype(np.float64) ** 2).sum(axis=1))
-    nonzero = norms > 0
-    out[nonzero] /= norms[nonzero, None].astype(np.float32)
-    return out
+        if not counts:
+            continue
+        c = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+        v = (np.log(np.fromiter(counts.values(), dtype=np.float32, count=len(counts))) + 1.0) * idf[c]
+        v = v / np.float32(np.sqrt(float((v.astype(np.float64) ** 2).sum())))
+        rows.append(np.full(len(c), row, dtype=np.int64))
+        cols.append(c)
+        vals.append(v.astype(np.float32))
+    shape = (len(texts), len(vocabulary))
+    r = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+    c = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
+    v = np.concatenate(vals) if vals else np.zeros(0, dtype=np.float32)
+    if len(texts) <= DENSE_MAX:
+        out = np.zeros(shape, dtype=np.float32)
+        out[r, c] = v
+        return out
+    from scipy import sparse  # noqa: PLC0415
+
+    return sparse.csr_matrix((v, (r, c)), shape=shape, dtype=np.float32)

@@ -119,7 +119,7 @@ class TfidfFeatures:
         return self._weigh(counts[:, self._cols])
 
     def transform(self, texts: Sequence[str]) -> Any:
-        """TF-IDF rows (n, n_features): dense float32 (or scipy CSR without the stop-word list)."""
+        """TF-IDF rows (n, n_features): dense float32 for a few texts, else scipy CSR."""
         if not self._terms:
             raise ModelError("TF-IDF features used before fitting or loading")
         from .analyzer import stop_words, transform  # noqa: PLC0415

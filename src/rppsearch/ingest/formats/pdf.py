@@ -80,7 +80,7 @@ def parse_pdf(path: Path, limit: int) -> tuple[list[Block], Metadata]:
         pages = _pypdf_pages(path, reader, count)
     else:
         try:
-            pages = read_pages(document, reader)
+            pages = read_pages(document, reader, path)
         finally:
             document.close()
     if len(pages.failed) == count:
@@ -296,7 +296,9 @@ def garbled(text: str) -> bool:
     Real text has one script, perhaps two (Latin with Greek symbols, Arabic with Latin);
     a PDF font without a Unicode map yields a soup of Greek, Cyrillic, Arabic, Indic letters.
     """
-    scripts = Counter(_script(ch) for ch in text if ch.isalpha())
+    if text.isascii():  # one script
+        return False
+    scripts = Counter(map(_script, filter(str.isalpha, text)))
     total = sum(scripts.values())
     if total < 50:
         return False

@@ -20,7 +20,7 @@ from typing import Any
 
 #: A gap wider than this many ems between two runs on one line separates segments (columns,
 #: table cells); narrower gaps are word spaces or kerning.
-SEGMENT_GAP_EM = 1.2
+SEGMENT_GAP_EM = 0.9
 #: A gap wider than this many ems between two runs gets a space when neither run has one.
 SPACE_GAP_EM = 0.15
 #: Columns hold prose: their segments average at least this many characters (table cells are shorter).
@@ -40,6 +40,7 @@ class Segment:
     size: float
     bold: bool
     parts: list[Segment] = field(default_factory=list, repr=False)
+    baseline: float | None = None  # of its first character (box bottoms move with descenders)
 
     @property
     def middle(self) -> float:
@@ -61,7 +62,8 @@ def _page_text(textpage: Any, count: int) -> str:
     if len(text) != count:  # characters beyond the BMP: one code point an index, the slow way
         text = "".join(chr(c) if 0 < c < 0x110000 else "\ufffd"
                        for c in (raw.FPDFText_GetUnicode(textpage.raw, i) for i in range(count)))
-    return text.replace("\x00", "\ufffd")
+    # pdfium marks a hyphen it found at a line end as \x02 (one character) or U+FFFE (GetText)
+    return text.replace("\x00", "\ufffd").replace("\ufffe", "\x02")
 
 
 def _runs(textpage: Any) -> list[Segment]:
@@ -82,6 +84,8 @@ def _runs(textpage: Any) -> list[Segment]:
             return None
         return left.value, right.value, bottom.value, top.value
 
+    origin_x, origin_y = ctypes.c_double(), ctypes.c_double()
+    origin = (ctypes.byref(origin_x), ctypes.byref(origin_y))
     runs: list[Segment] = []
     current: Segment | None = None
 
@@ -101,14 +105,16 @@ def _runs(textpage: Any) -> list[Segment]:
         bold = int(raw.FPDFText_GetFontWeight(handle, index)) >= 600
         # A font set at size 1 and scaled by the text matrix reports 1: the glyph box tells better.
         current = Segment(l, b, r, t, piece, round(size if size >= 3 else max(t - b, 1.0), 1), bold)
+        if raw.FPDFText_GetCharOrigin(handle, index, *origin):
+            current.baseline = origin_y.value
         runs.append(current)
 
     end = 0
     for match in _WORD.finditer(text):
         between = text[end : match.start()]
         end = match.end()
-        if "\n" in between or "\r" in between:
-            current = None
+        if "\n" in between or "\r" in between or (current is not None and current.text.endswith("\x02")):
+            current = None  # a line break, or a hyphen pdfium found at a line end
         first, last = box(match.start()), box(match.end() - 1)
         if first is None or last is None:
             continue
@@ -162,6 +168,7 @@ def _join(parts: list[Segment]) -> Segment:
         max(p.top for p in parts), text, max(sizes, key=sizes.__getitem__),
         sum(len(p.text.strip()) for p in parts if p.bold) * 2 > sum(len(p.text.strip()) for p in parts),
         parts,
+        parts[0].baseline,
     )
 
 
@@ -256,8 +263,10 @@ def columns(items: list[Segment], depth: int = 0) -> list[list[Segment]]:
             current.append(s)
     if current:
         bands.append(current)
-    if len(bands) == 1:
-        return [items]
+    if len(bands) == 1:  # nothing crosses the gutter: a small item (a page number) sat in it
+        left = [s for s in items if s.right <= cut]
+        right = [s for s in items if s.right > cut]
+        return columns(left, depth + 1) + columns(right, depth + 1)
     return [group for band in bands for group in columns(band, depth + 1)]
 
 
@@ -286,5 +295,6 @@ def read_page(page: Any) -> tuple[str, list[tuple[float, bool, str, float]]]:
             text = segment.text.replace("\x02", "-").replace("\r", "").strip()
             if text:
                 lines_out.append(text)
-                chunks.append((segment.size, segment.bold, text, segment.bottom))
+                y = segment.baseline if segment.baseline is not None else segment.bottom
+                chunks.append((segment.size, segment.bold, text, y))
     return "\n".join(lines_out), chunks

@@ -1,5 +1,6 @@
 """Each PDF page's text from the best source that reads it: pdfium's layout reader first, pypdf
-where pdfium's text looks broken, Tesseract where no text layer is usable.
+where pdfium's text looks broken, pdfminer.six for CJK pages and pages still broken (it maps
+CID-keyed fonts the others do not), Tesseract where no text layer is usable.
 
 A page's text "looks broken" (`defects`) when it has run-together words (more than 25 letters
 in one token), private-use glyphs or replacement characters, doubled characters ("TThhee"),
@@ -15,6 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .. import ocr
@@ -26,6 +28,8 @@ LONG_WORD = 25
 MIN_PAGE_LETTERS = 10
 _TOKEN = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
 _LATIN_WORD = re.compile(r"(?:[A-Z]?[a-zß-ÿ]+|[A-Z]+)(?:['’-][A-Za-zß-ÿ]+)*|\d+(?:[.,]\d+)*")
+#: Scripts written without spaces between words: long tokens there are not words run together.
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 _VOWEL = re.compile(r"[aeiouyàáâãäåæèéêëìíîïòóôõöøùúûüý]", re.IGNORECASE)
 
 # (font size, bold, text, baseline y) of one line
@@ -54,7 +58,7 @@ def defects(text: str) -> list[str]:
     doubled = [t for t in alpha if len(t) % 2 == 0 and t[0::2] == t[1::2]]
     if len(alpha) >= 10 and len(doubled) > 0.2 * len(alpha):
         found.append("duplicated characters")
-    marks = sum(1 for ch in chars if unicodedata.category(ch)[0] in "PS")
+    marks = sum(1 for ch in chars if unicodedata.category(ch)[0] in "PS" and ch not in ".·-_")  # not leaders
     if garbled(text) or (len(chars) >= 10 and marks > 0.35 * len(chars)):
         found.append("garbled characters")
     latin = [t for t in tokens if t.isascii() and len(t) >= 4 and any(ch.isalpha() for ch in t)]
@@ -67,11 +71,14 @@ def defects(text: str) -> list[str]:
 
 def long_tokens(text: str) -> list[str]:
     """Tokens of more than LONG_WORD letters (words run together, or a long compound)."""
-    return [t for t in _TOKEN.findall(text) if sum(ch.isalpha() for ch in t) > LONG_WORD and "-" not in t]
+    return [
+        t for t in _TOKEN.findall(text)
+        if len(t) > LONG_WORD and sum(map(str.isalpha, t)) > LONG_WORD and "-" not in t and not _CJK.search(t)
+    ]
 
 
 def letters(text: str) -> int:
-    return sum(ch.isalpha() for ch in text)
+    return sum(map(str.isalpha, text))
 
 
 @dataclass
@@ -123,8 +130,39 @@ def _scanned(page: Any) -> bool:
         return True
 
 
-def read_pages(document: Any, reader: Any) -> Pages:
-    """Every page of a pypdfium2 `document` (pypdf `reader` for fallbacks), OCR'd where needed."""
+@dataclass
+class _Reading:
+    text: str
+    chunks: list[Chunk]
+    positioned: bool  # chunks are the lines, with their positions
+
+    def __post_init__(self) -> None:
+        self.problems = defects(self.text)
+        self.letters = letters(self.text)
+        self.score = (len(self.problems) + (self.letters < MIN_PAGE_LETTERS), len(long_tokens(self.text)))
+
+    def beaten_by(self, other: _Reading) -> bool:
+        """`other` reads the page better: fewer defects, or as few and clearly more letters."""
+        if other.letters < MIN_PAGE_LETTERS or other.letters < self.letters // 2:
+            return False
+        return other.score < self.score or (other.score == self.score and other.letters > 1.5 * self.letters)
+
+
+def _pdfminer_page(path: Path | None, index: int) -> str:
+    """One page through pdfminer.six, which maps CID-keyed (CJK) fonts neither pdfium nor pypdf map."""
+    if path is None:
+        return ""
+    from pdfminer.high_level import extract_text  # noqa: PLC0415
+
+    text = extract_text(str(path), page_numbers=[index]) or ""
+    text = re.sub(r"\(cid:\d+\)", "", text)  # a glyph pdfminer could not map either: nothing known
+    # Vertical CJK comes out a character a line or space-separated: those spaces are not in the text.
+    return re.sub(rf"(?<={_CJK.pattern})[ \n]+(?={_CJK.pattern})", "", text)
+
+
+def read_pages(document: Any, reader: Any, path: Path | None = None) -> Pages:
+    """Every page of a pypdfium2 `document` (pypdf `reader` and pdfminer.six on `path` for pages
+    pdfium reads badly), OCR'd where needed."""
     from .pdf import extract_page_pypdf  # noqa: PLC0415
     from .pdf_layout import read_page  # noqa: PLC0415
 
@@ -132,45 +170,39 @@ def read_pages(document: Any, reader: Any) -> Pages:
     scanned: list[tuple[int, str]] = []  # (index, why) of pages for OCR
     for index in range(len(document)):
         page = document[index]
-        broken = False
+        errors = 0
         try:
             height = page.get_height() or 792.0
-            text, chunks = read_page(page)
-        except Exception as exc:  # noqa: BLE001 - pdfium failed on this page: pypdf may not
-            text, chunks, height, broken = "", [], 792.0, True
+            best = _Reading(*read_page(page), positioned=True)
+        except Exception as exc:  # noqa: BLE001 - pdfium failed on this page: the others may not
+            best, height, errors = _Reading("", [], positioned=False), 792.0, 1
             pages.first_error = pages.first_error or _reason(exc)
-        problems = defects(text)
-        overlong = len(long_tokens(text))
-        if problems or overlong or letters(text) < MIN_PAGE_LETTERS:
-            other_chunks: list[Chunk] = []
+        if best.score != (0, 0):
+            chunks: list[Chunk] = []
             try:
-                other = extract_page_pypdf(reader.pages[index], other_chunks) if reader is not None else ""
+                other = _Reading(extract_page_pypdf(reader.pages[index], chunks) if reader else "", chunks, False)
+                best = other if best.beaten_by(other) else best
             except Exception as exc:  # noqa: BLE001 - one broken page should not lose the rest
-                other = ""
-                pages.first_error = pages.first_error or _reason(exc)
-                if broken:  # neither reader could read it
-                    pages.failed.append(index + 1)
-                    pages.add([], None, [])
-                    continue
-            other_problems = defects(other)
-            mine = (len(problems) + (letters(text) < MIN_PAGE_LETTERS), overlong)
-            if letters(other) >= MIN_PAGE_LETTERS and (len(other_problems), len(long_tokens(other))) < mine \
-                    and letters(other) >= letters(text) // 2:
-                text, chunks, problems = other, other_chunks, other_problems
-                lines = split_lines(text)
-                pages.add(lines, None, chunks)
-                if problems:
-                    scanned.append((index, ", ".join(problems)))
-                continue
-        if problems:
-            scanned.append((index, ", ".join(problems)))
-        elif letters(text) < MIN_PAGE_LETTERS and _scanned(page):
+                pages.first_error, errors = pages.first_error or _reason(exc), errors + 1
+        if best.problems or _CJK.search(best.text) or (errors and best.letters < MIN_PAGE_LETTERS):
+            try:
+                other = _Reading(_pdfminer_page(path, index), [], False)
+                best = other if best.beaten_by(other) else best
+            except Exception as exc:  # noqa: BLE001
+                pages.first_error, errors = pages.first_error or _reason(exc), errors + 1
+        if errors >= 2 and best.letters == 0:  # no reader could read it
+            pages.failed.append(index + 1)
+            pages.add([], None, [])
+            continue
+        if best.problems:
+            scanned.append((index, ", ".join(best.problems)))
+        elif best.letters < MIN_PAGE_LETTERS and _scanned(page):
             scanned.append((index, "no text layer"))
-        if chunks:
-            lines = [" ".join(split_lines(c[2])) for c in chunks]
-            pages.add(lines, [1.0 - c[3] / height for c in chunks], chunks)
+        if best.positioned and best.chunks:
+            lines = [" ".join(split_lines(c[2])) for c in best.chunks]
+            pages.add(lines, [1.0 - c[3] / height for c in best.chunks], best.chunks)
         else:
-            pages.add(split_lines(text), None, [])
+            pages.add(split_lines(best.text), None, best.chunks)
     if scanned:
         _ocr(document, pages, scanned)
     return pages

@@ -17,6 +17,7 @@ PDF's first page). Candidates that are not titles are refused here, with a reaso
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from ..clean import furniture_reason
 
@@ -128,5 +129,39 @@ def pick_title(*candidates: str | None) -> str | None:
     for candidate in candidates:
         title = clean_title(candidate)
         if title:
+            return title
+    return None
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
+#: A lead sentence stands in for a missing title when it has at least this many words; it is
+#: cut to LEAD_WORDS words (with "…") so it reads as a title, not a paragraph.
+LEAD_MIN_WORDS, LEAD_WORDS = 5, 12
+_DANGLING = {"a", "an", "and", "as", "at", "by", "for", "from", "in", "into", "of", "on", "or", "the", "to", "with"}
+
+
+def lead_title(texts: Iterable[str], *, window: int = 4) -> str | None:
+    """A title made from the opening sentence of the first of `texts` (body paragraphs, in
+    order; at most `window` looked at) that starts like a sentence: for a page or excerpt
+    with no title of its own, what a reader skimming it would call it — better than a file
+    name. None when no paragraph qualifies."""
+    for text in list(texts)[:window]:
+        s = _plain(text)
+        if not s or not (s[0].isupper() or s[0].isdigit()) or looks_like_navigation(s):
+            continue
+        first = _SENTENCE_END.split(s, maxsplit=1)[0]
+        words = first.split()
+        # a whole sentence, or one long enough to be cut (not a hard-wrapped line's fragment)
+        if len(words) < LEAD_MIN_WORDS or (len(words) <= LEAD_WORDS + 2 and not first.rstrip()[-1:] in ".!?:"):
+            continue
+        first = first.rstrip(" .:")
+        if len(words) <= LEAD_WORDS + 2:
+            title = first
+        else:  # cut, and not on a dangling "of" / "the"
+            cut = words[:LEAD_WORDS]
+            while len(cut) > LEAD_MIN_WORDS and cut[-1].lower().strip(",;:") in _DANGLING:
+                cut.pop()
+            title = " ".join(cut).rstrip(",;:–—-") + "…"
+        if title_problem(title) is None:
             return title
     return None
