@@ -65,6 +65,12 @@ def _texts(path: Path) -> list[str]:
     return [b.text for b in parse_file(path).blocks]
 
 
+def _saved_texts(document, path: Path) -> list[str]:  # noqa: ANN001
+    """The blocks' texts of `document` saved to `path` and parsed back."""
+    document.save(path)
+    return _texts(path)
+
+
 def test_text_boxes_are_read_once_after_their_anchor_paragraph(tmp_path: Path) -> None:
     document = docx.Document()
     document.add_paragraph("Kindergarten arrival procedure.")
@@ -77,9 +83,7 @@ def test_text_boxes_are_read_once_after_their_anchor_paragraph(tmp_path: Path) -
         "</w:txbxContent></v:textbox></v:shape></w:pict></w:r></w:p>",
     )
     document.add_paragraph("Dismissal follows the same steps in reverse.")
-    path = tmp_path / "procedure.docx"
-    document.save(path)
-    assert _texts(path) == [
+    assert _saved_texts(document, tmp_path / "procedure.docx") == [
         "Kindergarten arrival procedure.",
         "Steps for staff:",
         "Greet each child at the door.",
@@ -107,9 +111,7 @@ def test_content_controls_block_inline_and_around_table_cells(tmp_path: Path) ->
         "<w:r><w:t>Office of Data Systems</w:t></w:r></w:sdtContent></w:sdt>"
         "<w:r><w:t>.</w:t></w:r></w:p>",
     )
-    path = tmp_path / "spec.docx"
-    document.save(path)
-    assert _texts(path) == [
+    assert _saved_texts(document, tmp_path / "spec.docx") == [
         "Specification of the data system.",
         "Requirement | Priority",
         "Single sign-on for principals | High",
@@ -131,9 +133,7 @@ def test_nested_tables_and_rows_with_merged_or_missing_cells(tmp_path: Path) -> 
         f"<w:tr><w:tc>{_p('Roles')}</w:tc><w:tc>{inner}<w:p/></w:tc></w:tr>"
         "</w:tbl>",
     )
-    path = tmp_path / "staffing.docx"
-    document.save(path)
-    assert _texts(path) == [
+    assert _saved_texts(document, tmp_path / "staffing.docx") == [
         "Staffing by school.",
         "School | Staff",
         "Lincoln | North | 12",
@@ -211,9 +211,7 @@ def test_headers_footers_deletions_and_field_codes_are_not_text(tmp_path: Path) 
         "<w:r><w:fldChar w:fldCharType='separate'/></w:r><w:r><w:t>March 3</w:t></w:r>"
         "<w:r><w:fldChar w:fldCharType='end'/></w:r><w:r><w:t>.</w:t></w:r></w:p>",
     )
-    path = tmp_path / "minutes.docx"
-    document.save(path)
-    assert _texts(path) == ["The board approved the new plan on March 3."]
+    assert _saved_texts(document, tmp_path / "minutes.docx") == ["The board approved the new plan on March 3."]
 
 
 @pytest.mark.parametrize(

@@ -107,3 +107,17 @@ def test_shared_captures_have_no_navigation_titles_or_skip_links() -> None:
         assert title_problem(doc.metadata.title) is None, (path.name, doc.metadata.title)
         assert "skip to main content" not in doc.text.lower(), path.name
         assert "skip to content" not in doc.text.lower(), path.name
+
+
+def test_markdown_title_from_its_first_heading_unless_a_section_heading(tmp_path: Path) -> None:
+    path = tmp_path / "notes.md"
+    path.write_text("# Leading for Equity\n\nPrincipals meet weekly with their supervisors.\n", encoding="utf-8")
+    assert parse_file(path).metadata.title == "Leading for Equity"
+    path.write_text("# 1 Introduction\n\nPrincipals meet weekly with their supervisors.\n", encoding="utf-8")
+    assert parse_file(path).metadata.title is None
+
+
+def test_quotes_inside_a_title_are_kept() -> None:
+    title = '"My Job Is to Make Principals Better": A Conversation'
+    assert pick_title(title) == title
+    assert pick_title('"Leading for Equity"') == "Leading for Equity"

@@ -13,6 +13,7 @@ from ..clean import normalize_text
 from ..metadata import entry_to_metadata
 from .common import read_limited, short_reason
 from .text import decode_text
+from .titles import pick_title
 
 
 _FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
@@ -127,7 +128,7 @@ def parse_md(path: Path, limit: int) -> tuple[list[Block], Metadata]:
         metadata.extra["front_matter_error"] = error
     blocks = markdown_blocks(body)
     if not metadata.title and blocks and blocks[0].heading_level == 1:
-        metadata.title = blocks[0].text
+        metadata.title = pick_title(blocks[0].text)
     return blocks, metadata
 
 

@@ -58,8 +58,15 @@ _NAVIGATION = re.compile(
 )
 
 
+_QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’"}
+
+
 def _plain(text: str) -> str:
-    return " ".join(str(text).split()).strip(" \"'“”‘’")
+    """One line; quotes around the whole text removed (quotes inside it kept)."""
+    s = " ".join(str(text).split())
+    if len(s) >= 2 and _QUOTES.get(s[0]) == s[-1]:
+        s = s[1:-1].strip()
+    return s
 
 
 def looks_like_file_name(text: str) -> bool:
