@@ -108,10 +108,10 @@ def main() -> None:
 def fusion_grid(ndcg: Any, out: Path) -> None:
     """Fusion settings on the TRAIN queries, then the best and the shipped default on test."""
     grid = {
-        "rrf k=60 w=1.0/1.0": {"rrf_k": 60, "rrf_weights": (1.0, 1.0)},
-        "rrf k=10 w=0.8/1.0": {"rrf_k": 10, "rrf_weights": (0.8, 1.0)},
-        "rrf k=20 w=0.8/1.0": {"rrf_k": 20, "rrf_weights": (0.8, 1.0)},
-        "rrf k=10 w=0.6/1.0": {"rrf_k": 10, "rrf_weights": (0.6, 1.0)},
+        "rrf k=60 w=1.0/1.0": {"fusion": "rrf", "rrf_k": 60, "rrf_weights": (1.0, 1.0)},
+        "rrf k=10 w=0.8/1.0": {"fusion": "rrf", "rrf_k": 10, "rrf_weights": (0.8, 1.0)},
+        "rrf k=20 w=0.8/1.0": {"fusion": "rrf", "rrf_k": 20, "rrf_weights": (0.8, 1.0)},
+        "rrf k=10 w=0.6/1.0": {"fusion": "rrf", "rrf_k": 10, "rrf_weights": (0.6, 1.0)},
         "convex w=0.5": {"fusion": "convex", "weight": 0.5},
     }
     results: dict[str, Any] = {"train": {}, "test": {}}

@@ -287,3 +287,16 @@ def test_run_together_page_without_tesseract_is_kept_and_said(
     doc = read_document(path)
     assert "Districtleadersbegantheyearbyvisitingeveryprincipal" in doc.text
     assert doc.metadata.extra["warnings"] == ["page 1: run-together words (install tesseract-ocr to OCR the page)"]
+
+
+@needs_tesseract
+def test_ingest_json_lists_the_warning(scanned_pdf: Path) -> None:
+    from rppsearch.cli.common import ingest_rows
+    from rppsearch.ingest.pipeline import ingest_paths
+    from rppsearch.store import Store
+
+    with Store.open(scanned_pdf.parent / "rpp.db") as store:
+        report = ingest_paths(store, [scanned_pdf])
+    warnings = [row for row in ingest_rows(report) if row.get("status") == "warning"]
+    assert len(warnings) == 1 and warnings[0]["path"] == str(scanned_pdf)
+    assert warnings[0]["warning"].startswith("1 of 1 pages OCR'd")

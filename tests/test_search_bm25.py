@@ -109,7 +109,7 @@ def test_queries_with_no_corpus_word_find_nothing_and_raise_nothing(bm25_store, 
     [
         ("principal*", "principal"),
         ("principal AND OR NOT supervisor", "principal and or not supervisor"),
-        ("NEAR(principal supervisor)", "near principal supervisor"),
+        ("NEAR (principal supervisor)", "near principal supervisor"),  # NEAR(a is a hyphen-like compound: a phrase
         ("equity ^union", "equity union"),
         ("coaching\x00 data", "coaching data"),
     ],

@@ -206,6 +206,7 @@ def ingest_rows(report: Any) -> list[dict[str, Any]]:
         rows.extend({"status": status, "id": doc_id} for doc_id in getattr(report, status))
     rows.extend({"status": "failed", "path": path, "reason": reason} for path, reason in report.failed)
     rows.extend({"status": "skipped", "path": path, "reason": reason} for path, reason in report.skipped)
+    rows.extend({"status": "warning", "path": path, "warning": w} for path, w in getattr(report, "warnings", []))
     rows.append({"summary": report.summary(), "skipped_by_type": report.skipped_by_type(),
                  "nothing_ingested": report.nothing_ingested})
     return rows
