@@ -97,3 +97,36 @@ def test_a_new_alias_file_recanonicalises_stored_documents_without_reparsing(sto
     assert store.conn.execute("SELECT pk FROM passages ORDER BY pk").fetchall() == pks  # not re-parsed
     canonical = store.conn.execute("SELECT canonical FROM district_aliases WHERE alias = 'harbor point'").fetchone()
     assert canonical[0] == "Harbor Point Unified School District"
+
+
+def test_filters_map_and_profile_agree_on_which_districts_a_document_is_about(store, tmp_path: Path) -> None:
+    """Catalog districts where the catalog names some, else the ones the text names; a district
+    asked for in another spelling ("Fresno Unified") is found under its stored name."""
+    from rppsearch.models import Filters
+    from rppsearch.report.matrix import MapFilters, column_documents
+    from rppsearch.report.profile import resolve_subject
+    from rppsearch.store import search_sql
+    from rppsearch.store.documents import document_rows
+
+    corpus = tmp_path / "corpus"
+    (corpus / "docs").mkdir(parents=True)
+    (corpus / "docs" / "fresno.md").write_text(
+        "# Coaching\n\nPrincipal supervisors in Fresno Unified School District coach principals weekly.\n",
+        encoding="utf-8",
+    )
+    (corpus / "docs" / "tulsa.md").write_text(
+        "# Budgets\n\nTulsa Public Schools moved budget staff; Fresno Unified School District is named too.\n",
+        encoding="utf-8",
+    )
+    (corpus / "catalog.csv").write_text("id,path,districts\ntulsa,docs/tulsa.md,Tulsa Public Schools\n", encoding="utf-8")
+    ingest_paths(store, [corpus])
+    # fresno.md has no catalog row: it is about the district its text names; tulsa.md's catalog
+    # row wins over the Fresno its text also mentions
+    assert column_documents(store, by="district", value="Fresno Unified School District", filters=MapFilters()) == ["corpus-docs-fresno"]
+    for spelling in ("Fresno Unified", "fresno unified school district"):
+        where, params = search_sql.filter_sql(Filters(district=spelling))
+        ids = [r[0] for r in store.conn.execute(
+            f"SELECT DISTINCT d.id FROM passages p JOIN documents d ON d.id = p.document_id WHERE {where}", params)]
+        assert ids == ["corpus-docs-fresno"], spelling
+        assert resolve_subject(store, kind="district", name=spelling) == "Fresno Unified School District"
+        assert [d["id"] for d in document_rows(store, district=spelling)] == ["corpus-docs-fresno"]

@@ -197,7 +197,7 @@ def _export_torch(spec: ModelSpec) -> bytes:
     except ImportError as exc:  # pragma: no cover - install problem
         raise ModelError("exporting the encoder needs torch and transformers", hint="pip install rppsearch") from exc
     hf_logging.disable_progress_bar()
-    model = AutoModel.from_pretrained(str(spec.folder), local_files_only=True).eval()
+    model = AutoModel.from_pretrained(str(spec.folder), local_files_only=True).train(False)  # inference mode
     normalize = spec.normalize
 
     class Pooled(torch.nn.Module):

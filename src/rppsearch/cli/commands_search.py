@@ -168,7 +168,7 @@ def _print_readable(hits: list, *, query: str | None, page: Any = None) -> None:
 
 @app.command("search")
 def search_cli(
-    query: Annotated[str | None, typer.Argument(metavar="[QUERY]", help='What to look for: words, "exact phrases", -excluded, a OR b, title:word, heading:word. Leave it out to browse the filters, newest first.')] = None,
+    query: Annotated[str | None, typer.Argument(metavar="QUERY", help='What to look for: words, "exact phrases", -excluded, a OR b, title:word, heading:word. Leave it out to browse the filters, newest first.')] = None,
     mode: Annotated[Mode, typer.Option("--mode", help="hybrid (fusion of both), bm25 (terms) or semantic (meaning).")] = Mode.hybrid,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=10_000, help="How many results.")] = 10,
     offset: Annotated[int, typer.Option("--offset", min=0, max=100_000, help="Skip this many results (paging).")] = 0,
@@ -191,8 +191,7 @@ def search_cli(
 ) -> None:
     """Search passages (or documents) by terms and by meaning, with filters applied first.
 
-    With --json the first line is {"summary": {total, offset, limit, unknown, facets, ...}},
-    then one hit a line.
+    With --json the first line is a summary (total, offset, limit, unknown, facets), then one hit a line.
     """
     from ..search import Filters, search_page  # noqa: PLC0415
 

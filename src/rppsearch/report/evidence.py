@@ -14,6 +14,7 @@ from typing import Any
 
 from ..store import Store
 from .matrix import EVIDENCE_RULE, MapFilters, column_documents
+from ..store.district_sql import document_districts
 
 __all__ = ["CellPassage", "cell_passages", "count_cell_passages", "best_sentences"]
 
@@ -108,7 +109,8 @@ def cell_passages(
     `value` is the column key (`(none)` or None for documents without one)."""
     sql, params = _cell_from(store, dimension=dimension, by=by, value=value, filters=filters or MapFilters())
     sql = (
-        "SELECT p.id, p.pk, p.document_id, coalesce(d.title, d.id), d.year, d.organization, d.districts, "
+        "SELECT p.id, p.pk, p.document_id, coalesce(d.title, d.id), d.year, d.organization, "
+        f"{document_districts('d')}, "
         "d.doc_type, d.url, p.heading, p.text, t.score, t.source = 'human', t.evidence "
         + sql
         + "ORDER BY t.source = 'human' DESC, t.score DESC, d.year DESC, p.document_id, p.seq LIMIT ? OFFSET ?"

@@ -29,6 +29,7 @@ from urllib.parse import urlencode
 from ..errors import QueryError
 from ..store import Store
 from ..store.chunked import placeholders
+from ..store.district_sql import canonical_district, district_match, district_params, document_districts
 
 __all__ = [
     "COLUMNS",
@@ -157,7 +158,7 @@ class EvidenceMap:
 #: SQL module, which loads numpy (half the start-up time of `rpp map`).
 _DOCUMENT_FILTERS = (
     ("organization", "lower(d.organization) = lower(?)"),
-    ("district", "EXISTS (SELECT 1 FROM json_each(d.districts) j WHERE lower(j.value) = lower(?))"),
+    ("district", district_match("d")),  # two parameters: the name, in any spelling
     ("year_from", "d.year >= ?"),
     ("year_to", "d.year <= ?"),
     ("doc_type", "lower(d.doc_type) = lower(?)"),
@@ -165,8 +166,9 @@ _DOCUMENT_FILTERS = (
 
 
 def _document_filters(f: MapFilters) -> tuple[str, list[Any]]:
-    used = [(sql, getattr(f, name)) for name, sql in _DOCUMENT_FILTERS if getattr(f, name) not in (None, "")]
-    return " AND ".join(["1", *(sql for sql, _ in used)]), [value for _, value in used]
+    used = [(name, sql, getattr(f, name)) for name, sql in _DOCUMENT_FILTERS if getattr(f, name) not in (None, "")]
+    params = [v for name, _, value in used for v in (district_params(value) if name == "district" else [value])]
+    return " AND ".join(["1", *(sql for _, sql, _ in used)]), params
 
 
 #: The evidence rule over `t` (passage_tags) and `p` (passages): assigned, and not a model tag
@@ -288,9 +290,10 @@ def _document_groups(store: Store, by: str, filters: MapFilters) -> tuple[dict[s
     where, params = _document_filters(filters)
     groups: dict[str, list[str | None]] = {}
     titles: dict[str, str] = {}
-    wanted = filters.district.lower() if filters.district else None
+    wanted = canonical_district(store.conn, filters.district).lower() if filters.district else None
     for doc_id, title, organization, districts, year, doc_type in store.conn.execute(
-        f"SELECT d.id, d.title, d.organization, d.districts, d.year, d.doc_type FROM documents d WHERE {where}", params
+        f"SELECT d.id, d.title, d.organization, {document_districts('d')}, d.year, d.doc_type FROM documents d WHERE {where}",
+        params,
     ):
         if by == "district":
             try:

@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 from ..errors import QueryError, RppError
 from .matrix import COLUMNS, MIN_DOCUMENTS, NONE_LABEL, MapFilters, cell_url, search_url
+from ..store.district_sql import document_districts
 
 __all__ = ["map_page", "cell_page", "profile_page", "parse_map_params"]
 
@@ -103,7 +104,8 @@ def _options(store: Any) -> dict[str, Any]:
         "organizations": [r[0] for r in conn.execute(
             "SELECT DISTINCT organization FROM documents WHERE trim(coalesce(organization, '')) != '' ORDER BY 1 COLLATE NOCASE")],
         "districts": [r[0] for r in conn.execute(
-            "SELECT DISTINCT j.value FROM documents d, json_each(d.districts) j WHERE j.type = 'text' ORDER BY 1 COLLATE NOCASE")],
+            f"SELECT DISTINCT j.value FROM documents d, json_each({document_districts('d')}) j "
+            "WHERE j.type = 'text' ORDER BY 1 COLLATE NOCASE")],
         "doc_types": [r[0] for r in conn.execute(
             "SELECT DISTINCT doc_type FROM documents WHERE trim(coalesce(doc_type, '')) != '' ORDER BY 1 COLLATE NOCASE")],
     }

@@ -22,6 +22,7 @@ from ..taxonomy import Taxonomy
 from .evidence import best_sentences, cell_passages
 from .matrix import EVIDENCE_RULE, MIN_DOCUMENTS, MapFilters, column_documents, evidence_map
 from .shifts import summarise_shift
+from ..store.district_sql import canonical_district, document_districts
 
 __all__ = ["Profile", "DimensionProfile", "build_profile", "resolve_subject"]
 
@@ -98,13 +99,15 @@ class Profile:
 def resolve_subject(store: Store, *, kind: str, name: str) -> str:
     """The subject's name as the store spells it (any case); QueryError naming close ones."""
     if kind == "district":
-        sql = "SELECT DISTINCT j.value FROM documents d, json_each(d.districts) j WHERE j.type = 'text'"
+        sql = f"SELECT DISTINCT j.value FROM documents d, json_each({document_districts('d')}) j WHERE j.type = 'text'"
     elif kind == "organization":
         sql = "SELECT DISTINCT organization FROM documents WHERE organization IS NOT NULL"
     else:
         raise QueryError(f"profile: unknown subject kind {kind!r}")
     known = [r[0] for r in store.conn.execute(sql) if r[0] and str(r[0]).strip()]
     wanted = name.strip().lower()
+    if kind == "district":  # another spelling of a district: its canonical name
+        wanted = canonical_district(store.conn, name.strip()).lower()
     for value in known:
         if value.lower() == wanted:
             return value

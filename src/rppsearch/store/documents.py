@@ -10,6 +10,7 @@ from typing import Any
 
 from ..models import METADATA_FIELDS, Document, Metadata
 from . import Store
+from .district_sql import district_match, district_params
 
 
 def now_iso() -> str:
@@ -335,11 +336,8 @@ def document_rows(
         clauses.append("organization = ? COLLATE NOCASE")
         params.append(organization)
     if district:
-        clauses.append(
-            "EXISTS (SELECT 1 FROM json_each(districts) j WHERE lower(j.value) = lower(?)) OR "
-            "EXISTS (SELECT 1 FROM json_each(mentioned_districts) j WHERE lower(j.value) = lower(?))"
-        )
-        params += [district, district]
+        clauses.append(district_match(""))
+        params += district_params(district)
     if year_from is not None:
         clauses.append("year >= ?")
         params.append(year_from)

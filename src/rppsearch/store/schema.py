@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+#: The districts a document `d` is about (store/district_sql.document_districts, spelled out so
+#: that a migration's text never changes when that module does).
+_DOC_DISTRICTS = (
+    "(CASE WHEN coalesce(d.districts, '[]') IN ('[]', '') "
+    "THEN coalesce(d.mentioned_districts, '[]') ELSE d.districts END)"
+)
+
 # Each migration is a list of SQL statements run in one transaction.
 MIGRATIONS: list[list[str]] = [
     # 1: documents, passages (+FTS5, porter), vectors, codebook, tags, labels, models.
@@ -295,6 +302,44 @@ MIGRATIONS: list[list[str]] = [
             alias TEXT PRIMARY KEY,
             canonical TEXT NOT NULL
         )""",
+    ],
+    # districts in the coverage view by the one rule filters, facets and maps use: the districts
+    # a catalog, library or edit names, else those the document's own text names.
+    [
+        "DROP VIEW coverage_by_district",
+        f"""CREATE VIEW coverage_by_district AS
+        WITH dg AS (
+            SELECT DISTINCT d.id AS document_id, j.value AS grp FROM documents d, json_each({_DOC_DISTRICTS}) j
+            UNION ALL
+            SELECT id, '(none)' FROM documents d WHERE json_array_length({_DOC_DISTRICTS}) = 0
+        ),
+        totals AS (SELECT grp, count(DISTINCT document_id) AS documents FROM dg GROUP BY grp),
+        passage_totals AS (
+            SELECT dg.grp, count(*) AS n FROM passages p JOIN dg ON dg.document_id = p.document_id
+            GROUP BY dg.grp
+        ),
+        doc_hits AS (
+            SELECT dg.grp, t.dimension_id, count(*) AS n, avg(t.score) AS mean_score
+            FROM document_tags t JOIN dg ON dg.document_id = t.document_id
+            WHERE t.assigned = 1 GROUP BY dg.grp, t.dimension_id
+        ),
+        passage_hits AS (
+            SELECT dg.grp, t.dimension_id, count(*) AS n
+            FROM passage_tags t JOIN passages p ON p.pk = t.passage_pk
+            JOIN dg ON dg.document_id = p.document_id
+            WHERE t.assigned = 1 GROUP BY dg.grp, t.dimension_id
+        )
+        SELECT totals.grp AS district, dim.id AS dimension_id, dim.name AS dimension,
+               totals.documents, coalesce(dh.n, 0) AS tagged_documents,
+               round(100.0 * coalesce(dh.n, 0) / totals.documents, 1) AS percent_documents,
+               round(dh.mean_score, 3) AS mean_document_score,
+               coalesce(pt.n, 0) AS passages, coalesce(ph.n, 0) AS tagged_passages
+        FROM totals CROSS JOIN dimensions dim
+        LEFT JOIN passage_totals pt ON pt.grp IS totals.grp
+        LEFT JOIN doc_hits dh ON dh.grp IS totals.grp AND dh.dimension_id = dim.id
+        LEFT JOIN passage_hits ph ON ph.grp IS totals.grp AND ph.dimension_id = dim.id
+        ORDER BY totals.grp, dim.position
+        """,
     ],
 ]
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from . import Store
 from .chunked import placeholders, select_in
+from .district_sql import district_match, district_params, document_districts, lacks_district
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..models import Filters
@@ -29,7 +30,7 @@ def known_dimensions(store: Store) -> set[str]:
 UNKNOWN_SQL = {
     "year": "d.year IS NULL",
     "organization": "coalesce(d.organization, '') = ''",
-    "district": "coalesce(d.districts, '[]') IN ('[]', '') AND coalesce(d.mentioned_districts, '[]') IN ('[]', '')",
+    "district": lacks_district("d"),
     "doc_type": "coalesce(d.doc_type, '') = ''",
 }
 
@@ -43,14 +44,7 @@ def _field_conditions(filters: "Filters") -> dict[str, tuple[str, list[Any]]]:
     if filters.doc_type:
         out["doc_type"] = ("d.doc_type = ? COLLATE NOCASE", [filters.doc_type])
     if filters.district:
-        # the district's canonical name (spellings collapsed through `district_aliases`), among
-        # the districts the document is about or, failing those, the ones it mentions
-        out["district"] = (
-            "EXISTS (SELECT 1 FROM json_each(CASE WHEN d.districts = '[]' THEN d.mentioned_districts "
-            "ELSE d.districts END) j WHERE lower(j.value) = lower(coalesce((SELECT a.canonical FROM "
-            "district_aliases a WHERE a.alias = lower(trim(?))), ?)))",
-            [filters.district, filters.district],
-        )
+        out["district"] = (district_match("d"), district_params(filters.district))
     years = []
     params: list[Any] = []
     if filters.year_from is not None:
@@ -183,7 +177,7 @@ def browse_passages(store: Store, filters: "Filters | None") -> list[tuple[int, 
 _FACETS = {
     "dimension": "SELECT j.value AS v FROM {rows} JOIN json_each({dims}) j",
     "organization": "SELECT d.organization AS v FROM {rows} WHERE coalesce(d.organization, '') != ''",
-    "district": "SELECT j.value AS v FROM {rows} JOIN json_each(d.districts) j",
+    "district": "SELECT j.value AS v FROM {rows} JOIN json_each(" + document_districts("d") + ") j",
     "year": "SELECT CAST(d.year AS TEXT) AS v FROM {rows} WHERE d.year IS NOT NULL",
     "doc_type": "SELECT d.doc_type AS v FROM {rows} WHERE coalesce(d.doc_type, '') != ''",
 }

@@ -30,6 +30,7 @@ from ..search import BY, FUSIONS, MODES
 from .search_params import MAX_LIMIT, MAX_QUERY_CHARS, SearchParams, parse_search_params, snippet_segments
 from .sqlfuncs import EMBEDDER
 from .stores import Unavailable, can_review, pick_database, store_model_name, writable
+from ..store.district_sql import document_districts
 
 EXPORT_MAX = 5000
 ENGINE_WORDS = {"bm25": "words", "semantic": "meaning"}
@@ -59,7 +60,7 @@ async def filter_options(db: Any) -> dict[str, Any]:
                 "AND organization != '' ORDER BY organization COLLATE NOCASE"
             ),
             "districts": values(
-                "SELECT DISTINCT j.value FROM documents d, json_each(d.districts) j "
+                f"SELECT DISTINCT j.value FROM documents d, json_each({document_districts('d')}) j "
                 "WHERE json_valid(d.districts) AND j.type = 'text' ORDER BY j.value COLLATE NOCASE"
             ),
             "doc_types": values(
