@@ -110,7 +110,9 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from rppsearch.embed import packaged_model_path
 
     folder = tmp_path_factory.mktemp("exported")
-    embed_onnx.load_onnx_encoder("all-MiniLM-L6-v2", packaged_model_path(), index_dir=folder)
+    with pytest.MonkeyPatch.context() as patch:  # the export's shared copy goes to a temp cache,
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg")))  # not ~/.cache
+        embed_onnx.load_onnx_encoder("all-MiniLM-L6-v2", packaged_model_path(), index_dir=folder)
     return folder
 
 
