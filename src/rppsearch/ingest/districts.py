@@ -180,9 +180,18 @@ def _matchers(searchable: frozenset[str]) -> tuple[Any, Any]:
     return matcher, phrases
 
 
+#: Words of _NOT_A_NAME that begin place names when a capitalised place word follows
+#: ("New Haven", "Great Falls", "Central Falls"), not when a district word does ("Great City Schools").
+_PLACE_STARTS = {"new", "great", "central"}
+_SUFFIX_WORDS = {word for suffix in _SUFFIXES for word in suffix}
+
+
 def _trim(tokens: list[str]) -> list[str]:
     """Drop leading words that are not part of a name ("In", "The", "Read", "of")."""
     while tokens and (tokens[0].lower() in _NOT_A_NAME or not tokens[0][:1].isalpha()):
+        if (tokens[0].lower() in _PLACE_STARTS and len(tokens) > 1 and tokens[1][:1].isupper()
+                and tokens[1] not in _SUFFIX_WORDS):
+            break
         tokens = tokens[1:]
     return tokens
 

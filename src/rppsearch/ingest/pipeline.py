@@ -362,6 +362,9 @@ class Ingester:
                 status = docstore.replace_document(
                     self.store, document, metadata_hash=metadata_hash, library=layers.library, catalog=overrides
                 )
+                if existing and existing["id"] != document.id and layers.user:
+                    # the user's `rpp edit` follows the document to its new id (a catalog id)
+                    docstore.set_user_overrides(self.store, document.id, layers.user)
             (report.added if status == "added" else report.updated).append(document.id)
             report.warnings.extend((str(source.path), w) for w in document.metadata.extra.get("warnings", []))
         except RppError as exc:
@@ -390,7 +393,8 @@ class Ingester:
         metadata = meta.resolve(own, library=layers.library, catalog=overrides, user=layers.user, aliases=layers.aliases)
         if metadata.catalog_id and metadata.catalog_id != existing["id"]:
             return False
-        metadata.title = metadata.title or existing["title"]
+        if not metadata.title:  # the title came from a layer now gone: the fallbacks need the text
+            return False
         meta.note_inferred(metadata)
         with self.store.transaction():
             docstore.update_metadata(
