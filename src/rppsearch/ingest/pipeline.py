@@ -66,6 +66,7 @@ class IngestReport:
             "pruned": len(self.pruned),
             "failed": len(self.failed),
             "skipped": len(self.skipped),
+            "entries_missing": len(self.entries_missing),
         }
 
     def skipped_by_type(self) -> dict[str, int]:
@@ -182,10 +183,11 @@ def discover(
                     if name.startswith(".") or name.endswith(meta.SIDECAR_SUFFIX) or name in (meta.CATALOG_NAME, ALIASES_NAME):
                         continue
                     file = Path(dirpath) / name
-                    # Read when named (`rpp ingest LIBRARY.bib`), not when met in a folder: its
-                    # attachments usually sit beside it and would be read twice.
+                    # Read when named (`rpp ingest LIBRARY.bib`) or at the top of a folder given
+                    # (`_library_exports`); deeper down, its attachments would be read twice.
                     if file.suffix.lower() in LIBRARY_SUFFIXES:
-                        skipped.append((str(file), "reference-manager export: name it to read its entries"))
+                        if Path(dirpath) != given:  # (one at the top of a folder is read with it)
+                            skipped.append((str(file), "reference-manager export: name it or its folder to read its entries"))
                         continue
                     if file.suffix.lower() not in supported:
                         skipped.append((str(file), f"unsupported file type {file.suffix.lower() or '(none)'}"))
@@ -485,8 +487,8 @@ def _library_exports(paths: list[Path], report: IngestReport) -> tuple[list[Path
             for file, entry in export.attachments:
                 if file.resolve() not in entries:
                     entries[file.resolve()] = entry
-                    if export_path is path:
-                        out.append(file)
+                    if export_path is path or not file.resolve().is_relative_to(path.resolve()):
+                        out.append(file)  # (attachments inside a folder given are found by discovery)
             report.entries_missing.extend((str(export_path), key, reason) for key, reason in export.missing)
     return out, entries
 

@@ -335,8 +335,8 @@ def document_rows(
     dimension: str | None = None,
     missing: str | None = None,
 ) -> Any:
-    """Documents (without their text) matching the filters, by id. `district` is canonical and
-    matches the districts a document is about or mentions; `missing` a field it lacks."""
+    """Documents (without their text) matching the filters, by id. `district` (any spelling)
+    matches the districts a document is about (district_sql.district_match); `missing` a field it lacks."""
     clauses, params = [], []
     if organization:
         clauses.append("organization = ? COLLATE NOCASE")
