@@ -130,3 +130,29 @@ def test_filters_map_and_profile_agree_on_which_districts_a_document_is_about(st
         assert ids == ["corpus-docs-fresno"], spelling
         assert resolve_subject(store, kind="district", name=spelling) == "Fresno Unified School District"
         assert [d["id"] for d in document_rows(store, district=spelling)] == ["corpus-docs-fresno"]
+
+
+@pytest.mark.parametrize("text, names", [
+    ("New Haven Public Schools hired coaches.", ["New Haven Public Schools"]),
+    ("In New York City Public Schools, supervisors coach.", ["New York City Public Schools"]),
+    ("Great Falls Public Schools and Central Falls School District met.",
+     ["Great Falls Public Schools", "Central Falls School District"]),
+    ("The Council of the Great City Schools studied supervisors.", []),
+])
+def test_place_names_keep_their_first_word(text: str, names: list[str]) -> None:
+    assert find_districts(text, load_aliases()) == names
+
+
+def test_spellings_from_one_folder_survive_an_ingest_of_another(store, tmp_path: Path) -> None:
+    from rppsearch.store.district_sql import canonical_district
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    (a / "district_aliases.yaml").write_text("Riverbend Unified School District:\n  shorthand: [Riverbend]\n")
+    (a / "x.md").write_text("# X\n\nRiverbend coaches its principals every week of the year.\n")
+    (b / "y.md").write_text("# Y\n\nAnother district entirely, with its own supervisors.\n")
+    ingest_paths(store, [a])
+    assert canonical_district(store.conn, "Riverbend") == "Riverbend Unified School District"
+    ingest_paths(store, [b])  # no alias file here
+    assert canonical_district(store.conn, "Riverbend") == "Riverbend Unified School District"

@@ -110,7 +110,9 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from rppsearch.embed import packaged_model_path
 
     folder = tmp_path_factory.mktemp("exported")
-    embed_onnx.load_onnx_encoder("all-MiniLM-L6-v2", packaged_model_path(), index_dir=folder)
+    with pytest.MonkeyPatch.context() as patch:  # the export's shared copy goes to a temp cache,
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg")))  # not ~/.cache
+        embed_onnx.load_onnx_encoder("all-MiniLM-L6-v2", packaged_model_path(), index_dir=folder)
     return folder
 
 
@@ -209,3 +211,14 @@ def test_hybrid_search_imports_neither_torch_nor_transformers(tmp_path: Path, ex
     assert report == {"code": 0, "heavy": []}, run.stderr
     _summary, *hits = [json.loads(line) for line in run.stdout.splitlines()]  # a summary line, then hits
     assert hits and any(word in hits[0]["content"].lower() for word in ("coach", "principal"))
+
+    # classifying a new file (spaCy's sentences, district patterns, the tagger) stays light too:
+    # spaCy imported plainly pulls torch in through thinc
+    probe = probe.replace(
+        "['rpp', 'search', 'coaching principals with data', '--index-dir', sys.argv[1], '--json']",
+        "['rpp', 'classify', sys.argv[2], '--index-dir', sys.argv[1], '--json']",
+    )
+    run = subprocess.run([sys.executable, "-c", probe, str(index_dir), str(corpus / "note.md")],
+                         env=env, capture_output=True, text=True, timeout=120)
+    report = json.loads(run.stderr.rsplit("IMPORTED ", 1)[1])
+    assert report == {"code": 0, "heavy": []}, run.stderr

@@ -149,3 +149,18 @@ def test_ingesting_the_export_folder_applies_its_entries(store, tmp_path: Path) 
     assert store.conn.execute("SELECT organization FROM documents WHERE id = 'honig1-central'").fetchone()[0] == (
         "Center for the Study of Teaching and Policy"
     )
+    assert report.skipped == []  # the export at the folder's top is read, not skipped
+
+
+def test_an_export_folder_entry_whose_file_lies_outside_the_folder_is_ingested(store, tmp_path: Path) -> None:
+    folder = tmp_path / "lib"
+    folder.mkdir()
+    outside = tmp_path / "elsewhere" / "note.md"
+    outside.parent.mkdir()
+    outside.write_text("# Note\n\nPrincipal supervisors coach principals in weekly visits to schools.\n")
+    (folder / "My.bib").write_text(
+        "@report{other2012, title = {A Note on Supervisors}, year = {2012}, file = {" + str(outside) + "}}\n"
+    )
+    report = ingest_paths(store, [folder])
+    assert report.added == ["other2012"] and report.skipped == []
+    assert store.conn.execute("SELECT year FROM documents WHERE id = 'other2012'").fetchone()[0] == 2012

@@ -300,3 +300,24 @@ def test_ingest_json_lists_the_warning(scanned_pdf: Path) -> None:
     warnings = [row for row in ingest_rows(report) if row.get("status") == "warning"]
     assert len(warnings) == 1 and warnings[0]["path"] == str(scanned_pdf)
     assert warnings[0]["warning"].startswith("1 of 1 pages OCR'd")
+
+
+@needs_tesseract
+def test_a_page_tesseract_cannot_read_is_dropped_not_the_whole_pdf(
+    scanned_pdf: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Page 1 has a text layer, page 2 is a scan; OCR asked in a language with no pack fails
+    on page 2 only: page 1's text is stored and the failure is a warning."""
+    from pypdf import PdfReader, PdfWriter
+
+    text_page, mixed = tmp_path / "text.pdf", tmp_path / "mixed.pdf"
+    _text_page(text_page, ["Principal supervisors meet their principals every week."])
+    writer = PdfWriter()
+    writer.add_page(PdfReader(text_page).pages[0])
+    writer.add_page(PdfReader(scanned_pdf).pages[0])
+    with open(mixed, "wb") as handle:
+        writer.write(handle)
+    monkeypatch.setenv("RPP_OCR_LANG", "xyz")  # no such traineddata
+    doc = read_document(mixed)
+    assert "Principal supervisors meet their principals every week" in doc.text
+    assert any("OCR failed" in w for w in doc.metadata.extra["warnings"]), doc.metadata.extra["warnings"]

@@ -149,3 +149,19 @@ def test_bad_parameters_raise_query_error_naming_them(corpus, kwargs: dict, para
         search(store, settings, **args)
     assert str(info.value).startswith(f"{param}:")
     assert "\n" not in str(info.value)
+
+
+def test_a_metadata_edit_is_seen_by_the_next_filtered_query(tmp_path) -> None:  # noqa: ANN001
+    """A long-lived searcher (the Datasette page) filters on the metadata as it is now: `rpp
+    edit` changes a year without touching passages."""
+    from rppsearch.manage import edit_document
+
+    store = Store.open(tmp_path / "rpp.db")
+    add_docs(store, [Doc(id=f"d{i}", title=f"Report {i}", year=2010, passages=[f"Supervisors coach principals, part {i}."])
+                     for i in range(3)])
+    settings = Settings(index_dir=tmp_path, embedding_model="fake")
+    old = Filters(year_to=2012)
+    assert {h.document_id for h in search(store, settings, query=QUERY, mode="bm25", limit=10, filters=old)} == {"d0", "d1", "d2"}
+    edit_document(store, doc_id="d1", edits={"year": 2020})
+    assert {h.document_id for h in search(store, settings, query=QUERY, mode="bm25", limit=10, filters=old)} == {"d0", "d2"}
+    store.close()

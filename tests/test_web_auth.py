@@ -208,6 +208,16 @@ def test_host_allowlist_and_frame_headers(writable_ds: Datasette, monkeypatch: p
     run(main())
 
 
+def test_no_page_lists_the_reviewers_login_names(writable_ds: Datasette) -> None:
+    async def main() -> None:
+        for path in ("/-/metadata.json", "/-/metadata", "/-/metadata.json/"):
+            page = await writable_ds.client.get(path)
+            assert page.status_code == 404 and "ana" not in page.text, path
+        assert (await writable_ds.client.get("/-/versions.json")).status_code == 200
+
+    run(main())
+
+
 @pytest.mark.parametrize(
     "value",
     ["//evil.example/x", "/\t/evil.example", "/\\evil.example", "\\/evil.example", "https://evil.example/",

@@ -53,4 +53,13 @@ def test_publish_writes_a_folder_whose_immutable_server_runs_twice_on_one_corpus
     assert again.returncode == 0, again.stderr  # publishing again replaces the folder
     refused = subprocess.run([str(rpp), "publish", str(index_dir), "--index-dir", str(index_dir), "--no-wheel"],
                              capture_output=True, text=True, timeout=120, check=False)
+    assert refused.returncode == 1 and "store's folder" in refused.stderr
+    # a project folder that happens to hold a Dockerfile is not a publish folder: nothing is deleted
+    project = tmp_path / "project"
+    (project / "src").mkdir(parents=True)
+    (project / "Dockerfile").write_text("FROM python\n")
+    (project / "thesis.docx").write_text("precious")
+    refused = subprocess.run([str(rpp), "publish", str(project), "--index-dir", str(index_dir), "--no-wheel"],
+                             capture_output=True, text=True, timeout=120, check=False)
     assert refused.returncode == 1 and "not an rpp publish folder" in refused.stderr
+    assert {p.name for p in project.iterdir()} == {"src", "Dockerfile", "thesis.docx"}

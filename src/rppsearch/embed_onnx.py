@@ -269,12 +269,15 @@ def _share(source: Path, target: Path) -> bool:
         target.mkdir(parents=True, exist_ok=True)
         for name in (GRAPH_FILE, MANIFEST_FILE):
             tmp = target / f".{name}.{os.getpid()}.tmp"
-            tmp.unlink(missing_ok=True)
             try:
-                os.link(source / name, tmp)
-            except OSError:
-                shutil.copyfile(source / name, tmp)
-            os.replace(tmp, target / name)
+                tmp.unlink(missing_ok=True)
+                try:
+                    os.link(source / name, tmp)
+                except OSError:
+                    shutil.copyfile(source / name, tmp)
+                os.replace(tmp, target / name)
+            finally:
+                tmp.unlink(missing_ok=True)  # a copy cut short (disk full) is not left behind
     except OSError:
         return False
     return True

@@ -92,9 +92,6 @@ class _Lexical:
         return {pk: spans for pk, text in texts.items() if (spans := highlight_spans(text, self.query))}
 
 
-_DOC_FILTER_CACHE: dict[tuple[Any, ...], np.ndarray] = {}
-
-
 class _Allowed:
     """What a filter lets through, computed once per query: documents (metadata filters) and
     passages (dimension filters); None on either side means no restriction there."""
@@ -109,19 +106,9 @@ class _Allowed:
         if self.filters is None or not search_sql.has_document_filter(self.filters):
             return None
         if self._docs is None:
-            f = self.filters
-            # documents change only with their passages, so the generation dates the answer
-            key = (
-                str(self.store.path), self.store.get_meta("store_id"), self.store.passages_generation(),
-                f.organization, f.doc_type, f.district, f.year_from, f.year_to, f.include_unknown, f.document_id,
-            )
-            found = _DOC_FILTER_CACHE.get(key)
-            if found is None:
-                found = search_sql.filtered_document_pks(self.store, f)
-                if len(_DOC_FILTER_CACHE) >= 64:
-                    _DOC_FILTER_CACHE.pop(next(iter(_DOC_FILTER_CACHE)))
-                _DOC_FILTER_CACHE[key] = found
-            self._docs = found
+            # not cached across queries: a document's metadata changes without its passages
+            # (`rpp edit`, a catalog or alias update), and this is one indexed query
+            self._docs = search_sql.filtered_document_pks(self.store, self.filters)
         return self._docs
 
     def passage_pks(self) -> np.ndarray | None:

@@ -25,7 +25,7 @@ def _open(index_dir, *, readonly: bool = True):  # noqa: ANN001, ANN202
 def documents(
     index_dir: IndexDir = None,
     organization: Annotated[str | None, typer.Option(help="Only this organization (any case).", show_default=False)] = None,
-    district: Annotated[str | None, typer.Option(help="Only documents about or mentioning this district (any spelling).", show_default=False)] = None,
+    district: Annotated[str | None, typer.Option(help="Only documents about this district, in any spelling (its catalog, library or edited districts, else those its text names).", show_default=False)] = None,
     year_from: Annotated[int | None, typer.Option(help="Only documents of this year or later.", show_default=False)] = None,
     year_to: Annotated[int | None, typer.Option(help="Only documents of this year or earlier.", show_default=False)] = None,
     doc_type: Annotated[str | None, typer.Option(help="Only this document type.", show_default=False)] = None,

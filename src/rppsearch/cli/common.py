@@ -192,6 +192,8 @@ def nothing_ingested_reason(report: Any) -> str:
     from ..ingest.formats import SUPPORTED_SUFFIXES  # noqa: PLC0415
 
     supported = " ".join(sorted(SUPPORTED_SUFFIXES)) + " (and BEIR .jsonl)"
+    if getattr(report, "entries_missing", None) and not report.failed and not report.skipped:
+        return "nothing ingested: no entry of the library export has a readable attachment (see the warnings above)"
     if report.failed and not report.skipped:
         return "nothing ingested: no file could be read (see the errors above)"
     if report.skipped:
@@ -207,6 +209,8 @@ def ingest_rows(report: Any) -> list[dict[str, Any]]:
     rows.extend({"status": "failed", "path": path, "reason": reason} for path, reason in report.failed)
     rows.extend({"status": "skipped", "path": path, "reason": reason} for path, reason in report.skipped)
     rows.extend({"status": "warning", "path": path, "warning": w} for path, w in getattr(report, "warnings", []))
+    rows.extend({"status": "missing", "export": export, "entry": key, "reason": reason}
+                for export, key, reason in getattr(report, "entries_missing", []))
     rows.append({"summary": report.summary(), "skipped_by_type": report.skipped_by_type(),
                  "nothing_ingested": report.nothing_ingested})
     return rows

@@ -14,13 +14,10 @@ __all__ = ["app", "main"]
 
 
 def _register() -> None:
-    for name in ("commands_ingest", "commands_tag", "commands_search", "commands_review", "commands_serve", "commands_doctor",
-                 "commands_documents", "commands_report"):
-        try:
-            __import__(f"{__package__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__package__}.{name}":
-                raise
+    """Import each command module: importing one adds its commands to `app`."""
+    for name in ("commands_ingest", "commands_tag", "commands_search", "commands_review", "commands_serve",
+                 "commands_doctor", "commands_documents", "commands_report"):
+        __import__(f"{__package__}.{name}")
 
 
 _register()

@@ -160,16 +160,16 @@ _SUFFIXES = [
 
 @lru_cache(maxsize=1)
 def _nlp() -> Any:
-    import spacy  # noqa: PLC0415
+    from ..lightimport import import_spacy  # noqa: PLC0415 - spaCy without thinc pulling in torch
 
-    return spacy.blank("en")
+    return import_spacy().blank("en")
 
 
 @lru_cache(maxsize=4)
 def _matchers(searchable: frozenset[str]) -> tuple[Any, Any]:
+    nlp = _nlp()  # first: spaCy is imported the light way before its submodules
     from spacy.matcher import Matcher, PhraseMatcher  # noqa: PLC0415
 
-    nlp = _nlp()
     matcher = Matcher(nlp.vocab)
     for suffix in _SUFFIXES:
         matcher.add("DISTRICT", [[{**_NAME_TOKEN, "OP": "{1,5}"}, *({"ORTH": w} for w in suffix)]])
@@ -180,9 +180,18 @@ def _matchers(searchable: frozenset[str]) -> tuple[Any, Any]:
     return matcher, phrases
 
 
+#: Words of _NOT_A_NAME that begin place names when a capitalised place word follows
+#: ("New Haven", "Great Falls", "Central Falls"), not when a district word does ("Great City Schools").
+_PLACE_STARTS = {"new", "great", "central"}
+_SUFFIX_WORDS = {word for suffix in _SUFFIXES for word in suffix}
+
+
 def _trim(tokens: list[str]) -> list[str]:
     """Drop leading words that are not part of a name ("In", "The", "Read", "of")."""
     while tokens and (tokens[0].lower() in _NOT_A_NAME or not tokens[0][:1].isalpha()):
+        if (tokens[0].lower() in _PLACE_STARTS and len(tokens) > 1 and tokens[1][:1].isupper()
+                and tokens[1] not in _SUFFIX_WORDS):
+            break
         tokens = tokens[1:]
     return tokens
 
@@ -213,9 +222,9 @@ def _trigger(searchable: frozenset[str]) -> re.Pattern[str]:
 
 
 def _find_in(text: str, aliases: DistrictAliases, searchable: frozenset[str]) -> list[tuple[int, str]]:
+    matcher, phrases = _matchers(searchable)  # (imports spaCy the light way first)
     from spacy.util import filter_spans  # noqa: PLC0415
 
-    matcher, phrases = _matchers(searchable)
     found: list[tuple[int, str]] = []
     doc = _nlp().make_doc(text)
     spans = [doc[s:e] for _, s, e in matcher(doc)] + [doc[s:e] for _, s, e in phrases(doc)]

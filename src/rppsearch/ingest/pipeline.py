@@ -66,6 +66,7 @@ class IngestReport:
             "pruned": len(self.pruned),
             "failed": len(self.failed),
             "skipped": len(self.skipped),
+            "entries_missing": len(self.entries_missing),
         }
 
     def skipped_by_type(self) -> dict[str, int]:
@@ -182,10 +183,11 @@ def discover(
                     if name.startswith(".") or name.endswith(meta.SIDECAR_SUFFIX) or name in (meta.CATALOG_NAME, ALIASES_NAME):
                         continue
                     file = Path(dirpath) / name
-                    # Read when named (`rpp ingest LIBRARY.bib`), not when met in a folder: its
-                    # attachments usually sit beside it and would be read twice.
+                    # Read when named (`rpp ingest LIBRARY.bib`) or at the top of a folder given
+                    # (`_library_exports`); deeper down, its attachments would be read twice.
                     if file.suffix.lower() in LIBRARY_SUFFIXES:
-                        skipped.append((str(file), "reference-manager export: name it to read its entries"))
+                        if Path(dirpath) != given:  # (one at the top of a folder is read with it)
+                            skipped.append((str(file), "reference-manager export: name it or its folder to read its entries"))
                         continue
                     if file.suffix.lower() not in supported:
                         skipped.append((str(file), f"unsupported file type {file.suffix.lower() or '(none)'}"))
@@ -362,6 +364,9 @@ class Ingester:
                 status = docstore.replace_document(
                     self.store, document, metadata_hash=metadata_hash, library=layers.library, catalog=overrides
                 )
+                if existing and existing["id"] != document.id and layers.user:
+                    # the user's `rpp edit` follows the document to its new id (a catalog id)
+                    docstore.set_user_overrides(self.store, document.id, layers.user)
             (report.added if status == "added" else report.updated).append(document.id)
             report.warnings.extend((str(source.path), w) for w in document.metadata.extra.get("warnings", []))
         except RppError as exc:
@@ -390,7 +395,8 @@ class Ingester:
         metadata = meta.resolve(own, library=layers.library, catalog=overrides, user=layers.user, aliases=layers.aliases)
         if metadata.catalog_id and metadata.catalog_id != existing["id"]:
             return False
-        metadata.title = metadata.title or existing["title"]
+        if not metadata.title:  # the title came from a layer now gone: the fallbacks need the text
+            return False
         meta.note_inferred(metadata)
         with self.store.transaction():
             docstore.update_metadata(
@@ -481,8 +487,8 @@ def _library_exports(paths: list[Path], report: IngestReport) -> tuple[list[Path
             for file, entry in export.attachments:
                 if file.resolve() not in entries:
                     entries[file.resolve()] = entry
-                    if export_path is path:
-                        out.append(file)
+                    if export_path is path or not file.resolve().is_relative_to(path.resolve()):
+                        out.append(file)  # (attachments inside a folder given are found by discovery)
             report.entries_missing.extend((str(export_path), key, reason) for key, reason in export.missing)
     return out, entries
 

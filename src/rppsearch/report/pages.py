@@ -15,79 +15,40 @@ from urllib.parse import urlencode
 
 from ..errors import QueryError, RppError
 from .matrix import COLUMNS, MIN_DOCUMENTS, NONE_LABEL, MapFilters, cell_url, search_url
-from ..store.district_sql import document_districts
+from ..web.metadata import SEARCH_PATH
+from ..web.search_page import filter_options
+from ..web.search_params import number_param, text_param
+from ..web.stores import Unavailable, pick_database
 
 __all__ = ["map_page", "cell_page", "profile_page", "parse_map_params"]
 
 MAP_PATH = "/-/rpp-map"
 PROFILE_PATH = "/-/rpp-profile"
-MAX_TEXT = 200
 DEFAULT_PAGE_COLUMNS = 30
 CELL_PAGE_SIZE = 50
-#: Tables whose presence marks a served database as an rpp store with tags.
-_NEEDED = {"documents", "passages", "passage_tags", "dimensions"}
-
-
-def _one(args: Any, name: str) -> str:
-    values = [v.strip() for v in args.getlist(name) if v.strip()]
-    if len(values) > 1:
-        raise QueryError(f"{name}: give one value, not {len(values)}")
-    value = values[0] if values else ""
-    if len(value) > MAX_TEXT:
-        raise QueryError(f"{name}: {len(value)} characters is too long (at most {MAX_TEXT})")
-    return value
-
-
-def _int(args: Any, name: str, low: int, high: int) -> int | None:
-    raw = _one(args, name)
-    if not raw:
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise QueryError(f"{name}: {raw[:40]!r} is not a whole number") from None
-    if not low <= value <= high:
-        raise QueryError(f"{name}: {value} is out of range ({low}–{high})")
-    return value
 
 
 def parse_map_params(args: Any) -> dict[str, Any]:
     """Validated map parameters: cols, filters, min_documents, max_cols, db."""
-    cols = _one(args, "cols") or "district"
+    cols = text_param(args, "cols") or "district"
     if cols not in COLUMNS:
         raise QueryError(f"cols: unknown value {cols[:40]!r} (choose {', '.join(COLUMNS)})")
     dims = tuple(dict.fromkeys(v.strip() for v in args.getlist("dimension") if v.strip()))
     filters = MapFilters(
         dimensions=dims,
-        organization=_one(args, "organization") or None,
-        district=_one(args, "district") or None,
-        year_from=_int(args, "year_from", 0, 9999),
-        year_to=_int(args, "year_to", 0, 9999),
-        doc_type=_one(args, "doc_type") or None,
+        organization=text_param(args, "organization") or None,
+        district=text_param(args, "district") or None,
+        year_from=number_param(args, "year_from", int, 0, 9999),
+        year_to=number_param(args, "year_to", int, 0, 9999),
+        doc_type=text_param(args, "doc_type") or None,
     )
     return {
         "cols": cols,
         "filters": filters,
-        "min_documents": _int(args, "min_documents", 1, 1000) or MIN_DOCUMENTS,
-        "max_cols": _int(args, "max_cols", 1, 1000) or DEFAULT_PAGE_COLUMNS,
-        "db": _one(args, "db") or None,
+        "min_documents": number_param(args, "min_documents", int, 1, 1000) or MIN_DOCUMENTS,
+        "max_cols": number_param(args, "max_cols", int, 1, 1000) or DEFAULT_PAGE_COLUMNS,
+        "db": text_param(args, "db") or None,
     }
-
-
-async def _database(datasette: Any, name: str | None) -> Any:
-    names = []
-    for db_name, db in list(datasette.databases.items()):
-        if db_name == "_internal" or db.is_memory or not db.path:
-            continue
-        if _NEEDED <= set(await db.table_names()):
-            names.append(db_name)
-    if not names:
-        raise RppError("no rppsearch store is being served", hint="run `rpp build`, then `rpp serve`")
-    if name is None:
-        return datasette.databases[names[0]]
-    if name not in names:
-        raise QueryError(f"db: no rppsearch store named {name[:60]!r} is served (served: {', '.join(names)})")
-    return datasette.databases[name]
 
 
 def _in_thread(db_path: str, work: Any) -> Any:
@@ -95,20 +56,6 @@ def _in_thread(db_path: str, work: Any) -> Any:
 
     with Store.open(Path(db_path), create=False, readonly=True) as store:
         return work(store)
-
-
-def _options(store: Any) -> dict[str, Any]:
-    conn = store.conn
-    return {
-        "dimensions": [{"id": r[0], "name": r[1]} for r in conn.execute("SELECT id, name FROM dimensions ORDER BY position, id")],
-        "organizations": [r[0] for r in conn.execute(
-            "SELECT DISTINCT organization FROM documents WHERE trim(coalesce(organization, '')) != '' ORDER BY 1 COLLATE NOCASE")],
-        "districts": [r[0] for r in conn.execute(
-            f"SELECT DISTINCT j.value FROM documents d, json_each({document_districts('d')}) j "
-            "WHERE j.type = 'text' ORDER BY 1 COLLATE NOCASE")],
-        "doc_types": [r[0] for r in conn.execute(
-            "SELECT DISTINCT doc_type FROM documents WHERE trim(coalesce(doc_type, '')) != '' ORDER BY 1 COLLATE NOCASE")],
-    }
 
 
 async def _render(datasette: Any, request: Any, template: str, context: dict[str, Any], status: int = 200) -> Any:
@@ -122,6 +69,14 @@ async def _error(datasette: Any, request: Any, template: str, context: dict[str,
     """The page with the error named: 400 for bad parameters, 404 when no store is served."""
     context["error"] = exc.message + (f" ({exc.hint})" if exc.hint else "")
     return await _render(datasette, request, template, context, 400 if isinstance(exc, QueryError) else 404)
+
+
+def _database(datasette: Any, name: str | None) -> Any:
+    """The served store named `name` (the first one when None), as the search page picks it."""
+    try:
+        return pick_database(datasette, name)
+    except Unavailable as exc:
+        raise RppError(exc.message, hint="run `rpp build`, then `rpp serve`") from None
 
 
 def _with_db(url: str, db: str | None) -> str:
@@ -138,14 +93,14 @@ async def map_page(datasette: Any, request: Any) -> Any:
                                "map_url": datasette.urls.path(MAP_PATH), "profile_url": datasette.urls.path(PROFILE_PATH)}
     try:
         params = parse_map_params(request.args)
-        db = await _database(datasette, params["db"])
+        db = _database(datasette, params["db"])
 
-        def work(store: Any) -> tuple[Any, dict[str, Any]]:
-            emap = evidence_map(store, by=params["cols"], filters=params["filters"],
+        def work(store: Any) -> Any:
+            return evidence_map(store, by=params["cols"], filters=params["filters"],
                                 min_documents=params["min_documents"], max_columns=params["max_cols"])
-            return emap, _options(store)
 
-        emap, options = await asyncio.to_thread(_in_thread, str(db.path), work)
+        emap = await asyncio.to_thread(_in_thread, str(db.path), work)
+        options = await filter_options(db)
     except RppError as exc:
         return await _error(datasette, request, "rpp_map.html", context, exc)
     context["options"] = options
@@ -167,16 +122,16 @@ async def cell_page(datasette: Any, request: Any) -> Any:
     context: dict[str, Any] = {"error": None, "passages": [], "map_url": datasette.urls.path(MAP_PATH)}
     try:
         params = parse_map_params(request.args)
-        dimension = _one(request.args, "dimension")
+        dimension = text_param(request.args, "dimension")
         if not dimension:
             raise QueryError("dimension: give the cell's dimension id")
-        by = _one(request.args, "by") or "district"
+        by = text_param(request.args, "by") or "district"
         if by not in COLUMNS:
             raise QueryError(f"by: unknown value {by[:40]!r} (choose {', '.join(COLUMNS)})")
-        value = _one(request.args, "value") or NONE_LABEL
-        page = _int(request.args, "page", 1, 100_000) or 1
+        value = text_param(request.args, "value") or NONE_LABEL
+        page = number_param(request.args, "page", int, 1, 100_000) or 1
         filters = params["filters"]
-        db = await _database(datasette, params["db"])
+        db = _database(datasette, params["db"])
 
         def work(store: Any) -> tuple[Any, ...]:
             check_dimensions(store, [dimension])
@@ -208,7 +163,7 @@ async def cell_page(datasette: Any, request: Any) -> Any:
             "page": page,
             "passages": passages,
             "next_url": (request.path + "?" + urlencode({**args, "page": page + 1}, doseq=True)) if more else None,
-            "search_action": datasette.urls.path("/-/rpp-search"),
+            "search_action": datasette.urls.path(SEARCH_PATH),
             "search_url": datasette.urls.path(search_url(dimension, by, key, filters)),
             "hidden": [(k, v) for k, v in _search_hidden(dimension, by, key, filters).items()],
             "back_url": datasette.urls.path(MAP_PATH + "?" + urlencode({"cols": by, **{k: v for k, v in filters.to_dict().items() if v not in (None, [], "")}}, doseq=True)),
@@ -233,17 +188,17 @@ async def profile_page(datasette: Any, request: Any) -> Any:
                                "map_url": datasette.urls.path(MAP_PATH), "profile_url": datasette.urls.path(PROFILE_PATH),
                                "options": {"districts": [], "organizations": []}}
     try:
-        district = _one(request.args, "district") or None
-        organization = _one(request.args, "organization") or None
-        db = await _database(datasette, _one(request.args, "db") or None)
+        district = text_param(request.args, "district") or None
+        organization = text_param(request.args, "organization") or None
+        db = _database(datasette, text_param(request.args, "db") or None)
 
-        def work(store: Any) -> tuple[Any, dict[str, Any]]:
-            options = _options(store)
+        def work(store: Any) -> Any:
             if district is None and organization is None:
-                return None, options
-            return build_profile(store, district=district, organization=organization, taxonomy=load_default_taxonomy()), options
+                return None
+            return build_profile(store, district=district, organization=organization, taxonomy=load_default_taxonomy())
 
-        profile, options = await asyncio.to_thread(_in_thread, str(db.path), work)
+        profile = await asyncio.to_thread(_in_thread, str(db.path), work)
+        options = await filter_options(db)
     except RppError as exc:
         return await _error(datasette, request, "rpp_profile.html", context, exc)
     context["options"] = options

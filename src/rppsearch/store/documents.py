@@ -138,13 +138,19 @@ def set_user_overrides(store: Store, doc_id: str, values: dict[str, Any]) -> Non
 
 
 def save_district_aliases(store: Store, pairs: list[tuple[str, str]]) -> None:
-    """Replace the `district_aliases` table (spelling -> canonical name) that filters consult
-    (no write when it already holds these pairs)."""
-    if sorted(district_alias_pairs(store)) == sorted(pairs):
+    """Add or update spellings (spelling -> canonical name) in the `district_aliases` table that
+    filters consult. Spellings from earlier runs stay: an ingest of another folder, without
+    that folder's alias file, must not forget them (no write when nothing is new)."""
+    known = dict(district_alias_pairs(store))
+    new = [(alias, canonical) for alias, canonical in pairs if known.get(alias) != canonical]
+    if not new:
         return
     with store.transaction():
-        store.conn.execute("DELETE FROM district_aliases")
-        store.conn.executemany("INSERT INTO district_aliases (alias, canonical) VALUES (?, ?)", pairs)
+        store.conn.executemany(
+            "INSERT INTO district_aliases (alias, canonical) VALUES (?, ?) "
+            "ON CONFLICT(alias) DO UPDATE SET canonical = excluded.canonical",
+            new,
+        )
 
 
 def document_by_id(store: Store, doc_id: str) -> dict[str, Any] | None:
@@ -329,8 +335,8 @@ def document_rows(
     dimension: str | None = None,
     missing: str | None = None,
 ) -> Any:
-    """Documents (without their text) matching the filters, by id. `district` is canonical and
-    matches the districts a document is about or mentions; `missing` a field it lacks."""
+    """Documents (without their text) matching the filters, by id. `district` (any spelling)
+    matches the districts a document is about (district_sql.district_match); `missing` a field it lacks."""
     clauses, params = [], []
     if organization:
         clauses.append("organization = ? COLLATE NOCASE")

@@ -25,9 +25,11 @@ from ..errors import InputError
 from .metadata import SERVE_SETTINGS, build_metadata
 
 # Index sub-folders search reads (vectors, lexical) and the tagger models; nothing private.
-COPIED_DIRS = ("vectors", "lexical", "models")
+COPIED_DIRS = ("vectors", "lexical", "models", "encoder")  # encoder: the ONNX export (no torch at serve time)
 DB_NAME = "rpp"
 STORE_DIR = "store"
+#: Written into every publish folder: only a folder holding it is ever replaced.
+MARKER = ".rpp-publish.json"
 CONTAINER_STORE = "/srv/rpp/store"
 PORT = 8001
 
@@ -123,8 +125,11 @@ def publish(*, index_dir: Path, folder: Path, wheel: bool = True, port: int = PO
     db_path = index_dir / f"{DB_NAME}.db"
     if not db_path.is_file():
         raise InputError(db_path, "no rpp store here (run `rpp build` first)")
-    folder = Path(folder)
-    if folder.exists() and any(folder.iterdir()) and not (folder / "Dockerfile").is_file():
+    folder = Path(folder).resolve()
+    index = index_dir.resolve()
+    if folder == index or folder in index.parents or index in folder.parents:
+        raise InputError(folder, "is the store's folder, inside it or above it; choose a folder of its own")
+    if folder.exists() and (not folder.is_dir() or (any(folder.iterdir()) and not (folder / MARKER).is_file())):
         raise InputError(folder, "exists and is not an rpp publish folder; choose an empty or new folder")
     staging = folder.with_name(f".{folder.name}.tmp")
     shutil.rmtree(staging, ignore_errors=True)
@@ -150,6 +155,7 @@ def publish(*, index_dir: Path, folder: Path, wheel: bool = True, port: int = PO
             f'here=$(cd "$(dirname "$0")" && pwd)\nexec {local_cmd} "$@"\n', encoding="utf-8")
         script.chmod(0o755)
         (staging / "README.md").write_text(README.format(store_dir=STORE_DIR, port=port), encoding="utf-8")
+        (staging / MARKER).write_text(json.dumps({"store": str(db_path.resolve())}) + "\n", encoding="utf-8")
         if folder.exists():
             shutil.rmtree(folder)
         os.replace(staging, folder)

@@ -13,8 +13,8 @@ from typing import Any
 from datasette.utils.asgi import Response
 
 from ..errors import RppError
-from .metadata import REVIEW_PATH, SEARCH_PATH  # noqa: F401 - REVIEW_PATH re-exported
-from .stores import REVIEW_PERMISSION, Unavailable, can_review, pick_database, writable  # noqa: F401
+from .metadata import SEARCH_PATH
+from .stores import Unavailable, can_review, pick_database, writable
 
 DECISIONS = ("accept", "reject")
 

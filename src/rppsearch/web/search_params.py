@@ -42,7 +42,7 @@ class SearchParams:
         return asdict(self.filters)
 
 
-def _one(args: Any, name: str) -> str:
+def one_param(args: Any, name: str) -> str:
     values = [v for v in args.getlist(name) if v.strip()]
     if len(values) > 1:
         raise QueryError(f"{name}: give one value, not {len(values)}")
@@ -50,14 +50,14 @@ def _one(args: Any, name: str) -> str:
 
 
 def _choice(args: Any, name: str, choices: tuple[str, ...], default: str) -> str:
-    value = _one(args, name) or default
+    value = one_param(args, name) or default
     if value not in choices:
         raise QueryError(f"{name}: unknown value {value[:40]!r} (choose {', '.join(choices)})")
     return value
 
 
-def _number(args: Any, name: str, kind: type, low: float, high: float) -> Any:
-    raw = _one(args, name)
+def number_param(args: Any, name: str, kind: type, low: float, high: float) -> Any:
+    raw = one_param(args, name)
     if not raw:
         return None
     try:
@@ -70,8 +70,8 @@ def _number(args: Any, name: str, kind: type, low: float, high: float) -> Any:
     return value
 
 
-def _text(args: Any, name: str) -> str | None:
-    value = _one(args, name)
+def text_param(args: Any, name: str) -> str | None:
+    value = one_param(args, name)
     if len(value) > MAX_TEXT_PARAM_CHARS:
         raise QueryError(f"{name}: {len(value)} characters is too long (at most {MAX_TEXT_PARAM_CHARS})")
     return value or None
@@ -94,8 +94,8 @@ def parse_search_params(args: Any, *, dimensions: set[str]) -> SearchParams:
             raise QueryError(f"dimension: unknown dimension {value[:60]!r} (known: {known})")
         if value not in chosen:
             chosen.append(value)
-    limit = _number(args, "limit", int, 1, MAX_LIMIT)
-    weight = _number(args, "weight", float, 0.0, 1.0)
+    limit = number_param(args, "limit", int, 1, MAX_LIMIT)
+    weight = number_param(args, "weight", float, 0.0, 1.0)
     params = SearchParams(
         query=query,
         mode=_choice(args, "mode", MODES, "hybrid"),
@@ -103,21 +103,21 @@ def parse_search_params(args: Any, *, dimensions: set[str]) -> SearchParams:
         limit=DEFAULT_LIMIT if limit is None else limit,
         filters=Filters(
             dimensions=chosen,
-            min_score=_number(args, "min_score", float, 0.0, 1.0),
-            organization=_text(args, "organization"),
-            district=_text(args, "district"),
-            year_from=_number(args, "year_from", int, 0, 9999),
-            year_to=_number(args, "year_to", int, 0, 9999),
-            doc_type=_text(args, "doc_type"),
-            include_unknown=_one(args, "include_unknown") in ("1", "on", "true", "yes"),
-            document_id=_text(args, "document"),
+            min_score=number_param(args, "min_score", float, 0.0, 1.0),
+            organization=text_param(args, "organization"),
+            district=text_param(args, "district"),
+            year_from=number_param(args, "year_from", int, 0, 9999),
+            year_to=number_param(args, "year_to", int, 0, 9999),
+            doc_type=text_param(args, "doc_type"),
+            include_unknown=one_param(args, "include_unknown") in ("1", "on", "true", "yes"),
+            document_id=text_param(args, "document"),
         ),
         fusion=_choice(args, "fusion", FUSIONS, DEFAULT_FUSION),
         weight=0.5 if weight is None else weight,
-        db=_text(args, "db"),
-        offset=_number(args, "offset", int, 0, MAX_OFFSET) or 0,
+        db=text_param(args, "db"),
+        offset=number_param(args, "offset", int, 0, MAX_OFFSET) or 0,
     )
-    per_document = _number(args, "per_document", int, 0, MAX_LIMIT)
+    per_document = number_param(args, "per_document", int, 0, MAX_LIMIT)
     params.per_document = DEFAULT_PER_DOCUMENT if per_document is None else per_document
     f = params.filters
     if f.year_from is not None and f.year_to is not None and f.year_from > f.year_to:

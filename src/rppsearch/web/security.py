@@ -109,6 +109,14 @@ async def _send_refusal(send: Any, status: int, reason: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+#: Pages that show the plugins' settings, hidden while reviewer accounts are configured.
+_ACCOUNT_PAGES = frozenset({"/-/metadata", "/-/metadata.json"})
+
+
+def _has_accounts(datasette: Any) -> bool:
+    return bool(datasette.plugin_config("datasette-auth-passwords"))
+
+
 def guard(app: ASGIApp, datasette: Any) -> ASGIApp:
     """Wrap Datasette's ASGI app with the checks above."""
 
@@ -117,6 +125,10 @@ def guard(app: ASGIApp, datasette: Any) -> ASGIApp:
             await app(scope, receive, send)
             return
         refused = refusal(scope, allowed_hosts(datasette))
+        if refused is None and scope.get("path", "").rstrip("/") in _ACCOUNT_PAGES and _has_accounts(datasette):
+            # the auth plugin's settings name every reviewer ({name}_password_hash): no list of
+            # login names to guess passwords for
+            refused = (404, "not found")
         if refused is not None:
             await _send_refusal(send, *refused)
             return

@@ -10,7 +10,6 @@ page does not go through these functions and is not rationed.
 
 from __future__ import annotations
 
-import inspect
 import os
 import threading
 import time
@@ -45,16 +44,13 @@ class QueryEmbedder:
     def encoder(self, model: str, *, index_dir: Path | None = None) -> _Encoder:
         """The encoder for `model`, created at most once across threads.
 
-        `index_dir` (the store's folder) is passed on where the encoder factory takes it (an
-        exported ONNX graph is cached beside the store's indexes)."""
+        `index_dir` (the store's folder) is where an exported ONNX graph is cached."""
         from .. import embed  # noqa: PLC0415 - numpy and the model only when needed
 
         with self.model_lock:
             if model not in embed._CACHE:  # noqa: SLF001 - count real loads for tests
                 self.loads += 1
-            if index_dir is not None and "index_dir" in inspect.signature(embed.get_encoder).parameters:
-                return embed.get_encoder(model, index_dir=index_dir)
-            return embed.get_encoder(model)
+            return embed.get_encoder(model, index_dir=index_dir)
 
     def cached(self, model: str, text: str) -> bool:
         with self._cache_lock:

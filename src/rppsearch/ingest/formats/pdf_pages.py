@@ -223,7 +223,13 @@ def _ocr(document: Any, pages: Pages, scanned: list[tuple[int, str]]) -> None:
                 pages.dropped[index + 1] = why
                 pages.lines[index], pages.tops[index], pages.styles[index] = [], None, []
             continue
-        result = ocr.ocr_page(document[index])
+        try:
+            result = ocr.ocr_page(document[index])
+        except Exception as exc:  # noqa: BLE001 - Tesseract failing on one page (a missing
+            # language pack, its time limit) drops that page, not the document's other pages
+            pages.dropped[index + 1] = f"OCR failed ({_reason(exc)})"
+            pages.lines[index], pages.tops[index], pages.styles[index] = [], None, []
+            continue
         if result.words and result.confidence >= ocr.MIN_CONFIDENCE:
             pages.lines[index], pages.tops[index], pages.styles[index] = split_lines(result.text), None, []
             pages.ocr_pages.append(index + 1)
