@@ -159,16 +159,19 @@ def test_the_home_page_has_a_search_box(db_path: Path) -> None:
 
 
 def test_serve_warms_the_encoder_at_start_without_waiting_for_it(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """`rpp serve` sets RPP_WARM=1: the model loads in a background thread at startup."""
+    """`rpp serve` sets RPP_WARM=1: one search in a background thread at startup loads the
+    model and reads the vectors index, so the first researcher's query is as fast as the rest."""
     import threading
 
     from rppsearch import embed
-    from rppsearch.web import hooks, sqlfuncs
+    from rppsearch.index import vectors
+    from rppsearch.web import hooks, search_page, sqlfuncs
 
     embedder = sqlfuncs.QueryEmbedder()
     monkeypatch.setattr(sqlfuncs, "EMBEDDER", embedder)
-    monkeypatch.setattr(hooks, "EMBEDDER", embedder)
+    monkeypatch.setattr(search_page, "EMBEDDER", embedder)
     monkeypatch.setattr(embed, "_CACHE", {})  # nothing loaded yet in this process
+    monkeypatch.setattr(vectors, "_LOADED", {})
     monkeypatch.setenv(hooks.WARM_ENV, "1")
     ds = Datasette([str(db_path)])
     run(ds.invoke_startup())  # returns at once; the loading runs in "rpp-warm"
@@ -177,3 +180,5 @@ def test_serve_warms_the_encoder_at_start_without_waiting_for_it(db_path: Path, 
             thread.join(timeout=60)
     assert embedder.loads == 1
     assert len(embed._CACHE) == 1  # noqa: SLF001 - the store's model is loaded
+    assert len(vectors._LOADED) == 1  # noqa: SLF001 - and the vectors index read
+

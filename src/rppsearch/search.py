@@ -261,7 +261,7 @@ def search_page(
     the rest are counted in the best shown hit's `more_from_document`. The result set that
     `total` and `facets` describe: bm25, every match (up to 10,000); semantic and hybrid, the
     fused candidates (`total_exact` is False when an engine had more). `count=False` ranks
-    only what the page needs. With `auto_refresh`, stale indexes are refreshed from the store
+    only what the page needs (no totals, nor the counts of documents a filter leaves out). With `auto_refresh`, stale indexes are refreshed from the store
     (no re-encoding); pass it only when the caller may write the index folder. Raises
     QueryError naming a bad parameter or a malformed query before any index or model loads.
     """
@@ -274,7 +274,8 @@ def search_page(
     rrf_weights = _check_rrf_weights(rrf_weights)
     parsed = parse_query(query)
     filters = _check_filters(store, filters)
-    unknown = search_sql.unknown_counts(store, filters) if filters is not None else {}
+    # what the filters leave out for lack of a field: for the page's notices (not `search()`)
+    unknown = search_sql.unknown_counts(store, filters) if filters is not None and count else {}
     page = SearchPage(
         hits=[], total=0, offset=offset, limit=limit, unknown=unknown, query=query or "", mode=mode,
         include_unknown=bool(filters and filters.include_unknown),

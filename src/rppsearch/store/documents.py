@@ -118,6 +118,21 @@ def update_metadata(
         conn.execute(
             "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'passages_generation'"
         )
+    bump_metadata_generation(store)
+
+
+#: Counts metadata changes made without touching passages (`rpp edit`, catalog or alias
+#: updates): what a filter lets through may differ after one, so searches key caches on it.
+METADATA_GENERATION = "metadata_generation"
+
+
+def bump_metadata_generation(store: Store) -> None:
+    """Must run inside `store.transaction()`."""
+    store.conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?, '1') "
+        "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+        (METADATA_GENERATION,),
+    )
 
 
 def user_overrides(store: Store, doc_id: str) -> dict[str, Any] | None:
@@ -151,6 +166,7 @@ def save_district_aliases(store: Store, pairs: list[tuple[str, str]]) -> None:
             "ON CONFLICT(alias) DO UPDATE SET canonical = excluded.canonical",
             new,
         )
+        bump_metadata_generation(store)
 
 
 def document_by_id(store: Store, doc_id: str) -> dict[str, Any] | None:

@@ -26,9 +26,10 @@ from datasette.utils.asgi import Response
 
 from . import accounts, links, metadata, security
 from .review import review_view
-from .search_page import search_view
-from .sqlfuncs import EMBEDDER, make_embed, make_similarity
-from .stores import REVIEW_PERMISSION, REVIEWERS_ENV, plugin_setting, rpp_database_names, store_model_name, writable
+from .search_page import run_search, search_view
+from .search_params import parse_search_params
+from .sqlfuncs import make_embed, make_similarity
+from .stores import REVIEW_PERMISSION, REVIEWERS_ENV, plugin_setting, rpp_database_names, writable
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 WARM_ENV = "RPP_WARM"
@@ -164,23 +165,26 @@ def asgi_wrapper(datasette: Any) -> Any:
 
 @hookimpl
 def startup(datasette: Any) -> None:
-    """With `RPP_WARM=1` (set by `rpp serve`): load the encoder in a background thread."""
+    """With `RPP_WARM=1` (set by `rpp serve`): one search in a background thread loads the
+    encoder and the indexes (the first page is not delayed)."""
     if os.environ.get(WARM_ENV) != "1":
         return
     names = rpp_database_names(datasette)
     if not names:
         return
     db_path = Path(datasette.databases[names[0]].path)
-    model = store_model_name(db_path)
-    threading.Thread(target=warm_encoder, args=(model, db_path.parent), name="rpp-warm", daemon=True).start()
+    threading.Thread(target=warm_search, args=(db_path,), name="rpp-warm", daemon=True).start()
 
 
-def warm_encoder(model: str, index_dir: Path) -> None:
-    """Load the model and run one short text through it (the first real query is then warm)."""
+def warm_search(db_path: Path) -> None:
+    """Run one hybrid search the way the page does: the encoder, the vectors and lexical
+    indexes and the search code are then loaded, and the first real query is as fast as the rest."""
+    from datasette.utils import MultiParams  # noqa: PLC0415
+
     try:
-        encoder = EMBEDDER.encoder(model, index_dir=index_dir)
-        with EMBEDDER.model_lock:
-            encoder.encode(["central office transformation"])
+        params = parse_search_params(MultiParams({"q": ["central office transformation"], "mode": ["hybrid"]}),
+                                     dimensions=set())
+        run_search(str(db_path), params, offset=0, limit=10)
     except Exception:  # noqa: BLE001 - warming is best effort; the first query reports errors
         return
 
