@@ -34,8 +34,7 @@ def list_documents(
     of `store.documents.document_rows`; `district` in any spelling, `missing` a field lacked)."""
     if missing is not None and missing not in METADATA_FIELDS:
         raise InputError(missing, f"not a metadata field (one of {', '.join(METADATA_FIELDS)})")
-    canonical = _aliases(store).canonical_name(district) if district else None
-    yield from docstore.document_rows(store, district=canonical, missing=missing, **filters)
+    yield from docstore.document_rows(store, district=district, missing=missing, **filters)
 
 
 def show_document(store: Store, *, doc_id: str, passages: bool = True) -> dict[str, Any]:
