@@ -129,8 +129,9 @@ def remove(
     as_json: JsonFlag = False,
     quiet: Quiet = False,
 ) -> None:
-    """Remove documents from the store and the search indexes (people's decisions stay in the
-    labels log). Their files stay on disk: a build of their folder adds them back."""
+    """Remove documents from the store and the search indexes; people's decisions stay in the labels log.
+
+    Their files stay on disk: a build of their folder adds them back."""
     from ..manage import NoSuchDocument, remove_document  # noqa: PLC0415
 
     settings = settings_for(index_dir)

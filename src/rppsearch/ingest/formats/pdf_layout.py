@@ -6,7 +6,8 @@ no segment crosses; full-width lines such as titles or figure captions split a p
 first), and the columns read top to bottom, left to right. Margin line numbers (a column of
 bare numbers) are dropped. Each segment keeps its font size and weight, for headings.
 
-Chosen by measurement over poppler's `pdftotext` (see docs/readme/i11-pdf.md): pdfium read the
+Chosen by measurement over poppler's `pdftotext` (`benchmarks/bench_fidelity.py --extractors`,
+benchmarks/results/pdf_extractors.json): pdfium read the
 sample PDFs with equal or better word recall than pypdf and pdfminer.six, 10 to 40 times faster.
 """
 
