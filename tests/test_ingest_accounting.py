@@ -78,4 +78,5 @@ def test_cli_folder_with_nothing_readable_says_so_and_exits_1(tmp_path: Path) ->
     assert proc.exit_code == 1
     assert "0 added, 0 updated, 0 unchanged, 0 pruned, 0 failed, 4 skipped" in proc.stderr
     assert "Error: nothing ingested: no readable documents found, only unsupported files; supported: " in proc.stderr
-    assert ".pptx" in proc.stderr
+    assert ".pptx" in proc.stderr and ".bib" in proc.stderr
+    assert "tag:" not in proc.stderr and not (tmp_path / "idx" / "models").exists()  # nothing trained on nothing

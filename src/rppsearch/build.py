@@ -48,5 +48,7 @@ def build(
     remove_leftovers(settings)  # temp files of writers killed earlier (never a live writer's)
     with Store.open(settings.db_path) as store:
         report = ingest_paths(store, paths, catalog=catalog, prune=prune, progress=progress)
-        stages = derived_steps(store, settings, progress=progress)
+        empty = report.nothing_ingested and store.conn.execute("SELECT 1 FROM passages LIMIT 1").fetchone() is None
+        # (an empty store has nothing to encode, tag or index: no model is trained on nothing)
+        stages = {} if empty else derived_steps(store, settings, progress=progress)
     return BuildReport(ingest=report, stages=stages)

@@ -191,7 +191,7 @@ def nothing_ingested_reason(report: Any) -> str:
     """Why a run stored nothing: no files at all, only unsupported ones, or only failures."""
     from ..ingest.formats import SUPPORTED_SUFFIXES  # noqa: PLC0415
 
-    supported = " ".join(sorted(SUPPORTED_SUFFIXES)) + " (and BEIR .jsonl)"
+    supported = " ".join(sorted(SUPPORTED_SUFFIXES)) + " (and BEIR .jsonl; .bib and .ris library exports)"
     if getattr(report, "entries_missing", None) and not report.failed and not report.skipped:
         return "nothing ingested: no entry of the library export has a readable attachment (see the warnings above)"
     if report.failed and not report.skipped:
