@@ -156,3 +156,19 @@ def test_spellings_from_one_folder_survive_an_ingest_of_another(store, tmp_path:
     assert canonical_district(store.conn, "Riverbend") == "Riverbend Unified School District"
     ingest_paths(store, [b])  # no alias file here
     assert canonical_district(store.conn, "Riverbend") == "Riverbend Unified School District"
+
+
+def test_clearing_a_documents_districts_also_sets_aside_the_ones_its_text_names(store, tmp_path: Path) -> None:
+    """`rpp edit --district ''`: the document is about no district, though its text still names one."""
+    from rppsearch.manage import edit_document
+    from rppsearch.store.documents import document_rows
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "f.md").write_text("# F\n\nFresno Unified School District coaches its principals weekly.\n")
+    ingest_paths(store, [corpus])
+    assert [d["id"] for d in document_rows(store, district="Fresno Unified")] == ["corpus-f"]
+    edit_document(store, doc_id="corpus-f", edits={"districts": ""})
+    assert list(document_rows(store, district="Fresno Unified")) == []
+    row = store.conn.execute("SELECT mentioned_districts FROM documents WHERE id = 'corpus-f'").fetchone()
+    assert json.loads(row[0]) == ["Fresno Unified School District"]  # what the text says is kept

@@ -130,8 +130,8 @@ def resolve(
         if layer:
             out = merge(out, entry_to_metadata(layer), source=source)
     if user and "districts" in user and not split_list(user["districts"]):
-        out.districts = []  # `rpp edit --district ''` clears them
-        out.sources.pop("districts", None)
+        out.districts = []  # `rpp edit --district ''` clears them: about no district, whatever
+        out.sources["districts"] = "user"  # the text mentions (district_sql.document_districts)
     if aliases is not None:
         out.districts = aliases.canonical_list(out.districts)
         out.mentioned_districts = aliases.canonical_list(out.mentioned_districts)

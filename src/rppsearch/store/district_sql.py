@@ -1,7 +1,8 @@
 """Which districts a document is about, as SQL: one rule for filters, facets, maps and profiles.
 
 A document is about the districts its catalog, library entry or user edit names; when none
-does, about the districts its own text names (`mentioned_districts`, found at ingest). Names
+does, about the districts its own text names (`mentioned_districts`, found at ingest), unless
+the user cleared its districts (`rpp edit --district ''`: source "user", no districts). Names
 are canonical (spellings collapsed at ingest); a filter value in another spelling is mapped
 through the `district_aliases` table first.
 """
@@ -14,6 +15,7 @@ def document_districts(alias: str = "d") -> str:
     a = f"{alias}." if alias else ""
     return (
         f"(CASE WHEN coalesce({a}districts, '[]') IN ('[]', '') "
+        f"AND coalesce(json_extract({a}metadata_sources, '$.districts'), '') != 'user' "
         f"THEN coalesce({a}mentioned_districts, '[]') ELSE {a}districts END)"
     )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 #: that a migration's text never changes when that module does).
 _DOC_DISTRICTS = (
     "(CASE WHEN coalesce(d.districts, '[]') IN ('[]', '') "
+    "AND coalesce(json_extract(d.metadata_sources, '$.districts'), '') != 'user' "
     "THEN coalesce(d.mentioned_districts, '[]') ELSE d.districts END)"
 )
 
