@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import functools
 import http.server
-import os
 import subprocess
-import sys
 import threading
 import urllib.error
 import urllib.parse
@@ -22,22 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from datasette_sample import SAMPLE_DOCS, build_sample_store, fetch_when_up, free_port, labels
+from browser_support import ARTIFACTS, WIDTHS, launched_chromium, require_chromium, rpp_command, rpp_served
+from datasette_sample import SAMPLE_DOCS, build_sample_store, labels
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PASSWORD = "correct horse battery"
-WIDTHS = (1400, 900, 390)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -45,46 +31,21 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 @pytest.fixture
 def served(index_dir: Path, tmp_path: Path):  # noqa: ANN201
     """`rpp serve --writable` with reviewer `ana` on a free port; yields (base URL, db path)."""
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is not installed (apt-get install chromium); CI installs it")
+    require_chromium()
     db_path = build_sample_store(index_dir)
-    rpp = Path(sys.executable).parent / "rpp"
     added = subprocess.run(
-        [str(rpp), "serve", "--index-dir", str(index_dir), "--add-user", "ana"],
+        [rpp_command(), "serve", "--index-dir", str(index_dir), "--add-user", "ana"],
         input=PASSWORD + "\n", capture_output=True, text=True, timeout=60, check=False,
     )
     assert added.returncode == 0, added.stderr
-    port = free_port()
-    log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [str(rpp), "serve", "--index-dir", str(index_dir), "--port", str(port), "--writable"],
-        stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ),
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        fetch_when_up(base + "/-/versions.json", proc)
+    with rpp_served(index_dir, tmp_path / "serve.log", "--writable") as base:
         yield base, db_path
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 @pytest.fixture
 def browser():  # noqa: ANN201
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
+    with launched_chromium() as chromium:
+        yield chromium
 
 
 def _login(page: Any, base: str) -> None:

@@ -6,14 +6,11 @@ and 390 px to tests/artifacts/ (git-ignored).
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from datasette_sample import build_sample_store, fetch_when_up, free_port
-from test_browser_datasette import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from browser_support import ARTIFACTS, WIDTHS, launched_chromium, rpp_served
+from datasette_sample import build_sample_store
 from test_report import DOCS
 
 from rppsearch.report.evidence import cell_passages
@@ -22,7 +19,6 @@ from rppsearch.store import Store
 from rppsearch.store.labels import record_decisions, resolve_target
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-WIDTHS = (1400, 900, 390)
 CELL = ("learning-partnerships", "Tulsa Public Schools")
 
 
@@ -44,17 +40,8 @@ def _expected(store_path: Path) -> list[str]:
 
 @pytest.fixture
 def browser():  # noqa: ANN201
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is not installed (apt-get install chromium); CI installs it")
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with launched_chromium() as chromium:
+        yield chromium
 
 
 def test_exported_html_cell_links_to_its_passages(store_path: Path, tmp_path: Path, browser) -> None:  # noqa: ANN001
@@ -80,23 +67,8 @@ def test_exported_html_cell_links_to_its_passages(store_path: Path, tmp_path: Pa
 
 @pytest.fixture
 def served(store_path: Path, tmp_path: Path):  # noqa: ANN201
-    port = free_port()
-    rpp = Path(sys.executable).parent / "rpp"
-    log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([str(rpp), "serve", "--index-dir", str(store_path.parent), "--port", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))
-    base = f"http://127.0.0.1:{port}"
-    try:
-        fetch_when_up(base + "/-/versions.json", proc)
+    with rpp_served(store_path.parent, tmp_path / "serve.log") as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 def test_datasette_map_cell_opens_its_passages(served: str, store_path: Path, browser) -> None:  # noqa: ANN001
