@@ -15,7 +15,9 @@ what `rpp ingest` stores). References, none of them rppsearch code:
 `--extractors` also compares PDF text extractors (pypdf, pdfminer.six if installed, pypdfium2
 plain text, rppsearch's pdfium layout reader) on the realfiles PDFs: recall, run-together words, time.
 
-Tokens: case-folded runs of letters and digits; CJK characters count one a token.
+Tokens: case-folded runs of letters and digits after NFKC on both sides (the product stores
+NFKC text, so "ﻣ" in a reference, an Arabic presentation form, is the letter "م" it shows, as
+"ﬁ" is "fi"); CJK characters count one a token.
 Writes benchmarks/results/fidelity.json (and pdf_extractors.json with --extractors) and prints
 markdown tables.
 """
@@ -32,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import unicodedata
 import zipfile
 from collections import Counter
 from pathlib import Path
@@ -43,7 +46,7 @@ LONG = 25
 
 
 def tokens(text: str) -> list[str]:
-    return [t.casefold() for t in _TOKEN.findall(text)]
+    return [t.casefold() for t in _TOKEN.findall(unicodedata.normalize("NFKC", text))]
 
 
 def overlap(ref: list[str], got: list[str]) -> int:
