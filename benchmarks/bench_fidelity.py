@@ -59,7 +59,9 @@ _TOKEN = re.compile(
     rf"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]|(?:[^\W_\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]|[{_MARKS}])+"
 )
 _RTL = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
-_PAGE_NUMBER_LINE = re.compile(r"(?:page\s*)?[-–—]?\s*(\d{1,4})\s*[-–—]?(?:\s*(?:of|/)\s*\d{1,4})?", re.IGNORECASE)
+_PAGE_NUMBER_LINE = re.compile(
+    r"(?:page\s*)?[-–—]?\s*(\d{1,4})\s*[-–—]?(?:\s*(?:of|/)\s*\d{1,4})?", re.IGNORECASE
+)
 LONG = 25
 
 
@@ -83,7 +85,9 @@ def without_page_numbers(text: str) -> tuple[str, int]:
     best = max(agreed, key=lambda offset: offsets[offset], default=None)
     drop = {(index, end) for index, end, offset in candidates if offset == best}
     dropped = sum(len(tokens(pages[index][end])) for index, end in drop)
-    kept = ["\n".join(line for i, line in enumerate(lines) if (index, i) not in drop) for index, lines in enumerate(pages)]
+    kept = [
+        "\n".join(line for i, line in enumerate(lines) if (index, i) not in drop) for index, lines in enumerate(pages)
+    ]
     return "\f".join(kept), dropped
 
 

@@ -89,7 +89,7 @@ FURNITURE = [
     "Sign up",
     "Log in / Register",
     "Click to share on Twitter (Opens in new window)",
-    "Follow Newsbeat on Instagram, Facebook, Twitter and YouTube.",
+    "Follow Riverbend News on Instagram, Facebook, Twitter and YouTube.",
     "Follow us on social media",
     "Follow @districtlab on X",
     # newsletter sign-ups
@@ -123,7 +123,7 @@ FURNITURE = [
     "This entry was posted in Changing the Discourse, Coaching and tagged , . Bookmark the permalink.",
     "Posted in Uncategorized | Bookmark the permalink.",
     "Proudly powered by WordPress",
-    "Filed under: Khawarij |",
+    "Filed under: Principal supervision |",
     "Filed Under: Leadership, Central Office",
     "Click here to download the full report (PDF, 2 MB)",
     "Read more »",

@@ -30,20 +30,20 @@ def _read(tmp_path: Path, body: str) -> list:
 def test_text_after_an_empty_anchor_and_a_quotation_are_kept(tmp_path):
     # WordPress puts an empty <span id="more-N"> at a post's "read more" break; precision mode
     # deleted it together with the sentence after it (the line that introduces a quotation).
-    blocks = _read(tmp_path, f"""<article class="post"><h1>Do not hate a people beyond measure</h1>
+    blocks = _read(tmp_path, f"""<article class="post"><h1>A letter to the staff of Lakemont ISD</h1>
 <div class="entry-content">
 <p>{PROSE}</p>
-<blockquote><p>"Do not let the hatred of a people lead you to be unjust; be just, that is nearer to piety."</p></blockquote>
+<blockquote><p>"Every school should be able to reach a person who can answer its question the same day."</p></blockquote>
 <p>{PROSE.replace("week", "month")}</p>
-<p><span id="more-5129"></span>From the hadith of Abu Hurairah, the Prophet said:</p>
-<p>"Love your beloved moderately, perhaps one day he will be hated by you."</p>
+<p><span id="more-5129"></span>In her letter to the staff, the superintendent wrote:</p>
+<p>"Our offices exist to make the work of schools easier, not to add to it."</p>
 <p><a name="later"></a>A second paragraph opens with an empty named anchor and must survive too.</p>
 <p>{PROSE.replace("principals", "teachers")}</p>
 </div></article>""")
     text = "\n".join(b.text for b in blocks)
-    assert "From the hadith of Abu Hurairah, the Prophet said:" in text
-    assert "be just, that is nearer to piety" in text  # the blockquote in the main text
-    assert "Love your beloved moderately" in text
+    assert "In her letter to the staff, the superintendent wrote:" in text
+    assert "reach a person who can answer its question the same day" in text  # the blockquote
+    assert "Our offices exist to make the work of schools easier" in text
     assert "A second paragraph opens with an empty named anchor" in text
     assert "All rights reserved" not in text
 
@@ -52,14 +52,14 @@ def test_an_article_laid_out_in_a_table_keeps_its_headings_and_paragraphs_apart(
     paragraphs = "\n".join(f"<p>{PROSE} Paragraph {n} ends here.</p>" for n in range(1, 6))
     blocks = _read(tmp_path, f"""<table width="100%"><tr>
 <td width="150"><a href="/">Home</a><br><a href="/archive">Archive</a></td>
-<td><h1 class="headline">Seeking a bigger role for a big rocket</h1>
-<h3 class="byline">by Jeff Foust<br>Monday, November 18, 2019</h3>
+<td><h1 class="headline">A bigger role for the district data team</h1>
+<h3 class="byline">by Dana Reyes<br>Monday, November 18, 2019</h3>
 {paragraphs}
 <table><tr><td>Launches</td><td>Year</td></tr><tr><td>3</td><td>2024</td></tr></table>
 </td></tr></table>""")
     texts = [b.text for b in blocks]
-    assert "Seeking a bigger role for a big rocket" in [b.text for b in blocks if b.heading_level]
-    assert not any("rocketby" in t or "here.Leaders" in t for t in texts)  # nothing run together
+    assert "A bigger role for the district data team" in [b.text for b in blocks if b.heading_level]
+    assert not any("teamby" in t or "here.Leaders" in t for t in texts)  # nothing run together
     for n in range(1, 6):
         assert sum(f"Paragraph {n} ends here." in t for t in texts) == 1  # each once, in its own block
     assert [t for t in texts if t.startswith("Leaders of the district")][0].endswith("Paragraph 1 ends here.")

@@ -86,7 +86,10 @@ _SHARE_WORDS = (
     r"|whatsapp|tumblr|pocket|telegram|flipboard|messenger|copy link|save|more"
 )
 # Social networks a "follow us" widget links to.
-_SOCIAL = r"facebook|twitter|x|instagram|youtube|linkedin|tiktok|threads|mastodon|bluesky|pinterest|snapchat|telegram|whatsapp"
+_SOCIAL = (
+    r"facebook|twitter|x|instagram|youtube|linkedin|tiktok|threads|mastodon|bluesky|pinterest|snapchat"
+    r"|telegram|whatsapp"
+)
 _FOOTER_WORDS = (
     r"privacy(?: policy| notice| statement)?|terms(?: of (?:use|service))?|terms (?:and|&) conditions"
     r"|cookie(?:s)? (?:policy|settings|preferences)|accessibility(?: statement)?|sitemap|site map"
@@ -123,7 +126,8 @@ FURNITURE_RULES: list[tuple[re.Pattern[str], str]] = [
     (_rule(rf"(?:(?:{_SHARE_WORDS})(?: this(?: (?:article|post|page|story))?)?:?[\s|,·•/]*)+"), "share bar"),
     (_rule(r"(?:click to )?share (?:this|on|via|to|with) .{0,40}"), "share button"),
     (_rule(r"like this:?|like loading\.*|related(?: (?:posts|articles|stories))?:?"), "WordPress like/related box"),
-    (_rule(rf"follow (?:us|@?[\w.'-]+(?: [\w.'-]+){{0,3}}) on (?:social media|(?:{_SOCIAL})(?:(?:,| and| or| &|,? and|,? or) (?:{_SOCIAL}))*)[.!]?"),
+    (_rule(rf"follow (?:us|@?[\w.'-]+(?: [\w.'-]+){{0,3}}) on "
+           rf"(?:social media|(?:{_SOCIAL})(?:(?:,| and| or| &|,? and|,? or) (?:{_SOCIAL}))*)[.!]?"),
      "social follow links"),
     (_rule(r"(?:log ?in|sign ?in|sign ?up|register|log ?out|my account)(?:\s*[/|]\s*(?:log ?in|sign ?in|sign ?up|register))*"),
      "account link"),

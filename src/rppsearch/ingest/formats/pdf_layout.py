@@ -72,7 +72,8 @@ def _page_text(textpage: Any, count: int) -> str:
     if len(text) != count:  # characters beyond the BMP: one code point an index, the slow way
         text = "".join(chr(c) if 0 < c < 0x110000 else "\ufffd"
                        for c in (raw.FPDFText_GetUnicode(textpage.raw, i) for i in range(count)))
-    unmapped = [m.start() for m in _NON_ASCII.finditer(text) if raw.FPDFText_HasUnicodeMapError(textpage.raw, m.start())]
+    flagged = raw.FPDFText_HasUnicodeMapError
+    unmapped = [m.start() for m in _NON_ASCII.finditer(text) if flagged(textpage.raw, m.start())]
     if unmapped:
         chars = list(text)
         for i in unmapped:
