@@ -64,6 +64,7 @@ def test_an_article_laid_out_in_a_table_keeps_its_headings_and_paragraphs_apart(
         assert sum(f"Paragraph {n} ends here." in t for t in texts) == 1  # each once, in its own block
     assert [t for t in texts if t.startswith("Leaders of the district")][0].endswith("Paragraph 1 ends here.")
     assert "Launches | Year" in texts and "3 | 2024" in texts  # a data table stays one row a line
+    assert sum("Launches" in t for t in texts) == 1  # the nested table is read once
 
 
 def test_a_data_table_is_read_row_by_row_once(tmp_path):
