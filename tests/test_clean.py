@@ -89,6 +89,9 @@ FURNITURE = [
     "Sign up",
     "Log in / Register",
     "Click to share on Twitter (Opens in new window)",
+    "Follow Riverbend News on Instagram, Facebook, Twitter and YouTube.",
+    "Follow us on social media",
+    "Follow @districtlab on X",
     # newsletter sign-ups
     "Get the latest tools and publications sent straight to your inbox.",
     "Get our latest research delivered to your inbox",
@@ -120,12 +123,17 @@ FURNITURE = [
     "This entry was posted in Changing the Discourse, Coaching and tagged , . Bookmark the permalink.",
     "Posted in Uncategorized | Bookmark the permalink.",
     "Proudly powered by WordPress",
+    "Filed under: Principal supervision |",
+    "Filed Under: Leadership, Central Office",
     "Click here to download the full report (PDF, 2 MB)",
     "Read more »",
     "Continue reading →",
 ]
 
 PROSE = [
+    "Follow the money on Facebook and you find the same three donors behind every campaign ad.",
+    "Principals were asked to follow up on Twitter threads that parents had started.",
+    "The motion was filed under seal in March, and the district never made it public.",
     "Many teachers use cookies as rewards in class, which the district discouraged.",
     "We use cookies and milk as a metaphor for how partnerships pair people.",
     "The district newsletter reported that principals met weekly with their supervisors.",

@@ -85,6 +85,11 @@ _SHARE_WORDS = (
     r"share|shares|tweet|pin|pin it|email|e-mail|print|facebook|twitter|linkedin|pinterest|reddit"
     r"|whatsapp|tumblr|pocket|telegram|flipboard|messenger|copy link|save|more"
 )
+# Social networks a "follow us" widget links to.
+_SOCIAL = (
+    r"facebook|twitter|x|instagram|youtube|linkedin|tiktok|threads|mastodon|bluesky|pinterest|snapchat"
+    r"|telegram|whatsapp"
+)
 _FOOTER_WORDS = (
     r"privacy(?: policy| notice| statement)?|terms(?: of (?:use|service))?|terms (?:and|&) conditions"
     r"|cookie(?:s)? (?:policy|settings|preferences)|accessibility(?: statement)?|sitemap|site map"
@@ -121,6 +126,9 @@ FURNITURE_RULES: list[tuple[re.Pattern[str], str]] = [
     (_rule(rf"(?:(?:{_SHARE_WORDS})(?: this(?: (?:article|post|page|story))?)?:?[\s|,·•/]*)+"), "share bar"),
     (_rule(r"(?:click to )?share (?:this|on|via|to|with) .{0,40}"), "share button"),
     (_rule(r"like this:?|like loading\.*|related(?: (?:posts|articles|stories))?:?"), "WordPress like/related box"),
+    (_rule(rf"follow (?:us|@?[\w.'-]+(?: [\w.'-]+){{0,3}}) on "
+           rf"(?:social media|(?:{_SOCIAL})(?:(?:,| and| or| &|,? and|,? or) (?:{_SOCIAL}))*)[.!]?"),
+     "social follow links"),
     (_rule(r"(?:log ?in|sign ?in|sign ?up|register|log ?out|my account)(?:\s*[/|]\s*(?:log ?in|sign ?in|sign ?up|register))*"),
      "account link"),
     # --- newsletter sign-ups
@@ -155,6 +163,7 @@ FURNITURE_RULES: list[tuple[re.Pattern[str], str]] = [
     # --- WordPress post footers
     (_rule(r"(?:this entry was )?posted in .{0,300}bookmark the permalink\.?"), "WordPress post footer"),
     (_rule(r"(?:proudly )?powered by wordpress.{0,80}"), "WordPress credit"),
+    (_rule(r"filed under:.{1,150}"), "WordPress category links"),
     # --- calls to action
     (_rule(r"click here to (?:download|read|view|see|access|learn|register|subscribe|sign up)\b.{0,150}"),
      "click-here link"),

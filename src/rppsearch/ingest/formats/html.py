@@ -45,6 +45,7 @@ def parse_html(path: Path, limit: int) -> tuple[list[Block], Metadata]:
     if elements > MAX_HTML_ELEMENTS:
         raise InputError(path, f"HTML too complex ({elements:,} elements, limit {MAX_HTML_ELEMENTS:,})")
     og_title, headings, title_tag = _title_candidates(tree)
+    _keep_text_after_empty_elements(tree)
     try:
         document = trafilatura.bare_extraction(
             tree,
@@ -67,6 +68,37 @@ def parse_html(path: Path, limit: int) -> tuple[list[Block], Metadata]:
     metadata = _html_metadata(document)
     metadata.title = pick_title(og_title, metadata.title, *headings, title_tag)
     return blocks, metadata
+
+
+#: Elements trafilatura prunes when empty (its settings.CUT_EMPTY_ELEMS; this copy if that moves).
+_PRUNED_WHEN_EMPTY = frozenset(
+    "article b blockquote dd div dt em h1 h2 h3 h4 h5 h6 i li main p pre q section span strong".split()
+)
+
+
+def _keep_text_after_empty_elements(tree: Any) -> None:
+    """Remove empty elements that have text after them, handing that text to what precedes them.
+
+    trafilatura's precision mode deletes an empty element together with the text that follows
+    it (its tail): a paragraph opening with an empty anchor, such as the `<span id="more-N">`
+    WordPress puts at a post's "read more" break, lost its first sentence. An empty element
+    shows nothing, so removing it first changes nothing a reader sees and keeps that text.
+    """
+    try:
+        from trafilatura.settings import CUT_EMPTY_ELEMS as pruned  # noqa: PLC0415
+    except ImportError:
+        pruned = _PRUNED_WHEN_EMPTY
+    empty = [e for e in tree.iter(*pruned) if e.text is None and len(e) == 0 and (e.tail or "").strip()]
+    for element in empty:
+        parent = element.getparent()
+        if parent is None:
+            continue
+        previous = element.getprevious()
+        if previous is None:
+            parent.text = (parent.text or "") + element.tail
+        else:
+            previous.tail = (previous.tail or "") + element.tail
+        parent.remove(element)
 
 
 def _title_candidates(tree: Any) -> tuple[str | None, list[str], str | None]:
@@ -143,6 +175,28 @@ def _inline(element: Any) -> str:
     return "".join(parts)
 
 
+def _structured(cell: Any) -> bool:
+    """A cell laid out like a page (headings, lists, tables, several paragraphs), not a value."""
+    children = [c.tag for c in cell if c.tag in _HTML_BLOCK_TAGS]
+    return len(children) > 1 or any(tag in ("head", "list", "table", "quote") for tag in children)
+
+
+def _walk_table(table: Any, blocks: list[Block]) -> None:
+    """A data row becomes one "a | b | c" block. A row with a cell laid out like a page (a
+    layout table holding the article) is read cell by cell as blocks: flattening it would run
+    its heading and paragraphs together ("rocketby Jeff Foust ... launch.The SLS ...")."""
+    rows = [r for r in table.iter("row") if next(r.iterancestors("table"), None) is table]
+    for row in rows:
+        cells = [c for c in row if c.tag == "cell"]
+        if any(_structured(c) for c in cells):
+            for cell in cells:
+                _walk_xml(cell, blocks)
+            continue
+        text = " | ".join(t for t in (" ".join(_inline(c).split()) for c in cells) if t)
+        if text:
+            blocks.append(Block(text))
+
+
 def _walk_xml(element: Any, blocks: list[Block]) -> None:
     tag = element.tag
     if tag == "head":
@@ -151,11 +205,7 @@ def _walk_xml(element: Any, blocks: list[Block]) -> None:
         blocks.append(Block(" ".join(_inline(element).split()), max(level, 1)))
         return
     if tag == "table":
-        for row in element.iter("row"):
-            cells = [" ".join(_inline(c).split()) for c in row if c.tag == "cell"]
-            text = " | ".join(c for c in cells if c)
-            if text:
-                blocks.append(Block(text))
+        _walk_table(element, blocks)
         return
     if tag == "code":
         blocks.append(Block(_inline(element).strip("\n")))

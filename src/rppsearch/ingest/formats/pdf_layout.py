@@ -51,8 +51,17 @@ class Segment:
 _WORD = re.compile(r"[^\s\x02]+\x02?|\x02")
 
 
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
 def _page_text(textpage: Any, count: int) -> str:
-    """The page's characters, one a pdfium index (unmapped glyphs as U+FFFD)."""
+    """The page's characters, one a pdfium index (unmapped glyphs as U+FFFD).
+
+    For a glyph its font gives no Unicode for, pdfium reports its character code instead and
+    flags the guess. A guess outside ASCII is a glyph number read as a letter (Arabic glyphs of
+    a WeasyPrint PDF came out as the Greek "ϲΒϴΒ", glued to the next word): it becomes U+FFFD,
+    which the page's defect test counts, so another reader or OCR gets the page when there
+    are many. (ASCII guesses stay: a simple font's codes are usually its letters and digits.)"""
     import ctypes  # noqa: PLC0415
 
     import pypdfium2.raw as raw  # noqa: PLC0415
@@ -63,6 +72,13 @@ def _page_text(textpage: Any, count: int) -> str:
     if len(text) != count:  # characters beyond the BMP: one code point an index, the slow way
         text = "".join(chr(c) if 0 < c < 0x110000 else "\ufffd"
                        for c in (raw.FPDFText_GetUnicode(textpage.raw, i) for i in range(count)))
+    flagged = raw.FPDFText_HasUnicodeMapError
+    unmapped = [m.start() for m in _NON_ASCII.finditer(text) if flagged(textpage.raw, m.start())]
+    if unmapped:
+        chars = list(text)
+        for i in unmapped:
+            chars[i] = "\ufffd"
+        text = "".join(chars)
     # pdfium marks a hyphen it found at a line end as \x02 (one character) or U+FFFE (GetText)
     return text.replace("\x00", "\ufffd").replace("\ufffe", "\x02")
 

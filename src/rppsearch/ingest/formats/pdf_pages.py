@@ -142,10 +142,22 @@ class _Reading:
         self.score = (len(self.problems) + (self.letters < MIN_PAGE_LETTERS), len(long_tokens(self.text)))
 
     def beaten_by(self, other: _Reading) -> bool:
-        """`other` reads the page better: fewer defects, or as few and clearly more letters."""
+        """`other` reads the page better: fewer defects, or as few and clearly more letters.
+
+        Where this reading has glyphs without Unicode (U+FFFD) among real text, a reading with
+        letters of a script that text does not use is reading those glyphs' numbers as
+        letters (pypdf gave "ᜡᜢᜣᜤ" for the glyphs pdfium flags as unmapped): not better."""
         if other.letters < MIN_PAGE_LETTERS or other.letters < self.letters // 2:
             return False
+        if "\ufffd" in self.text and self.letters >= MIN_PAGE_LETTERS and _scripts(other.text) - _scripts(self.text):
+            return False
         return other.score < self.score or (other.score == self.score and other.letters > 1.5 * self.letters)
+
+
+def _scripts(text: str) -> set[str]:
+    from .pdf import _script  # noqa: PLC0415
+
+    return {_script(ch) for ch in set(text) if ch.isalpha()}
 
 
 def _pdfminer_page(path: Path | None, index: int) -> str:
