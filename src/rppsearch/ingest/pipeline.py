@@ -25,10 +25,10 @@ from . import metadata as meta
 # (passages whose text did not change keep their vectors). 2: CJK word units and sentence ends.
 # 3: parsers split into ingest/formats (DOCX text boxes, content controls and notes; PPTX),
 # repeated body text kept by cleaning, navigation lines dropped, titles by shared rules.
-PIPELINE_VERSION = "3"
+# 4: fallback titles (a heading above a dateline, near the top, an opening sentence past
+# hard-wrapped fragments) and what tells a shared title apart (Metadata.distinctions).
+PIPELINE_VERSION = "4"
 JSONL_SUFFIX = ".jsonl"
-#: Headings among this many first blocks may stand in for a missing title.
-TITLE_HEADING_WINDOW = 12
 
 
 def _supported() -> set[str]:
@@ -107,21 +107,21 @@ def assemble_document(
     catalog), the user's edits, then fallbacks: title from an early heading a reader accepts, or
     the file name) and passages of clean `blocks`. InputError when no body text is left."""
     from .docmeta import document_metadata  # noqa: PLC0415
-    from .formats.titles import lead_title, pick_title  # noqa: PLC0415
     from .segment import split_passages  # noqa: PLC0415
+    from .titling import complete_title, distinctions, fallback_title  # noqa: PLC0415
 
     if not any(b.text.strip() for b in blocks if b.heading_level == 0):
         raise InputError(path, "no text left after removing page furniture")
     layers = layers or meta.Layers()
     own = document_metadata(file_meta, blocks, fmt=fmt)
+    own.title = complete_title(own.title, blocks)
     own.mentioned_districts = layers.mentions("\n\n".join(b.text for b in blocks))
     metadata = meta.resolve(own, library=layers.library, catalog=overrides, user=layers.user, aliases=layers.aliases)
     if not metadata.title:
-        # An early heading a reader accepts as a title (no "Points of Interest", "1 Introduction").
-        # Else the opening sentence (an excerpt or page without a title); a file name last.
-        heading = pick_title(*(b.text for b in blocks[:TITLE_HEADING_WINDOW] if b.heading_level > 0))
-        lead = heading or lead_title(b.text for b in blocks if b.heading_level == 0)
-        metadata.title = lead or path.stem.replace("_", " ").replace("-", " ")
+        # A heading above a dateline, or near the top, or the opening sentence (titling.py); a
+        # file name only when the text has no sentence at all.
+        metadata.title = fallback_title(blocks) or path.stem.replace("_", " ").replace("-", " ")
+    own.distinctions = metadata.distinctions = distinctions(blocks, metadata.title)
     if metadata.year is None and metadata.published:
         metadata.year = meta.year_of(metadata.published)
     if not metadata.organization and metadata.site_name:
@@ -456,6 +456,9 @@ def ingest_paths(
     if prune:
         old_roots = [Path(r) for r in sorted(report.moved_from)]
         report.pruned = prune_missing(store, roots=[*paths, *old_roots], keep=seen_keys)
+    from .titling import tell_apart_shared_titles  # noqa: PLC0415
+
+    report.warnings.extend(tell_apart_shared_titles(store))  # documents added or gone change who shares a title
     return report
 
 
