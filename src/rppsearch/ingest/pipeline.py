@@ -115,18 +115,15 @@ def assemble_document(
     layers = layers or meta.Layers()
     own = document_metadata(file_meta, blocks, fmt=fmt)
     own.title = complete_title(own.title, blocks)
-    own.mentioned_districts = layers.mentions("\n\n".join(b.text for b in blocks))
-    metadata = meta.resolve(own, library=layers.library, catalog=overrides, user=layers.user, aliases=layers.aliases)
-    if not metadata.title:
+    if not own.title:
         # A heading above a dateline, or near the top, or the opening sentence (titling.py); a
-        # file name only when the text has no sentence at all.
-        metadata.title = fallback_title(blocks) or path.stem.replace("_", " ").replace("-", " ")
+        # file name only when the text has no sentence at all. Kept in the own layer, so a
+        # catalog or library title that goes away gives way to it without a re-parse.
+        own.title = fallback_title(blocks) or path.stem.replace("_", " ").replace("-", " ")
+        own.sources["title"] = "inferred"
+    own.mentioned_districts = layers.mentions("\n\n".join(b.text for b in blocks))
+    metadata = meta.combine(own, library=layers.library, catalog=overrides, user=layers.user, aliases=layers.aliases)
     own.distinctions = metadata.distinctions = distinctions(blocks, metadata.title)
-    if metadata.year is None and metadata.published:
-        metadata.year = meta.year_of(metadata.published)
-    if not metadata.organization and metadata.site_name:
-        metadata.organization = metadata.site_name
-    meta.note_inferred(metadata)
     text, passages = split_passages(blocks)
     return ReadDocument(format=fmt, metadata=metadata, text=text, passages=passages, document_metadata=own)
 
@@ -392,12 +389,11 @@ class Ingester:
         if own is None:
             return False
         own.mentioned_districts = layers.mentions(docstore.document_text(self.store, existing["id"]))
-        metadata = meta.resolve(own, library=layers.library, catalog=overrides, user=layers.user, aliases=layers.aliases)
+        metadata = meta.combine(own, library=layers.library, catalog=overrides, user=layers.user, aliases=layers.aliases)
         if metadata.catalog_id and metadata.catalog_id != existing["id"]:
             return False
-        if not metadata.title:  # the title came from a layer now gone: the fallbacks need the text
+        if not metadata.title:  # stored before the own layer kept the fallback title: re-read
             return False
-        meta.note_inferred(metadata)
         with self.store.transaction():
             docstore.update_metadata(
                 self.store, existing["id"], metadata, document_metadata=own, metadata_hash=metadata_hash,

@@ -235,7 +235,8 @@ def _row_input(row: dict[str, Any]) -> dict[str, Any]:
 
 def tell_apart_shared_titles(store: Any) -> list[tuple[str, str]]:
     """Run the corpus step on the store and write what changed (in one transaction).
-    Returns (path, warning) for each document whose title changed because it shares one."""
+    Returns (path, line) for each document whose title changed: told apart from others that
+    share its title, or given its title back when it no longer shares it."""
     from ..store import documents as docstore  # noqa: PLC0415
 
     rows = [_row_input(r) for r in docstore.title_rows(store)]
@@ -251,8 +252,10 @@ def tell_apart_shared_titles(store: Any) -> list[tuple[str, str]]:
             if new["title"] == row["stored_title"] and extra == row["extra"] and sources == row["sources"]:
                 continue
             docstore.retitle_document(store, row["id"], title=new["title"], sources=sources, extra=extra)
-            if new["shared"] and new["title"] != row["stored_title"]:
-                warnings.append((row["path"], f"{new['shared']['warning']}: “{new['title']}”"))
+            if new["title"] != row["stored_title"]:
+                line = (f"{new['shared']['warning']}: “{new['title']}”" if new["shared"]
+                        else f"no longer shares its title; titled “{new['title']}” again")
+                warnings.append((row["path"], line))
     return warnings
 
 
