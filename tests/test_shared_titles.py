@@ -230,3 +230,13 @@ def test_vectors_of_retitled_passages_are_re_encoded_with_the_new_title_and_only
     tips = [r for r in rows if r["document_id"] == "corpus-tips"]
     assert tips and all(before.get(r["pk"]) == r["vector"] for r in tips)
     assert result.stages["encode"]["encoded"] == sum(1 for r in rows if r["document_id"] != "corpus-tips")
+
+
+def test_tab_labels_run_into_the_opening_sentence_are_left_out_of_its_title() -> None:
+    from rppsearch.ingest.formats.titles import lead_title
+
+    page = ("Common Challenge Our Approach Our Results In 2014, the Empowerment Zone was created to turn around "
+            "nine middle schools. Principals were given autonomy.")
+    assert lead_title([page]) == "In 2014, the Empowerment Zone was created to turn around nine middle schools"
+    sentence = "New York City Public Schools In 2014 launched a plan for its principals."
+    assert lead_title([sentence]) == "New York City Public Schools In 2014 launched a plan for its principals"

@@ -156,7 +156,7 @@ def lead_title(texts: Iterable[str], *, window: int = 4, scan: int = 24) -> str 
         looked += 1
         if looked > window:
             break
-        first = _SENTENCE_END.split(s, maxsplit=1)[0]
+        first = _without_label_run(_SENTENCE_END.split(s, maxsplit=1)[0])
         words = first.split()
         # a whole sentence, or one long enough to be cut (not a hard-wrapped line's fragment)
         if len(words) < LEAD_MIN_WORDS or (len(words) <= LEAD_WORDS + 2 and not first.rstrip()[-1:] in ".!?:"):
@@ -169,6 +169,25 @@ def lead_title(texts: Iterable[str], *, window: int = 4, scan: int = 24) -> str 
         if title_problem(title) is None:
             return title
     return None
+
+
+_OPENERS = {"in", "on", "at", "the", "a", "an", "this", "these", "for", "by", "during", "after", "since", "when",
+            "over", "as", "with", "from", "today", "last", "each", "every", "our", "we"}
+
+
+def _without_label_run(sentence: str) -> str:
+    """A sentence without tab or menu labels run into it ("Common Challenge SEZP's Approach
+    SEZP's Results In 2014, the Springfield …" -> "In 2014, the Springfield …"): four or more
+    capitalised words, then an opening phrase closed by a comma ("In 2014,", "Last year,")
+    before the first lower-case word."""
+    words = sentence.split()
+    lower = next((i for i, w in enumerate(words) if w[:1].islower()), len(words))
+    for i in range(lower - 1, 3, -1):
+        phrase_ends = any(w.endswith(",") for w in words[i : min(lower, i + 4)])
+        if (words[i].lower() in _OPENERS and phrase_ends
+                and all(w[:1].isupper() or w[:1].isdigit() for w in words[:i])):
+            return " ".join(words[i:])
+    return sentence
 
 
 def cut_words(text: str, count: int) -> str:
