@@ -240,3 +240,31 @@ def test_tab_labels_run_into_the_opening_sentence_are_left_out_of_its_title() ->
     assert lead_title([page]) == "In 2014, the Empowerment Zone was created to turn around nine middle schools"
     sentence = "New York City Public Schools In 2014 launched a plan for its principals."
     assert lead_title([sentence]) == "New York City Public Schools In 2014 launched a plan for its principals"
+
+
+def test_records_of_a_jsonl_data_set_keep_their_titles_as_given(store: Store, tmp_path: Path) -> None:
+    corpus = tmp_path / "beir"
+    corpus.mkdir()
+    records = [{"_id": str(n), "title": "Principal supervision", "text": f"Study {n} followed principal supervisors "
+                "through a school year and recorded how they spent their days."} for n in range(2)]
+    (corpus / "corpus.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    ingest_paths(store, [corpus])
+    assert {row["title"] for row in _rows(store).values()} == {"Principal supervision"}
+
+
+def test_rpp_edit_and_remove_leave_a_built_store_healthy(tmp_path: Path, chapters: Path) -> None:
+    """A title change re-encodes the passages in place (same pks, new vectors): the vectors
+    index must not keep their old rows, and `rpp doctor` finds nothing to repair."""
+    from rppsearch.build import build
+    from rppsearch.doctor import run_doctor
+    from rppsearch.manage import edit_document, remove_document
+    from rppsearch.progress import no_progress
+
+    settings = Settings(index_dir=tmp_path / "ix", embedding_model="fake")
+    build(settings, paths=[chapters], progress=no_progress)
+    with Store.open(settings.db_path) as store:
+        edit_document(store, doc_id="corpus-ch1", edits={"title": "Chapter one"}, settings=settings)
+        remove_document(store, settings, doc_id="corpus-ch2")  # tips is alone now: its title back
+        assert _rows(store)["corpus-tips"]["title"] == REPORT
+    report = run_doctor(settings=settings, sample=50)
+    assert report.ok, report.rows()

@@ -23,6 +23,7 @@ catalog, a library export or `rpp edit` gave.
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections import defaultdict
@@ -209,53 +210,68 @@ def tell_apart(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _row_input(row: dict[str, Any]) -> dict[str, Any]:
-    """A stored documents row (store.documents.title_rows) as tell_apart's input."""
-    import json  # noqa: PLC0415
+def _load(text: str | None, default: Any) -> Any:
+    try:
+        value = json.loads(text or "null")
+    except ValueError:
+        return default
+    return value if isinstance(value, type(default)) else default
 
-    def load(text: str | None, default: Any) -> Any:
-        try:
-            value = json.loads(text or "null")
-        except ValueError:
-            return default
-        return value if isinstance(value, type(default)) else default
 
-    sources, extra = load(row["metadata_sources"], {}), load(row["metadata"], {})
-    own = load(row["document_metadata"], {}).get("document") or {}
-    shared = extra.get("shared_title") if isinstance(extra.get("shared_title"), dict) else None
-    title = shared["title"] if shared else row["title"]
-    source = shared["source"] if shared else sources.get("title", "inferred")
-    found = [d for d in own.get("distinctions") or [] if isinstance(d, str)]
-    if not found and row.get("first_passage"):  # stored before distinctions were kept
-        lead = opening_words([row["first_passage"]], title=title)
-        found = [lead] if lead else []
-    return {"id": row["id"], "path": row["path"], "title": title, "source": source, "distinctions": found,
-            "stored_title": row["title"], "sources": sources, "extra": extra}
+def _base(row: dict[str, Any]) -> dict[str, Any]:
+    """A `title_rows` row as tell_apart's input, without distinctions yet: its base title (the
+    shared one when told apart before) and that title's source. A JSONL record's title is the
+    data set's, as given (a benchmark's text is not ours to change): never told apart."""
+    shared = _load(row["shared"], {}) or None
+    title = shared["title"] if shared and shared.get("title") else row["title"]
+    source = shared.get("source", "inferred") if shared else (row["title_source"] or "inferred")
+    return {"id": row["id"], "title": title, "source": "record" if row["format"] == "jsonl" else source,
+            "stored_source": source, "was_shared": shared is not None, "stored_title": row["title"],
+            "distinctions": []}
 
 
 def tell_apart_shared_titles(store: Any) -> list[tuple[str, str]]:
     """Run the corpus step on the store and write what changed (in one transaction).
     Returns (path, line) for each document whose title changed: told apart from others that
-    share its title, or given its title back when it no longer shares it."""
+    share its title, or given its title back when it no longer shares it. Only documents in a
+    shared title or told apart before are read beyond their title."""
     from ..store import documents as docstore  # noqa: PLC0415
 
-    rows = [_row_input(r) for r in docstore.title_rows(store)]
-    decided = tell_apart(rows)
+    rows = [_base(r) for r in docstore.title_rows(store)]
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        groups[title_key(row["title"])].append(row)
+    involved = [r for g in groups.values() for r in g
+                if (len(g) > 1 and any(x["source"] in TELLABLE for x in g)) or r["was_shared"]]
+    if not involved:
+        return []
+    details = docstore.title_details(store, [r["id"] for r in involved])
+    for row in involved:
+        detail = details[row["id"]]
+        own = _load(detail["document_metadata"], {}).get("document") or {}
+        found = [d for d in own.get("distinctions") or [] if isinstance(d, str)]
+        if not found and detail.get("first_passage"):  # stored before distinctions were kept
+            lead = opening_words([detail["first_passage"]], title=row["title"])
+            found = [lead] if lead else []
+        row["distinctions"] = found
+    decided = tell_apart(involved)
     warnings: list[tuple[str, str]] = []
     with store.transaction():
-        for row in rows:
-            new = decided[row["id"]]
-            extra = {k: v for k, v in row["extra"].items() if k != "shared_title"}
+        for row in involved:
+            new, detail = decided[row["id"]], details[row["id"]]
+            old_extra, old_sources = _load(detail["metadata"], {}), _load(detail["metadata_sources"], {})
+            extra = {k: v for k, v in old_extra.items() if k != "shared_title"}
             if new["shared"]:
                 extra["shared_title"] = new["shared"]
-            sources = {**row["sources"], "title": new["source"]}
-            if new["title"] == row["stored_title"] and extra == row["extra"] and sources == row["sources"]:
+            source = row["stored_source"] if new["source"] == "record" else new["source"]
+            sources = {**old_sources, "title": source}
+            if new["title"] == row["stored_title"] and extra == old_extra and sources == old_sources:
                 continue
             docstore.retitle_document(store, row["id"], title=new["title"], sources=sources, extra=extra)
             if new["title"] != row["stored_title"]:
                 line = (f"{new['shared']['warning']}: “{new['title']}”" if new["shared"]
                         else f"no longer shares its title; titled “{new['title']}” again")
-                warnings.append((row["path"], line))
+                warnings.append((detail["path"], line))
     return warnings
 
 

@@ -115,15 +115,25 @@ def update_metadata(
     bump_metadata_generation(store)
 
 
+#: Counts passages whose vectors were dropped in place (a new title): the vectors index reuses
+#: rows by passage pk, so it rebuilds every row when this moved since it was built.
+VECTORS_REWRITTEN = "vectors_rewritten"
+
+
 def passages_follow_title(store: Store, doc_id: str, title: str | None) -> int:
     """Give `doc_id`'s passages `title`; return how many changed. Their vectors go (they encode
     the title: `rpp build` re-encodes those passages, and only those) and the lexical index,
     which holds titles, becomes stale. Must run inside `store.transaction()`."""
     conn = store.conn
-    conn.execute(
+    dropped = conn.execute(
         "DELETE FROM passage_vectors WHERE passage_pk IN "
         "(SELECT pk FROM passages WHERE document_id = ? AND title IS NOT ?)", (doc_id, title),
-    )
+    ).rowcount
+    if dropped:  # these passages keep their pks but will get new vectors: the matrix's rows for them go stale
+        conn.execute(
+            f"INSERT INTO meta (key, value) VALUES ('{VECTORS_REWRITTEN}', '1') "
+            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
     cur = conn.execute("UPDATE passages SET title = ? WHERE document_id = ? AND title IS NOT ?", (title, doc_id, title))
     if cur.rowcount:
         conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'passages_generation'")
@@ -131,14 +141,25 @@ def passages_follow_title(store: Store, doc_id: str, title: str | None) -> int:
 
 
 def title_rows(store: Store) -> list[dict[str, Any]]:
-    """Every document's id, path, title, field sources, extra metadata, own layer and the
-    text of its first passage: what telling apart shared titles works from."""
+    """Every document's id, format, title, its title's source and the shared title it was told
+    apart from (JSON, or None): cheap columns only, to find who shares a title."""
     rows = store.conn.execute(
-        "SELECT d.id, d.path, d.title, d.metadata_sources, d.metadata, d.document_metadata, "
-        "(SELECT p.text FROM passages p WHERE p.document_id = d.id ORDER BY p.seq LIMIT 1) AS first_passage "
-        "FROM documents d ORDER BY d.id"
+        "SELECT id, format, title, json_extract(metadata_sources, '$.title') AS title_source, "
+        "json_extract(metadata, '$.shared_title') AS shared FROM documents ORDER BY id"
     )
     return [dict(r) for r in rows]
+
+
+def title_details(store: Store, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """For `ids`: path, field sources, extra metadata, own layer and the first passage's text."""
+    sql = (
+        "SELECT d.id, d.path, d.metadata_sources, d.metadata, d.document_metadata, "
+        "(SELECT p.text FROM passages p WHERE p.document_id = d.id ORDER BY p.seq LIMIT 1) AS first_passage "
+        "FROM documents d WHERE d.id IN"
+    )
+    from .chunked import select_in  # noqa: PLC0415
+
+    return {r["id"]: dict(r) for r in select_in(store, sql, ids)}
 
 
 def retitle_document(store: Store, doc_id: str, *, title: str, sources: dict[str, str], extra: dict[str, Any]) -> None:
