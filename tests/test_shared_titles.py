@@ -268,3 +268,22 @@ def test_rpp_edit_and_remove_leave_a_built_store_healthy(tmp_path: Path, chapter
         assert _rows(store)["corpus-tips"]["title"] == REPORT
     report = run_doctor(settings=settings, sample=50)
     assert report.ok, report.rows()
+
+
+def test_a_metadata_change_to_a_told_apart_document_re_encodes_nothing(tmp_path: Path, chapters: Path) -> None:
+    from rppsearch.build import build
+    from rppsearch.progress import no_progress
+
+    settings = Settings(index_dir=tmp_path / "ix", embedding_model="fake")
+    build(settings, paths=[chapters], progress=no_progress)
+    with Store.open(settings.db_path) as store:
+        before = store.conn.execute("SELECT passage_pk, vector FROM passage_vectors ORDER BY passage_pk").fetchall()
+        titles = {doc_id: row["title"] for doc_id, row in _rows(store).items()}
+    (chapters / "catalog.csv").write_text("path,organization\nch1.txt,Wallace Foundation\n", encoding="utf-8")
+    result = build(settings, paths=[chapters], progress=no_progress)
+    assert result.ingest.updated == ["corpus-ch1"]
+    assert result.stages["encode"]["encoded"] == 0
+    with Store.open(settings.db_path) as store:
+        after = store.conn.execute("SELECT passage_pk, vector FROM passage_vectors ORDER BY passage_pk").fetchall()
+        assert {doc_id: row["title"] for doc_id, row in _rows(store).items()} == titles
+    assert [tuple(r) for r in after] == [tuple(r) for r in before]

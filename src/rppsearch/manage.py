@@ -79,7 +79,7 @@ def edit_document(
     `settings`, passages whose title changed (this one's, or others' that shared it) are
     re-encoded and the indexes refreshed at once; else `rpp build` does it."""
     from .ingest import metadata as meta  # noqa: PLC0415
-    from .ingest.titling import base_title, tell_apart_shared_titles  # noqa: PLC0415
+    from .ingest.titling import base_title, keep_told_apart, tell_apart_shared_titles  # noqa: PLC0415
 
     row = docstore.document_by_id(store, doc_id)
     if row is None:
@@ -93,6 +93,7 @@ def edit_document(
         metadata = meta.combine(own, library=layers["library"], catalog=layers["catalog"], user=user, aliases=_aliases(store))
         # (a row stored before the own layer kept the fallback title keeps its stored one)
         metadata.title = metadata.title or base_title(docstore.public_row(row)["extra"], row["title"])
+        keep_told_apart(metadata, row)
         # metadata_hash cleared: the next ingest re-resolves (cheaply) with the files' aliases
         docstore.update_metadata(
             store, doc_id, metadata, document_metadata=own, metadata_hash=None,

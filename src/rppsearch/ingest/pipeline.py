@@ -20,6 +20,7 @@ from ..progress import ProgressFactory, no_progress
 from ..store import Store
 from ..store import documents as docstore
 from . import metadata as meta
+from .titling import keep_told_apart
 
 # Bump when parsing, cleaning or splitting changes, so stored documents are re-ingested
 # (passages whose text did not change keep their vectors). 2: CJK word units and sentence ends.
@@ -181,7 +182,7 @@ def discover(
                         continue
                     file = Path(dirpath) / name
                     # Read when named (`rpp ingest LIBRARY.bib`) or at the top of a folder given
-                    # (`_library_exports`); deeper down, its attachments would be read twice.
+                    # (`library.library_exports`); deeper down, its attachments would be read twice.
                     if file.suffix.lower() in LIBRARY_SUFFIXES:
                         if Path(dirpath) != given:  # (one at the top of a folder is read with it)
                             skipped.append((str(file), "reference-manager export: name it or its folder to read its entries"))
@@ -355,6 +356,7 @@ class Ingester:
                         report.moved_from.add(old_root)
                     return
             document = self._build(source, overrides, content_hash, layers)
+            keep_told_apart(document.metadata, existing if existing and existing["id"] == document.id else None)
             with self.store.transaction():
                 if existing and existing["id"] != document.id:
                     docstore.delete_document(self.store, existing["id"])
@@ -394,6 +396,7 @@ class Ingester:
             return False
         if not metadata.title:  # stored before the own layer kept the fallback title: re-read
             return False
+        keep_told_apart(metadata, existing)
         with self.store.transaction():
             docstore.update_metadata(
                 self.store, existing["id"], metadata, document_metadata=own, metadata_hash=metadata_hash,
@@ -436,7 +439,9 @@ def ingest_paths(
     from .districts import load_aliases  # noqa: PLC0415
 
     report = IngestReport()
-    paths, library = _library_exports(paths, report)
+    from .library import library_exports  # noqa: PLC0415
+
+    paths, library = library_exports(paths, report)
     files, errors, report.skipped = discover(paths)
     report.failed.extend(errors)
     aliases = load_aliases(*paths, *([catalog] if catalog else []))
@@ -456,40 +461,6 @@ def ingest_paths(
 
     report.warnings.extend(tell_apart_shared_titles(store))  # documents added or gone change who shares a title
     return report
-
-
-def _library_exports(paths: list[Path], report: IngestReport) -> tuple[list[Path], dict[Path, dict[str, Any]]]:
-    """Reference-manager exports among `paths` (or at the top of a folder among them) replaced
-    by their attachments, with each attachment's entry; entries without a readable attachment
-    go to `report.entries_missing`."""
-    from .library import LIBRARY_SUFFIXES, read_library  # noqa: PLC0415
-
-    out: list[Path] = []
-    entries: dict[Path, dict[str, Any]] = {}
-    for path in paths:
-        if path.is_dir():
-            # an export's own folder (`My Library/My Library.bib` + `files/`): its files are found
-            # by discovery and get their entries' metadata
-            out.append(path)
-            exports = sorted(p for p in path.iterdir() if p.suffix.lower() in LIBRARY_SUFFIXES and p.is_file())
-        elif path.suffix.lower() in LIBRARY_SUFFIXES and path.is_file():
-            exports = [path]
-        else:
-            out.append(path)
-            continue
-        for export_path in exports:
-            try:
-                export = read_library(export_path)
-            except RppError as exc:
-                report.failed.append((str(export_path), getattr(exc, "reason", None) or exc.message))
-                continue
-            for file, entry in export.attachments:
-                if file.resolve() not in entries:
-                    entries[file.resolve()] = entry
-                    if export_path is path or not file.resolve().is_relative_to(path.resolve()):
-                        out.append(file)  # (attachments inside a folder given are found by discovery)
-            report.entries_missing.extend((str(export_path), key, reason) for key, reason in export.missing)
-    return out, entries
 
 
 def prune_missing(store: Store, *, roots: list[Path], keep: set[str]) -> list[str]:

@@ -275,6 +275,19 @@ def tell_apart_shared_titles(store: Any) -> list[tuple[str, str]]:
     return warnings
 
 
+def keep_told_apart(metadata: Any, stored: dict[str, Any] | None) -> None:
+    """Before a stored document's metadata is rewritten with its shared (base) title: keep the
+    part it was told apart by, so its passages keep their title and vectors; the corpus step
+    that follows changes it only if who shares the title, or the part, changed."""
+    if not stored or metadata.sources.get("title") not in TELLABLE:
+        return
+    shared = _load(stored.get("metadata"), {}).get("shared_title")
+    if isinstance(shared, dict) and shared.get("title") and title_key(shared["title"]) == title_key(metadata.title):
+        metadata.title = stored["title"]
+        metadata.sources["title"] = "inferred"
+        metadata.extra = {**metadata.extra, "shared_title": shared}
+
+
 def base_title(extra: dict[str, Any], title: str | None) -> str | None:
     """A stored title without the part the corpus step added (the shared title itself)."""
     shared = extra.get("shared_title") if isinstance(extra, dict) else None

@@ -28,7 +28,7 @@ def passage_id(document_id: str, seq: int) -> str:
 
 def document_by_path(store: Store, path: str) -> dict[str, Any] | None:
     row = store.conn.execute(
-        "SELECT id, path, title, content_hash, metadata_hash, document_metadata FROM documents WHERE path = ?",
+        "SELECT id, path, title, metadata, content_hash, metadata_hash, document_metadata FROM documents WHERE path = ?",
         (path,),
     ).fetchone()
     return dict(row) if row else None
