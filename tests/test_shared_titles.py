@@ -287,3 +287,21 @@ def test_a_metadata_change_to_a_told_apart_document_re_encodes_nothing(tmp_path:
         after = store.conn.execute("SELECT passage_pk, vector FROM passage_vectors ORDER BY passage_pk").fetchall()
         assert {doc_id: row["title"] for doc_id, row in _rows(store).items()} == titles
     assert [tuple(r) for r in after] == [tuple(r) for r in before]
+
+
+@pytest.mark.parametrize(("text", "title"), [
+    ("Operations\n\nBecoming a strategic support\n\nThe research shows that operational units support teaching "
+     "and learning when they serve schools well.\n", "Operations: Becoming a strategic support"),
+    ("Leading for Equity\n\n21CSLA Equity Statement\n\nLeaders for equity transform education to improve access "
+     "and opportunity for students.\n", "Leading for Equity"),  # a Title Case section heading is no subtitle
+    ("Developing Educational Leaders\n\nTwo educators having a discussion outside of a school.\n\nCalifornia has a "
+     "notable history of investing in educational leaders.\n", "Developing Educational Leaders"),  # a caption
+    ("Central Office Transformation Overview\n\nWhat do central offices do when they support equitable teaching?\n\n"
+     "At DL2, we have studied and partnered with school district leaders.\n", "Central Office Transformation Overview"),
+])
+def test_a_subtitle_line_is_joined_to_a_short_title(store: Store, tmp_path: Path, text: str, title: str) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "page.txt").write_text(text, encoding="utf-8")
+    ingest_paths(store, [corpus])
+    assert store.conn.execute("SELECT title FROM documents").fetchone()[0] == title

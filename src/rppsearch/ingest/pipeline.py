@@ -109,13 +109,15 @@ def assemble_document(
     the file name) and passages of clean `blocks`. InputError when no body text is left."""
     from .docmeta import document_metadata  # noqa: PLC0415
     from .segment import split_passages  # noqa: PLC0415
-    from .titling import complete_title, distinctions, fallback_title  # noqa: PLC0415
+    from .titling import complete_title, distinctions, fallback_title, with_subtitle  # noqa: PLC0415
 
     if not any(b.text.strip() for b in blocks if b.heading_level == 0):
         raise InputError(path, "no text left after removing page furniture")
     layers = layers or meta.Layers()
     own = document_metadata(file_meta, blocks, fmt=fmt)
     own.title = complete_title(own.title, blocks)
+    if fmt == "txt":  # a captured page's title line and its subtitle line (a deck's subtitle is often a byline)
+        own.title = with_subtitle(own.title, blocks)
     if not own.title:
         # A heading above a dateline, or near the top, or the opening sentence (titling.py); a
         # file name only when the text has no sentence at all. Kept in the own layer, so a

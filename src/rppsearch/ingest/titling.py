@@ -107,6 +107,32 @@ def complete_title(title: str | None, blocks: list[Block]) -> str | None:
     return title
 
 
+#: A subtitle joins a title of at most this many words; it has 3 to SUBTITLE_WORDS words.
+SHORT_TITLE_WORDS, SUBTITLE_WORDS = 8, 20
+
+
+def with_subtitle(title: str | None, blocks: list[Block]) -> str | None:
+    """`title` with the subtitle on the line right after it, joined by ": " ("Operations" and
+    "Becoming a strategic support"; "Human Resources" and "Staffing for teaching quality and
+    teacher diversity"). A subtitle is one line of 3–20 words in sentence case (not a Title
+    Case section heading such as "21CSLA Equity Statement"), with no sentence end (not the
+    first sentence, an image's caption or a question), and no dateline or byline."""
+    if not title or len(title.split()) > SHORT_TITLE_WORDS:
+        return title
+    key = title_key(title)
+    at = next((i for i, b in enumerate(blocks[:3]) if b.heading_level > 0 and title_key(b.text) == key), None)
+    if at is None or at + 1 >= len(blocks) or "\n" in blocks[at + 1].text.strip():
+        return title
+    line = " ".join(blocks[at + 1].text.split())
+    words = line.split()
+    capitalised = sum(1 for w in words[1:] if w[:1].isupper())
+    if (not 3 <= len(words) <= SUBTITLE_WORDS or not line[:1].isupper() or line[-1] in ".!?:;…"
+            or capitalised > 1 or _is_metadata_line(line) or looks_like_navigation(line)):
+        return title
+    joined = f"{title.rstrip(' :')}: {line}"
+    return joined if pick_title(joined) == joined else title
+
+
 def _part(text: str) -> str | None:
     """A heading as a distinguishing part, or None (navigation, a file name, a field label
     such as "Area of focus: …", a dateline, or too long). Section headings are welcome here."""
