@@ -71,10 +71,15 @@ def parse_edits(values: dict[str, Any]) -> dict[str, Any]:
     return edits
 
 
-def edit_document(store: Store, *, doc_id: str, edits: dict[str, Any]) -> dict[str, Any]:
+def edit_document(
+    store: Store, *, doc_id: str, edits: dict[str, Any], settings: Settings | None = None
+) -> dict[str, Any]:
     """Keep `edits` as the user's overrides of `doc_id` (they win over catalog, library and
-    the document, and survive re-ingest) and apply them now; returns the document."""
+    the document, and survive re-ingest) and apply them now; returns the document. With
+    `settings`, passages whose title changed (this one's, or others' that shared it) are
+    re-encoded and the indexes refreshed at once; else `rpp build` does it."""
     from .ingest import metadata as meta  # noqa: PLC0415
+    from .ingest.titling import base_title, keep_told_apart, tell_apart_shared_titles  # noqa: PLC0415
 
     row = docstore.document_by_id(store, doc_id)
     if row is None:
@@ -85,14 +90,20 @@ def edit_document(store: Store, *, doc_id: str, edits: dict[str, Any]) -> dict[s
     with store.transaction():
         docstore.set_user_overrides(store, doc_id, edits)
         user = docstore.user_overrides(store, doc_id)
-        metadata = meta.resolve(own, library=layers["library"], catalog=layers["catalog"], user=user, aliases=_aliases(store))
-        metadata.title = metadata.title or row["title"]
-        meta.note_inferred(metadata)
+        metadata = meta.combine(own, library=layers["library"], catalog=layers["catalog"], user=user, aliases=_aliases(store))
+        # (a row stored before the own layer kept the fallback title keeps its stored one)
+        metadata.title = metadata.title or base_title(docstore.public_row(row)["extra"], row["title"])
+        keep_told_apart(metadata, row)
         # metadata_hash cleared: the next ingest re-resolves (cheaply) with the files' aliases
         docstore.update_metadata(
             store, doc_id, metadata, document_metadata=own, metadata_hash=None,
             library=layers["library"], catalog=layers["catalog"],
         )
+        retitled = tell_apart_shared_titles(store)  # an edited title may join or leave a shared one
+    if settings is not None and (retitled or metadata.title != row["title"]) and reencode_retitled(store, settings):
+        from .index import refresh_indexes  # noqa: PLC0415
+
+        refresh_indexes(store, settings)
     return show_document(store, doc_id=doc_id, passages=False)
 
 
@@ -104,7 +115,24 @@ def remove_document(store: Store, settings: Settings, *, doc_id: str) -> dict[st
     row = docstore.document_by_id(store, doc_id)
     if row is None:
         raise NoSuchDocument(doc_id)
+    from .ingest.titling import tell_apart_shared_titles  # noqa: PLC0415
+
     with store.transaction():
         docstore.delete_document(store, doc_id)
-    indexes = refresh_indexes(store, settings)
-    return {"id": doc_id, "path": row["path"], "passages": row["passage_count"], "indexes": indexes}
+        retitled = tell_apart_shared_titles(store)  # a document left alone gets its shared title back
+    out: dict[str, Any] = {"id": doc_id, "path": row["path"], "passages": row["passage_count"]}
+    if retitled:
+        out["retitled"] = len(retitled)
+    out["encoded"] = reencode_retitled(store, settings) if retitled else 0
+    out["indexes"] = refresh_indexes(store, settings)
+    return out
+
+
+def reencode_retitled(store: Store, settings: Settings) -> int:
+    """Encode the passages whose vectors went with a title change (only those lack one)."""
+    from .index.vectors import embed_missing  # noqa: PLC0415
+    from .store import vectors as vstore  # noqa: PLC0415
+
+    if not vstore.vector_count(store):  # never encoded: `rpp build` encodes everything
+        return 0
+    return int(embed_missing(store, settings).get("encoded", 0))

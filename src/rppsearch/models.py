@@ -36,6 +36,9 @@ class Metadata:
     extra: dict[str, Any] = field(default_factory=dict)
     mentioned_districts: list[str] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
+    #: What tells the document apart from another with the same title, best first: its first
+    #: headings after the title, then its opening words (kept in its own layer; see titling.py).
+    distinctions: list[str] = field(default_factory=list)
 
 
 #: Where a metadata field came from, weakest first: a later one overrides an earlier one.

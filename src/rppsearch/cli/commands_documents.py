@@ -114,7 +114,7 @@ def edit(
     edits = parse_edits({"title": title, "year": year, "organization": organization, "districts": district,
                          "doc_type": doc_type, "authors": author, "url": url})
     with _open(index_dir, readonly=False) as store:
-        doc = edit_document(store, doc_id=doc_id, edits=edits)
+        doc = edit_document(store, doc_id=doc_id, edits=edits, settings=settings_for(index_dir))
     if as_json:
         sys.stdout.write(json.dumps(doc, ensure_ascii=False, default=str) + "\n")
         return

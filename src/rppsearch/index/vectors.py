@@ -25,6 +25,7 @@ from ..errors import IndexStateError
 from ..progress import ProgressFactory, no_progress
 from ..store import Store
 from ..store import vectors as vstore
+from ..store.documents import VECTORS_REWRITTEN
 from .manifest import atomic_path, index_lock, now_iso, read_manifest, store_mismatch, write_manifest
 
 
@@ -186,7 +187,9 @@ def _refresh_locked(store: Store, settings: Settings, *, force: bool, model: str
     dim = _store_dim(store, model, pks, settings)
     old_pks: np.ndarray | None = None
     old_matrix: np.ndarray | None = None
-    if old is not None and not force and _foreign(old, model) is None and old.get("store_id") == store_id:
+    rewritten = int(store.get_meta(VECTORS_REWRITTEN, "0") or 0)
+    if (old is not None and not force and _foreign(old, model) is None and old.get("store_id") == store_id
+            and old.get(VECTORS_REWRITTEN, 0) == rewritten):  # (a retitled passage keeps its pk, not its vector)
         try:  # rows of the old matrix are reused only from a whole index of this model and size
             old_pks, _, old_matrix = read_index_files(folder, old)
         except IndexStateError:
@@ -233,6 +236,7 @@ def _refresh_locked(store: Store, settings: Settings, *, force: bool, model: str
         "schema_version": schema,
         "passages_generation": generation,
         "vectors_generation": vectors_generation,
+        VECTORS_REWRITTEN: rewritten,
         "model": model,
         "model_name": settings.embedding_model,
         "weights_sha256": model.rsplit("@", 1)[-1],

@@ -253,3 +253,19 @@ def document_metadata(file_meta: Metadata, blocks: list[Block], *, fmt: str) -> 
             out.authors = names
             out.sources["authors"] = "document"
     return out
+
+
+def is_metadata_line(text: str) -> bool:
+    """A dateline, byline or publisher/author line ("Published: April 2010", "by A & B - 2009",
+    "Publisher(s): X"): on a landing page the heading just above one is the document's title."""
+    line = " ".join(text.split())
+    if not line or len(line) > 200:
+        return False
+    label = _DATE_LABEL.match(line)
+    if label and _date_in(line[label.end():]):
+        return True
+    if _LABEL.match(line) and (":" in line[:30] or len(line.split()) <= 6):
+        return True
+    byline = _BYLINE.match(line)
+    names = split_names(byline.group("names")) if byline else []
+    return bool(names) and all(_looks_like_name(n) for n in names)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from ..errors import InputError
+from ..errors import InputError, RppError
 
 LIBRARY_SUFFIXES = {".bib", ".ris"}
 #: Which attachment an entry is read from when it has several: the document before a snapshot.
@@ -213,3 +213,35 @@ def _resolve_link(link: str, base: Path) -> Path | None:
 
 def _clean(record: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in record.items() if v not in (None, "", [])}
+
+
+def library_exports(paths: list[Path], report: Any) -> tuple[list[Path], dict[Path, dict[str, Any]]]:
+    """Reference-manager exports among `paths` (or at the top of a folder among them) replaced
+    by their attachments, with each attachment's entry; entries without a readable attachment
+    go to `report.entries_missing` (an ingest's IngestReport), unreadable exports to `report.failed`."""
+    out: list[Path] = []
+    entries: dict[Path, dict[str, Any]] = {}
+    for path in paths:
+        if path.is_dir():
+            # an export's own folder (`My Library/My Library.bib` + `files/`): its files are found
+            # by discovery and get their entries' metadata
+            out.append(path)
+            exports = sorted(p for p in path.iterdir() if p.suffix.lower() in LIBRARY_SUFFIXES and p.is_file())
+        elif path.suffix.lower() in LIBRARY_SUFFIXES and path.is_file():
+            exports = [path]
+        else:
+            out.append(path)
+            continue
+        for export_path in exports:
+            try:
+                export = read_library(export_path)
+            except RppError as exc:
+                report.failed.append((str(export_path), getattr(exc, "reason", None) or exc.message))
+                continue
+            for file, entry in export.attachments:
+                if file.resolve() not in entries:
+                    entries[file.resolve()] = entry
+                    if export_path is path or not file.resolve().is_relative_to(path.resolve()):
+                        out.append(file)  # (attachments inside a folder given are found by discovery)
+            report.entries_missing.extend((str(export_path), key, reason) for key, reason in export.missing)
+    return out, entries

@@ -138,6 +138,29 @@ def resolve(
     return out
 
 
+def combine(
+    own: Metadata,
+    *,
+    library: dict[str, Any] | None = None,
+    catalog: dict[str, Any] | None = None,
+    user: dict[str, Any] | None = None,
+    aliases: Any = None,
+) -> Metadata:
+    """The one rule for a document's stored metadata, whichever path writes it (an ingest, a
+    re-ingest of an unchanged file whose catalog, library or aliases changed, `rpp edit`):
+    the document's own layer (its title from its structure, or the inferred fallback), then a
+    library export's entry, the catalog (or sidecar), the user's edits (`resolve`); then a year
+    read from a published date and the site's name as organization when no layer gives one;
+    fields set without a recorded source are inferred."""
+    metadata = resolve(own, library=library, catalog=catalog, user=user, aliases=aliases)
+    if metadata.year is None and metadata.published:
+        metadata.year = year_of(metadata.published)
+    if not metadata.organization and metadata.site_name:
+        metadata.organization = metadata.site_name
+    note_inferred(metadata)
+    return metadata
+
+
 def note_inferred(metadata: Metadata) -> None:
     """Fields filled by fallbacks (a title from the first heading or the file name) are inferred."""
     for name in METADATA_FIELDS:

@@ -20,15 +20,16 @@ from ..progress import ProgressFactory, no_progress
 from ..store import Store
 from ..store import documents as docstore
 from . import metadata as meta
+from .titling import keep_told_apart
 
 # Bump when parsing, cleaning or splitting changes, so stored documents are re-ingested
 # (passages whose text did not change keep their vectors). 2: CJK word units and sentence ends.
 # 3: parsers split into ingest/formats (DOCX text boxes, content controls and notes; PPTX),
 # repeated body text kept by cleaning, navigation lines dropped, titles by shared rules.
-PIPELINE_VERSION = "3"
+# 4: fallback titles (a heading above a dateline, near the top, an opening sentence past
+# hard-wrapped fragments) and what tells a shared title apart (Metadata.distinctions).
+PIPELINE_VERSION = "4"
 JSONL_SUFFIX = ".jsonl"
-#: Headings among this many first blocks may stand in for a missing title.
-TITLE_HEADING_WINDOW = 12
 
 
 def _supported() -> set[str]:
@@ -107,26 +108,25 @@ def assemble_document(
     catalog), the user's edits, then fallbacks: title from an early heading a reader accepts, or
     the file name) and passages of clean `blocks`. InputError when no body text is left."""
     from .docmeta import document_metadata  # noqa: PLC0415
-    from .formats.titles import lead_title, pick_title  # noqa: PLC0415
     from .segment import split_passages  # noqa: PLC0415
+    from .titling import complete_title, distinctions, fallback_title, with_subtitle  # noqa: PLC0415
 
     if not any(b.text.strip() for b in blocks if b.heading_level == 0):
         raise InputError(path, "no text left after removing page furniture")
     layers = layers or meta.Layers()
     own = document_metadata(file_meta, blocks, fmt=fmt)
+    own.title = complete_title(own.title, blocks)
+    if fmt == "txt":  # a captured page's title line and its subtitle line (a deck's subtitle is often a byline)
+        own.title = with_subtitle(own.title, blocks)
+    if not own.title:
+        # A heading above a dateline, or near the top, or the opening sentence (titling.py); a
+        # file name only when the text has no sentence at all. Kept in the own layer, so a
+        # catalog or library title that goes away gives way to it without a re-parse.
+        own.title = fallback_title(blocks) or path.stem.replace("_", " ").replace("-", " ")
+        own.sources["title"] = "inferred"
     own.mentioned_districts = layers.mentions("\n\n".join(b.text for b in blocks))
-    metadata = meta.resolve(own, library=layers.library, catalog=overrides, user=layers.user, aliases=layers.aliases)
-    if not metadata.title:
-        # An early heading a reader accepts as a title (no "Points of Interest", "1 Introduction").
-        # Else the opening sentence (an excerpt or page without a title); a file name last.
-        heading = pick_title(*(b.text for b in blocks[:TITLE_HEADING_WINDOW] if b.heading_level > 0))
-        lead = heading or lead_title(b.text for b in blocks if b.heading_level == 0)
-        metadata.title = lead or path.stem.replace("_", " ").replace("-", " ")
-    if metadata.year is None and metadata.published:
-        metadata.year = meta.year_of(metadata.published)
-    if not metadata.organization and metadata.site_name:
-        metadata.organization = metadata.site_name
-    meta.note_inferred(metadata)
+    metadata = meta.combine(own, library=layers.library, catalog=overrides, user=layers.user, aliases=layers.aliases)
+    own.distinctions = metadata.distinctions = distinctions(blocks, metadata.title)
     text, passages = split_passages(blocks)
     return ReadDocument(format=fmt, metadata=metadata, text=text, passages=passages, document_metadata=own)
 
@@ -184,7 +184,7 @@ def discover(
                         continue
                     file = Path(dirpath) / name
                     # Read when named (`rpp ingest LIBRARY.bib`) or at the top of a folder given
-                    # (`_library_exports`); deeper down, its attachments would be read twice.
+                    # (`library.library_exports`); deeper down, its attachments would be read twice.
                     if file.suffix.lower() in LIBRARY_SUFFIXES:
                         if Path(dirpath) != given:  # (one at the top of a folder is read with it)
                             skipped.append((str(file), "reference-manager export: name it or its folder to read its entries"))
@@ -358,6 +358,7 @@ class Ingester:
                         report.moved_from.add(old_root)
                     return
             document = self._build(source, overrides, content_hash, layers)
+            keep_told_apart(document.metadata, existing if existing and existing["id"] == document.id else None)
             with self.store.transaction():
                 if existing and existing["id"] != document.id:
                     docstore.delete_document(self.store, existing["id"])
@@ -392,12 +393,12 @@ class Ingester:
         if own is None:
             return False
         own.mentioned_districts = layers.mentions(docstore.document_text(self.store, existing["id"]))
-        metadata = meta.resolve(own, library=layers.library, catalog=overrides, user=layers.user, aliases=layers.aliases)
+        metadata = meta.combine(own, library=layers.library, catalog=overrides, user=layers.user, aliases=layers.aliases)
         if metadata.catalog_id and metadata.catalog_id != existing["id"]:
             return False
-        if not metadata.title:  # the title came from a layer now gone: the fallbacks need the text
+        if not metadata.title:  # stored before the own layer kept the fallback title: re-read
             return False
-        meta.note_inferred(metadata)
+        keep_told_apart(metadata, existing)
         with self.store.transaction():
             docstore.update_metadata(
                 self.store, existing["id"], metadata, document_metadata=own, metadata_hash=metadata_hash,
@@ -440,7 +441,9 @@ def ingest_paths(
     from .districts import load_aliases  # noqa: PLC0415
 
     report = IngestReport()
-    paths, library = _library_exports(paths, report)
+    from .library import library_exports  # noqa: PLC0415
+
+    paths, library = library_exports(paths, report)
     files, errors, report.skipped = discover(paths)
     report.failed.extend(errors)
     aliases = load_aliases(*paths, *([catalog] if catalog else []))
@@ -456,41 +459,10 @@ def ingest_paths(
     if prune:
         old_roots = [Path(r) for r in sorted(report.moved_from)]
         report.pruned = prune_missing(store, roots=[*paths, *old_roots], keep=seen_keys)
+    from .titling import tell_apart_shared_titles  # noqa: PLC0415
+
+    report.warnings.extend(tell_apart_shared_titles(store))  # documents added or gone change who shares a title
     return report
-
-
-def _library_exports(paths: list[Path], report: IngestReport) -> tuple[list[Path], dict[Path, dict[str, Any]]]:
-    """Reference-manager exports among `paths` (or at the top of a folder among them) replaced
-    by their attachments, with each attachment's entry; entries without a readable attachment
-    go to `report.entries_missing`."""
-    from .library import LIBRARY_SUFFIXES, read_library  # noqa: PLC0415
-
-    out: list[Path] = []
-    entries: dict[Path, dict[str, Any]] = {}
-    for path in paths:
-        if path.is_dir():
-            # an export's own folder (`My Library/My Library.bib` + `files/`): its files are found
-            # by discovery and get their entries' metadata
-            out.append(path)
-            exports = sorted(p for p in path.iterdir() if p.suffix.lower() in LIBRARY_SUFFIXES and p.is_file())
-        elif path.suffix.lower() in LIBRARY_SUFFIXES and path.is_file():
-            exports = [path]
-        else:
-            out.append(path)
-            continue
-        for export_path in exports:
-            try:
-                export = read_library(export_path)
-            except RppError as exc:
-                report.failed.append((str(export_path), getattr(exc, "reason", None) or exc.message))
-                continue
-            for file, entry in export.attachments:
-                if file.resolve() not in entries:
-                    entries[file.resolve()] = entry
-                    if export_path is path or not file.resolve().is_relative_to(path.resolve()):
-                        out.append(file)  # (attachments inside a folder given are found by discovery)
-            report.entries_missing.extend((str(export_path), key, reason) for key, reason in export.missing)
-    return out, entries
 
 
 def prune_missing(store: Store, *, roots: list[Path], keep: set[str]) -> list[str]:

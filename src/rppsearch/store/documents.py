@@ -28,7 +28,7 @@ def passage_id(document_id: str, seq: int) -> str:
 
 def document_by_path(store: Store, path: str) -> dict[str, Any] | None:
     row = store.conn.execute(
-        "SELECT id, path, title, content_hash, metadata_hash, document_metadata FROM documents WHERE path = ?",
+        "SELECT id, path, title, metadata, content_hash, metadata_hash, document_metadata FROM documents WHERE path = ?",
         (path,),
     ).fetchone()
     return dict(row) if row else None
@@ -111,13 +111,66 @@ def update_metadata(
     values["updated_at"] = now_iso()
     sets = ", ".join(f"{k} = ?" for k in values)
     conn.execute(f"UPDATE documents SET {sets} WHERE id = ?", [*values.values(), doc_id])
-    cur = conn.execute(
-        "UPDATE passages SET title = ? WHERE document_id = ? AND title IS NOT ?", (metadata.title, doc_id, metadata.title)
-    )
-    if cur.rowcount:  # the lexical index holds titles: make it stale
+    passages_follow_title(store, doc_id, metadata.title)
+    bump_metadata_generation(store)
+
+
+#: Counts passages whose vectors were dropped in place (a new title): the vectors index reuses
+#: rows by passage pk, so it rebuilds every row when this moved since it was built.
+VECTORS_REWRITTEN = "vectors_rewritten"
+
+
+def passages_follow_title(store: Store, doc_id: str, title: str | None) -> int:
+    """Give `doc_id`'s passages `title`; return how many changed. Their vectors go (they encode
+    the title: `rpp build` re-encodes those passages, and only those) and the lexical index,
+    which holds titles, becomes stale. Must run inside `store.transaction()`."""
+    conn = store.conn
+    dropped = conn.execute(
+        "DELETE FROM passage_vectors WHERE passage_pk IN "
+        "(SELECT pk FROM passages WHERE document_id = ? AND title IS NOT ?)", (doc_id, title),
+    ).rowcount
+    if dropped:  # these passages keep their pks but will get new vectors: the matrix's rows for them go stale
         conn.execute(
-            "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'passages_generation'"
+            f"INSERT INTO meta (key, value) VALUES ('{VECTORS_REWRITTEN}', '1') "
+            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
         )
+    cur = conn.execute("UPDATE passages SET title = ? WHERE document_id = ? AND title IS NOT ?", (title, doc_id, title))
+    if cur.rowcount:
+        conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'passages_generation'")
+    return cur.rowcount
+
+
+def title_rows(store: Store) -> list[dict[str, Any]]:
+    """Every document's id, format, title, its title's source and the shared title it was told
+    apart from (JSON, or None): cheap columns only, to find who shares a title."""
+    rows = store.conn.execute(
+        "SELECT id, format, title, json_extract(metadata_sources, '$.title') AS title_source, "
+        "json_extract(metadata, '$.shared_title') AS shared FROM documents ORDER BY id"
+    )
+    return [dict(r) for r in rows]
+
+
+def title_details(store: Store, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """For `ids`: path, field sources, extra metadata, own layer and the first passage's text."""
+    sql = (
+        "SELECT d.id, d.path, d.metadata_sources, d.metadata, d.document_metadata, "
+        "(SELECT p.text FROM passages p WHERE p.document_id = d.id ORDER BY p.seq LIMIT 1) AS first_passage "
+        "FROM documents d WHERE d.id IN"
+    )
+    from .chunked import select_in  # noqa: PLC0415
+
+    return {r["id"]: dict(r) for r in select_in(store, sql, ids)}
+
+
+def retitle_document(store: Store, doc_id: str, *, title: str, sources: dict[str, str], extra: dict[str, Any]) -> None:
+    """Set a document's title (its passages follow), the source of each field and its extra
+    metadata, nothing else. Must run inside `store.transaction()`."""
+    store.conn.execute(
+        "UPDATE documents SET title = ?, metadata_sources = ?, metadata = ?, updated_at = ? WHERE id = ?",
+        (title, json.dumps(sources, ensure_ascii=False, sort_keys=True), json.dumps(extra, ensure_ascii=False, default=str),
+         now_iso(), doc_id),
+    )
+    passages_follow_title(store, doc_id, title)
     bump_metadata_generation(store)
 
 
@@ -207,14 +260,16 @@ def replace_document(
     conn = store.conn
     assert conn.in_transaction, "replace_document needs a transaction"
     old = conn.execute("SELECT pk FROM documents WHERE id = ?", (doc.id,)).fetchone()
-    carried: dict[str, tuple[str, bytes]] = {}
+    carried: dict[tuple[str, str | None], tuple[str, bytes]] = {}
     if old is not None:
+        # A vector encodes the passage's title and heading with its text: carried only when all
+        # three are unchanged (a new title re-encodes the document's passages, nothing else).
         for row in conn.execute(
-            "SELECT v.text_hash, v.model, v.vector FROM passage_vectors v "
-            "JOIN passages p ON p.pk = v.passage_pk WHERE p.document_id = ?",
-            (doc.id,),
+            "SELECT v.text_hash, p.heading, v.model, v.vector FROM passage_vectors v "
+            "JOIN passages p ON p.pk = v.passage_pk WHERE p.document_id = ? AND p.title IS ?",
+            (doc.id, doc.metadata.title),
         ):
-            carried[row[0]] = (row[1], row[2])
+            carried[(row[0], row[1])] = (row[2], row[3])
         conn.execute("DELETE FROM passages WHERE document_id = ?", (doc.id,))
     meta = doc.metadata
     stamp = now_iso()
@@ -263,8 +318,8 @@ def replace_document(
                 digest,
             ),
         )
-        if digest in carried:
-            model, blob = carried[digest]
+        if (digest, passage.heading) in carried:
+            model, blob = carried[(digest, passage.heading)]
             conn.execute(
                 "INSERT INTO passage_vectors (passage_pk, model, text_hash, vector) VALUES (?, ?, ?, ?)",
                 (cur.lastrowid, model, digest, blob),

@@ -37,7 +37,8 @@ _DOCUMENT_COLUMNS = {
     "id": "Document id: the catalog id or a slug of the file path",
     "path": "Source file, shown relative to the corpus folder (hover for the full path)",
     "format": "File format the text was extracted from (txt, md, html, pdf, docx)",
-    "title": "Title from the catalog or the file",
+    "title": ("Title from your edit, the catalog, the library export or the file (see metadata_sources); "
+              "documents sharing one title are told apart after ' — ' (metadata: shared_title)"),
     "authors": "JSON array of authors",
     "organization": "Publishing organization (district, research group, association)",
     "districts": "JSON array of the school districts the document is about",

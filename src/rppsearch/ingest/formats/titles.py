@@ -54,7 +54,8 @@ _GENERIC_HEADINGS = re.compile(
 _NAVIGATION = re.compile(
     r"^(?:home|menu|search|main navigation|navigation|breadcrumbs?|you are here:?.*|skip\b.*|jump to\b.*"
     r"|back to\b.{0,40}|points of interest|related (?:content|links|resources)|share|print|print this page"
-    r"|sign in|log in|cookie.*|page not found|404.*|access denied|just a moment\.*)$",
+    r"|sign in|log in|cookie.*|page not found|404.*|access denied|just a moment\.*"
+    r"|click here\b.*|(?:download|view|read) (?:the )?(?:full )?(?:report|pdf|publication|article)\b.{0,40})$",
     re.IGNORECASE,
 )
 
@@ -140,16 +141,22 @@ LEAD_MIN_WORDS, LEAD_WORDS = 5, 12
 _DANGLING = {"a", "an", "and", "as", "at", "by", "for", "from", "in", "into", "of", "on", "or", "the", "to", "with"}
 
 
-def lead_title(texts: Iterable[str], *, window: int = 4) -> str | None:
+def lead_title(texts: Iterable[str], *, window: int = 4, scan: int = 24) -> str | None:
     """A title made from the opening sentence of the first of `texts` (body paragraphs, in
-    order; at most `window` looked at) that starts like a sentence: for a page or excerpt
-    with no title of its own, what a reader skimming it would call it — better than a file
-    name. None when no paragraph qualifies."""
-    for text in list(texts)[:window]:
+    order) that starts like a sentence: for a page or excerpt with no title of its own, what a
+    reader skimming it would call it — better than a file name. At most `window` paragraphs
+    that start like one are looked at; fragments of hard-wrapped lines (starting lower-case,
+    or a page number, or a bullet on its own) are passed over without counting, among the
+    first `scan` texts. None when no paragraph qualifies."""
+    looked = 0
+    for text in list(texts)[:scan]:
         s = _plain(text)
-        if not s or not (s[0].isupper() or s[0].isdigit()) or looks_like_navigation(s):
+        if not s or not (s[0].isupper() or s[0].isdigit()) or len(s.split()) < 3 or looks_like_navigation(s):
             continue
-        first = _SENTENCE_END.split(s, maxsplit=1)[0]
+        looked += 1
+        if looked > window:
+            break
+        first = _without_label_run(_SENTENCE_END.split(s, maxsplit=1)[0])
         words = first.split()
         # a whole sentence, or one long enough to be cut (not a hard-wrapped line's fragment)
         if len(words) < LEAD_MIN_WORDS or (len(words) <= LEAD_WORDS + 2 and not first.rstrip()[-1:] in ".!?:"):
@@ -157,11 +164,38 @@ def lead_title(texts: Iterable[str], *, window: int = 4) -> str | None:
         first = first.rstrip(" .:")
         if len(words) <= LEAD_WORDS + 2:
             title = first
-        else:  # cut, and not on a dangling "of" / "the"
-            cut = words[:LEAD_WORDS]
-            while len(cut) > LEAD_MIN_WORDS and cut[-1].lower().strip(",;:") in _DANGLING:
-                cut.pop()
-            title = " ".join(cut).rstrip(",;:–—-") + "…"
+        else:
+            title = cut_words(first, LEAD_WORDS)
         if title_problem(title) is None:
             return title
     return None
+
+
+_OPENERS = {"in", "on", "at", "the", "a", "an", "this", "these", "for", "by", "during", "after", "since", "when",
+            "over", "as", "with", "from", "today", "last", "each", "every", "our", "we"}
+
+
+def _without_label_run(sentence: str) -> str:
+    """A sentence without tab or menu labels run into it ("Common Challenge SEZP's Approach
+    SEZP's Results In 2014, the Springfield …" -> "In 2014, the Springfield …"): four or more
+    capitalised words, then an opening phrase closed by a comma ("In 2014,", "Last year,")
+    before the first lower-case word."""
+    words = sentence.split()
+    lower = next((i for i, w in enumerate(words) if w[:1].islower()), len(words))
+    for i in range(lower - 1, 3, -1):
+        phrase_ends = any(w.endswith(",") for w in words[i : min(lower, i + 4)])
+        if (words[i].lower() in _OPENERS and phrase_ends
+                and all(w[:1].isupper() or w[:1].isdigit() for w in words[:i])):
+            return " ".join(words[i:])
+    return sentence
+
+
+def cut_words(text: str, count: int) -> str:
+    """`text` cut to `count` words with "…", not on a dangling "of" / "the"; whole when short."""
+    words = _plain(text).split()
+    if len(words) <= count:
+        return " ".join(words)
+    cut = words[:count]
+    while len(cut) > LEAD_MIN_WORDS and cut[-1].lower().strip(",;:") in _DANGLING:
+        cut.pop()
+    return " ".join(cut).rstrip(",;:–—-") + "…"
