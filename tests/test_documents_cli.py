@@ -91,3 +91,21 @@ def test_list_show_edit_survives_reingest_and_remove(tmp_path: Path, index_dir: 
         assert store.conn.execute("SELECT count(*) FROM labels").fetchone()[0] == 1  # the decision is kept
     result = CliRunner().invoke(app, ["show", "corpus-docs-highline", "--index-dir", str(index_dir)])
     assert result.exit_code != 0
+
+
+def test_show_prints_how_a_shared_title_was_told_apart_readably(tmp_path: Path, index_dir: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    body = {"a": "In one district the principal supervisors met weekly with principals in their schools.",
+            "b": "A second chapter explains how the human resources unit was reorganized to serve schools."}
+    for name, text in body.items():
+        (docs / f"{name}.txt").write_text(f"Central Office Report\n\n{text}\n", encoding="utf-8")
+    with Store.open(index_dir / "rpp.db") as store:
+        ingest_paths(store, [docs])
+        doc_id = store.conn.execute("SELECT id FROM documents WHERE path LIKE '%a.txt'").fetchone()["id"]
+    result = CliRunner().invoke(app, ["show", doc_id, "--index-dir", str(index_dir)], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    flat = " ".join(out.split())
+    assert "shared_title" in flat and "told apart by: its opening words" in flat
+    assert "{'" not in out  # a mapping is shown as 'key: value' pairs, not as Python's repr

@@ -66,6 +66,15 @@ def show(
     _print_document(doc)
 
 
+def _shown(value: object) -> str:
+    """A metadata value as a person reads it: lists joined by '; ', mappings as 'key: value' pairs."""
+    if isinstance(value, dict):
+        return "; ".join(f"{k.replace('_', ' ')}: {_shown(v)}" for k, v in value.items() if v not in (None, "", []))
+    if isinstance(value, list):
+        return "; ".join(_shown(v) for v in value)
+    return "" if value is None else str(value)
+
+
 def _print_document(doc: dict) -> None:
     from rich.console import Console  # noqa: PLC0415
     from rich.table import Table  # noqa: PLC0415
@@ -78,11 +87,11 @@ def _print_document(doc: dict) -> None:
     for name in ("title", "authors", "organization", "districts", "mentioned_districts", "year", "published",
                  "doc_type", "url", "format", "path", "word_count", "passage_count", "dimensions"):
         value = doc.get(name)
-        shown = "; ".join(map(str, value)) if isinstance(value, list) else ("" if value is None else str(value))
+        shown = _shown(value)
         source = "document" if name == "mentioned_districts" and value else doc["sources"].get(name, "")
         table.add_row(name, shown, source)
     for key, value in (doc.get("extra") or {}).items():
-        table.add_row(key, "; ".join(map(str, value)) if isinstance(value, list) else str(value), "")
+        table.add_row(key, _shown(value), "")
     console.print(table)
     if doc.get("overrides"):
         console.print(f"Your edits: {json.dumps(doc['overrides'], ensure_ascii=False)}")
