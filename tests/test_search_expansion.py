@@ -53,19 +53,37 @@ def _lexical_ids(page) -> set[str]:  # noqa: ANN001
 def test_hybrid_finds_lexically_what_shares_words_only_with_the_dense_best(feedback_corpus) -> None:  # noqa: ANN001
     store, settings = feedback_corpus
     plain = search_page(store, settings, "inquiry cycles review", mode="hybrid", by="document", expand=False)
-    widened = search_page(store, settings, "inquiry cycles review", mode="hybrid", by="document")
+    widened = search_page(store, settings, "inquiry cycles review", mode="hybrid", by="document", expand=True)
+    # off by default: the plain fusion
+    default = search_page(store, settings, "inquiry cycles review", mode="hybrid", by="document")
+    assert _lexical_ids(default) == {"answer"}
     assert _lexical_ids(plain) == {"answer"}
     assert {"answer", "sibling"} <= _lexical_ids(widened)
     # the question's own words keep most of the weight: what matches them stays first
     first = min(widened.hits, key=lambda h: h.matched_by.get("bm25", {}).get("rank", 10**6))
     assert first.document_id == "answer"
     # bm25 mode alone is never widened (it would need the encoder)
-    bm25 = search_page(store, settings, "inquiry cycles review", mode="bm25", by="document")
+    bm25 = search_page(store, settings, "inquiry cycles review", mode="bm25", by="document", expand=True)
     assert {h.document_id for h in bm25.hits} == {"answer"}
 
 
 @pytest.mark.parametrize("query", ['"inquiry cycles" review', "inquiry cycles -salad", "title:A inquiry"])
 def test_a_query_with_operators_is_not_widened(feedback_corpus, query: str) -> None:  # noqa: ANN001
     store, settings = feedback_corpus
-    page = search_page(store, settings, query, mode="hybrid", by="document")
+    page = search_page(store, settings, query, mode="hybrid", by="document", expand=True)
     assert "sibling" not in _lexical_ids(page)
+
+
+def test_coverage_is_the_mean_share_of_the_query_words_each_text_contains() -> None:
+    from rppsearch.expansion import coverage
+
+    assert coverage(["a", "b"], ["a b c", "a x", "y"], analyze=str.split) == pytest.approx((1 + 0.5 + 0) / 3)
+    assert coverage([], ["a"], analyze=str.split) == 1.0
+
+
+def test_a_query_whose_words_the_best_passages_already_hold_is_not_widened(feedback_corpus) -> None:  # noqa: ANN001
+    store, settings = feedback_corpus
+    query = "kestrel dashboards quarterly protocols"  # both answers hold every word
+    widened = search_page(store, settings, query, mode="hybrid", by="document", expand=True)
+    plain = search_page(store, settings, query, mode="hybrid", by="document", expand=False)
+    assert [(h.document_id, h.matched_by) for h in widened.hits] == [(h.document_id, h.matched_by) for h in plain.hits]

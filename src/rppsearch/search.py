@@ -181,7 +181,7 @@ def _rank(
     rrf_k: int,
     rrf_weights: tuple[float, float],
     auto_refresh: bool,
-    expand: bool = True,
+    expand: bool = False,
 ) -> _Ranking:
     lex = _Lexical(store, settings, parsed, allowed=allowed, auto_refresh=auto_refresh)
     if mode == "bm25":
@@ -258,7 +258,7 @@ def search_page(
     rrf_weights: tuple[float, float] | None = None,
     count: bool = True,
     facets: bool = True,
-    expand: bool = True,
+    expand: bool = False,
 ) -> SearchPage:
     """One page of results for `query` (blank or None: browse the filters, newest first;
     the page's `mode` is then "browse").
@@ -266,8 +266,10 @@ def search_page(
     `mode`: `bm25`, `semantic` or `hybrid` (fusion of both: `rrf` with `rrf_k`, or `convex`
     over min-max normalised scores, `weight` being the semantic share). `depth`: candidates
     taken from each engine before fusion (default 200, at least `offset + limit`).
-    `expand` (hybrid only): widen the BM25 query with words of the dense engine's best
-    passages (`rppsearch.expansion`; not for queries with phrases, field terms or exclusions).
+    `expand` (hybrid only, off by default): widen the BM25 query with words of the dense
+    engine's best passages when they lack most of the query's words (`rppsearch.expansion`:
+    it helps questions phrased in other words on topical collections and cost SciFact 0.015;
+    never for queries with phrases, field terms or exclusions).
     `per_document`: in passage mode, at most this many passages of one document (0: no cap);
     the rest are counted in the best shown hit's `more_from_document`. The result set that
     `total` and `facets` describe: bm25, every match (up to 10,000); semantic and hybrid, the
@@ -354,7 +356,7 @@ def search(
     per_document: int = 0,
     offset: int = 0,
     rrf_weights: tuple[float, float] | None = None,
-    expand: bool = True,
+    expand: bool = False,
 ) -> list[Hit]:
     """The hits of `search_page` alone, uncapped by default and without counting the whole
     result set (what benchmarks and scripts want). A query with nothing to search for

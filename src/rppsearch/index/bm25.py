@@ -286,12 +286,15 @@ class LexicalIndex:
         return tv.Query.boolean_query(clauses)
 
     def expansion_for(self, texts: list[str], query: "str | ParsedQuery") -> dict[str, float]:
-        """Feedback terms from `texts` (passages as indexed) for `query` (`rppsearch.expansion`)."""
-        from ..expansion import expansion_terms  # noqa: PLC0415
+        """Feedback terms from `texts` (passages as indexed) for `query`; none when the texts
+        already contain most of the query's words (`rppsearch.expansion`)."""
+        from .. import expansion  # noqa: PLC0415
 
         analyzer = _query_analyzer(False)
         words = [w for atom_words in _parsed(query).highlight_words() for w in _query_analyzer(True).analyze(atom_words)]
-        return expansion_terms(
+        if expansion.coverage(words, texts, analyze=analyzer.analyze) >= expansion.MAX_COVERAGE:
+            return {}
+        return expansion.expansion_terms(
             texts, analyze=analyzer.analyze, doc_freq=lambda stem: int(self.searcher.doc_freq(FIELD, stem)),
             num_docs=int(self.searcher.num_docs), stop=_stop_stems(), query_terms=words,
         )
