@@ -71,14 +71,16 @@ def test_hybrid_is_rrf_of_the_two_modes(small, by: str) -> None:  # noqa: ANN001
     expected = rrf_fuse(lists, k=60)[:4]
     table = "passages" if by == "passage" else "documents"
     ids = dict(store.conn.execute(f"SELECT pk, id FROM {table}").fetchall())
-    hits = search(store, settings, query=query, mode="hybrid", fusion="rrf", limit=4, by=by, depth=depth)
+    # the fusion alone: expand=False keeps the lexical side the plain BM25 ranking above
+    hits = search(store, settings, query=query, mode="hybrid", fusion="rrf", limit=4, by=by, depth=depth, expand=False)
     assert [h.id for h in hits] == [ids[key] for key, _ in expected]
     assert [h.score for h in hits] == pytest.approx([s for _, s in expected], abs=1e-6)
     # with lists 5 deep, anything both modes found (>= 2/65) outranks anything only one found (<= 1/61)
     both = set(lists[0]) & set(lists[1])
     assert both and len(both) < len(set(lists[0]) | set(lists[1]))
     every = search(
-        store, settings, query=query, mode="hybrid", fusion="rrf", limit=len(set(lists[0]) | set(lists[1])), by=by, depth=depth
+        store, settings, query=query, mode="hybrid", fusion="rrf", limit=len(set(lists[0]) | set(lists[1])), by=by,
+        depth=depth, expand=False,
     )
     assert {h.id for h in every[: len(both)]} == {ids[key] for key in both}
 
@@ -92,7 +94,10 @@ def test_convex_weight_moves_the_ranking_between_modes(small) -> None:  # noqa: 
     assert bm25_top != sem_top  # otherwise the weight could be ignored and this would still pass
 
     def convex(weight: float) -> list[str]:
-        return [h.id for h in search(store, settings, query=query, mode="hybrid", fusion="convex", weight=weight, limit=n)]
+        return [
+            h.id
+            for h in search(store, settings, query=query, mode="hybrid", fusion="convex", weight=weight, limit=n, expand=False)
+        ]
 
     assert convex(0.0) == bm25_top
     assert convex(1.0) == sem_top

@@ -22,7 +22,8 @@ from .store.documents import METADATA_GENERATION
 
 @dataclass
 class _Ranked:
-    """One mode's candidates: passages [(pk, score)] or documents [(doc_pk, score, best_pk)]."""
+    """One mode's candidates: passages [(pk, score)] or documents [(doc_pk, score, best_pk)]
+    (with, for a dense document ranking, its best few passages in `passages`)."""
 
     passages: list[tuple[int, float]] = field(default_factory=list)
     documents: list[tuple[int, float, int]] = field(default_factory=list)
@@ -68,13 +69,16 @@ class _Lexical:
     def name(self) -> str:
         return "tantivy" if self.engine is not None else "fts5"
 
-    def passages(self, limit: int, *, query: ParsedQuery | None = None) -> list[tuple[int, float]]:
+    def passages(
+        self, limit: int, *, query: ParsedQuery | None = None, expansion: dict[str, float] | None = None
+    ) -> list[tuple[int, float]]:
         """`(pk, score)` of the best `limit` passages for this query (or another `query`,
-        on the same engine and filters)."""
+        on the same engine and filters), with optional `expansion` terms (tantivy only)."""
         query = query or self.query
         if self.engine is not None:
             return self.engine.search(
-                query, limit=limit, doc_pks=self.allowed.doc_pks(), passage_pks=self.allowed.passage_pks()
+                query, limit=limit, doc_pks=self.allowed.doc_pks(), passage_pks=self.allowed.passage_pks(),
+                expansion=expansion,
             )
         match = query.fts_match()
         if match is None:
@@ -82,6 +86,17 @@ class _Lexical:
         return search_sql.fts_search(
             self.store, match, weights=lexical.DEFAULT_WEIGHTS, filters=self.allowed.filters, limit=limit
         )
+
+    def feedback(self, pks: list[int]) -> dict[str, float]:
+        """Expansion terms from these passages (the dense engine's best) for this query; empty
+        when the query has operators (its words are what was asked for) or FTS5 serves it."""
+        parsed = self.query
+        if not pks or parsed.excluded or any(c.required for c in parsed.positive) or self.engine is None:
+            return {}
+        from .index.bm25 import body_text  # noqa: PLC0415
+
+        rows = search_sql.passages_for_index(self.store, pks)
+        return self.engine.expansion_for([body_text(t, h, x) for _, _, t, h, x in rows], parsed)
 
     def highlights(self, texts: dict[int, str]) -> dict[int, list[tuple[int, int]]]:
         """Offsets of the query's words, by the analyzer of the engine that ranked (tantivy's
@@ -135,12 +150,12 @@ class _Allowed:
         return self._passages
 
 
-def _bm25(lex: _Lexical, *, depth: int, by: str) -> _Ranked:
+def _bm25(lex: _Lexical, *, depth: int, by: str, expansion: dict[str, float] | None = None) -> _Ranked:
     if by == "passage":
-        return _Ranked(passages=lex.passages(depth))
+        return _Ranked(passages=lex.passages(depth, expansion=expansion))
     fetch = max(depth * 3, 100)
     while True:
-        hits = lex.passages(fetch)
+        hits = lex.passages(fetch, expansion=expansion)
         docs = search_sql.passage_document_pks(lex.store, [pk for pk, _ in hits])
         best: dict[int, tuple[float, int]] = {}
         for (pk, score), doc in zip(hits, docs.tolist()):
@@ -171,6 +186,7 @@ def _semantic(
     by: str,
     exclude: np.ndarray | None = None,
     only: np.ndarray | None = None,
+    top_passages: int = 0,
 ) -> _Ranked:
     keep = allowed.passage_pks()
     if only is not None:
@@ -183,7 +199,7 @@ def _semantic(
     scores = index.scores(query_vector, mask)
     if by == "passage":
         return _Ranked(passages=index.top_passages(scores, depth))
-    return _Ranked(documents=index.top_documents(scores, depth))
+    return _Ranked(documents=index.top_documents(scores, depth), passages=index.top_passages(scores, top_passages))
 
 
 _BLAS_LIMITED = False

@@ -25,6 +25,7 @@ from .fusion import convex_fuse, relevance, rrf_fuse
 from .models import Filters, Hit, SearchPage
 from .query import Clause, ParsedQuery, empty_message, parse
 from .results import build_hits, cap_per_document, hit_to_json, page_to_json, unknown_notices
+from .expansion import FEEDBACK_PASSAGES
 from .engines import _QUERY_VECTORS, _Allowed, _bm25, _Lexical, _open_vectors, _semantic, encode_query  # noqa: F401 (_QUERY_VECTORS: benchmarks clear it)
 from .store import Store
 from .store import search_sql
@@ -180,6 +181,7 @@ def _rank(
     rrf_k: int,
     rrf_weights: tuple[float, float],
     auto_refresh: bool,
+    expand: bool = False,
 ) -> _Ranking:
     lex = _Lexical(store, settings, parsed, allowed=allowed, auto_refresh=auto_refresh)
     if mode == "bm25":
@@ -189,11 +191,17 @@ def _rank(
     index = _open_vectors(store, settings, auto_refresh=auto_refresh)
     vector = encode_query(settings, parsed.semantic_text)
     only, exclude = _constraints(lex)
-    dense = _semantic(store, index, vector, allowed=allowed, depth=pool, by=by, exclude=exclude, only=only)
+    dense = _semantic(
+        store, index, vector, allowed=allowed, depth=pool, by=by, exclude=exclude, only=only,
+        top_passages=FEEDBACK_PASSAGES if expand and mode == "hybrid" else 0,
+    )
     dense_items = dense.items(by)
     if mode == "semantic":
         return _Ranking(dense_items, {"semantic": _ranks(dense_items)}, dense.best(), lex, complete=len(dense_items) < pool)
-    lexical_ranked = _bm25(lex, depth=pool, by=by)
+    expansion = None
+    if expand:  # pseudo-relevance feedback from the dense engine's best passages (expansion.py)
+        expansion = lex.feedback([pk for pk, _ in dense.passages[:FEEDBACK_PASSAGES]])
+    lexical_ranked = _bm25(lex, depth=pool, by=by, expansion=expansion)
     lex_items = lexical_ranked.items(by)
     best: dict[int, int] = {}
     if by == "document":
@@ -250,6 +258,7 @@ def search_page(
     rrf_weights: tuple[float, float] | None = None,
     count: bool = True,
     facets: bool = True,
+    expand: bool = False,
 ) -> SearchPage:
     """One page of results for `query` (blank or None: browse the filters, newest first;
     the page's `mode` is then "browse").
@@ -257,6 +266,10 @@ def search_page(
     `mode`: `bm25`, `semantic` or `hybrid` (fusion of both: `rrf` with `rrf_k`, or `convex`
     over min-max normalised scores, `weight` being the semantic share). `depth`: candidates
     taken from each engine before fusion (default 200, at least `offset + limit`).
+    `expand` (hybrid only, off by default): widen the BM25 query with words of the dense
+    engine's best passages when they lack most of the query's words (`rppsearch.expansion`:
+    it helps questions phrased in other words on topical collections and cost SciFact 0.015;
+    never for queries with phrases, field terms or exclusions).
     `per_document`: in passage mode, at most this many passages of one document (0: no cap);
     the rest are counted in the best shown hit's `more_from_document`. The result set that
     `total` and `facets` describe: bm25, every match (up to 10,000); semantic and hybrid, the
@@ -294,6 +307,7 @@ def search_page(
         ranking = _rank(
             store, settings, parsed, mode=mode, by=by, allowed=allowed, pool=pool, lexical_pool=lexical_pool,
             fusion=fusion, weight=weight, rrf_k=rrf_k, rrf_weights=rrf_weights, auto_refresh=auto_refresh,
+            expand=expand,
         )
     items, more = ranking.items, {}
     if by == "passage" and per_document:
@@ -342,6 +356,7 @@ def search(
     per_document: int = 0,
     offset: int = 0,
     rrf_weights: tuple[float, float] | None = None,
+    expand: bool = False,
 ) -> list[Hit]:
     """The hits of `search_page` alone, uncapped by default and without counting the whole
     result set (what benchmarks and scripts want). A query with nothing to search for
@@ -349,7 +364,7 @@ def search(
     return search_page(
         store, settings, query, mode=mode, filters=filters, limit=limit, offset=offset, per_document=per_document,
         by=by, fusion=fusion, weight=weight, rrf_k=rrf_k, depth=depth, auto_refresh=auto_refresh,
-        rrf_weights=rrf_weights, count=False, facets=False,
+        rrf_weights=rrf_weights, count=False, facets=False, expand=expand,
     ).hits
 
 

@@ -285,6 +285,20 @@ class LexicalIndex:
             clauses.extend((tv.Occur.MustNot, q) for _, q in map(self._atom, clause.searchable()) if q is not None)
         return tv.Query.boolean_query(clauses)
 
+    def expansion_for(self, texts: list[str], query: "str | ParsedQuery") -> dict[str, float]:
+        """Feedback terms from `texts` (passages as indexed) for `query`; none when the texts
+        already contain most of the query's words (`rppsearch.expansion`)."""
+        from .. import expansion  # noqa: PLC0415
+
+        analyzer = _query_analyzer(False)
+        words = [w for atom_words in _parsed(query).highlight_words() for w in _query_analyzer(True).analyze(atom_words)]
+        if expansion.coverage(words, texts, analyze=analyzer.analyze) >= expansion.MAX_COVERAGE:
+            return {}
+        return expansion.expansion_terms(
+            texts, analyze=analyzer.analyze, doc_freq=lambda stem: int(self.searcher.doc_freq(FIELD, stem)),
+            num_docs=int(self.searcher.num_docs), stop=_stop_stems(), query_terms=words,
+        )
+
     def _atom(self, atom: "Atom") -> tuple[tuple[str, tuple[str, ...]], Any | None]:
         """(field and stems, the tantivy query) of a word or phrase; the query is None when
         nothing is left to search for."""
@@ -305,12 +319,23 @@ class LexicalIndex:
         limit: int,
         doc_pks: np.ndarray | None = None,
         passage_pks: np.ndarray | None = None,
+        expansion: dict[str, float] | None = None,
     ) -> list[tuple[int, float]]:
-        """`(passage pk, bm25 score)` best first, restricted to the given documents/passages."""
+        """`(passage pk, bm25 score)` best first, restricted to the given documents/passages.
+
+        `expansion`: `{stem: weight}` added as optional terms (`rppsearch.expansion`); only
+        for a query without required or excluded clauses, whose words are all optional."""
         tv = _tantivy()
         q = self.query(query)
         if q is None or limit <= 0:
             return []
+        if expansion:
+            extra = [
+                (tv.Occur.Should, tv.Query.boost_query(tv.Query.term_query(self.index.schema, FIELD, stem), float(w)))
+                for stem, w in expansion.items()
+                if w > 0
+            ]
+            q = tv.Query.boolean_query([(tv.Occur.Should, q), *extra])
         clauses = [(tv.Occur.Must, q)]
         for field_name, keep in (("doc", doc_pks), ("pk", passage_pks)):
             if keep is None:
@@ -352,6 +377,17 @@ def highlight_spans(text: str, query: "str | ParsedQuery") -> list[tuple[int, in
         return []
     tokens = analyzer.pre_tokenize(text).tokens
     return [(t.char_offset_from, t.char_offset_to) for t in tokens if t.text in wanted]
+
+
+_STOP_STEMS: set[str] = set()
+
+
+def _stop_stems() -> set[str]:
+    """Stop words as the index's analyzer stems them."""
+    if not _STOP_STEMS:
+        analyzer = _query_analyzer(False)
+        _STOP_STEMS.update(stem for word in STOP_WORDS for stem in analyzer.analyze(word))
+    return _STOP_STEMS
 
 
 _LOADED: dict[str, tuple[tuple[int, int], LexicalIndex]] = {}
