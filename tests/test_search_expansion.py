@@ -87,3 +87,27 @@ def test_a_query_whose_words_the_best_passages_already_hold_is_not_widened(feedb
     widened = search_page(store, settings, query, mode="hybrid", by="document", expand=True)
     plain = search_page(store, settings, query, mode="hybrid", by="document", expand=False)
     assert [(h.document_id, h.matched_by) for h in widened.hits] == [(h.document_id, h.matched_by) for h in plain.hits]
+
+
+def test_rpp_search_expand_flag_reaches_the_search_and_is_refused_outside_hybrid(feedback_corpus) -> None:  # noqa: ANN001
+    import json
+
+    from typer.testing import CliRunner
+
+    from rppsearch.cli.main import app
+
+    store, settings = feedback_corpus
+    store.conn.commit()
+    base = ["search", "inquiry cycles review", "--by", "document", "--index-dir", str(settings.index_dir), "--json"]
+    env = {"RPP_MODEL": "fake"}
+
+    def lexical(args: list[str]) -> set[str]:
+        result = CliRunner().invoke(app, args, env=env)
+        assert result.exit_code == 0, result.output
+        hits = [json.loads(line) for line in result.stdout.splitlines()[1:]]
+        return {h["document_id"] for h in hits if "bm25" in h["matched_by"]}
+
+    assert lexical(base) == {"answer"}
+    assert "sibling" in lexical([*base, "--expand"])
+    refused = CliRunner().invoke(app, [*base, "--expand", "--mode", "bm25"], env=env)
+    assert refused.exit_code != 0 and "hybrid mode only" in refused.output

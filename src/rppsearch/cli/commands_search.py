@@ -185,6 +185,7 @@ def search_cli(
     include_unknown: Annotated[bool, typer.Option("--include-unknown", help="Keep documents that lack a filtered field (no year, organization, district or type).")] = False,
     fusion: Annotated[Fusion, typer.Option("--fusion", help="Hybrid fusion: normalised scores (convex, weighted by --weight) or reciprocal rank (rrf).")] = Fusion.convex,
     weight: Annotated[float, typer.Option("--weight", help="Convex fusion: the semantic share, 0-1.")] = 0.5,
+    expand: Annotated[bool, typer.Option("--expand", help="Hybrid: when the best passages by meaning share few of the query's words, add their words to the terms side (helps questions phrased in other words).")] = False,
     index_dir: IndexDir = None,
     as_json: JsonFlag = False,
     as_csv: CsvFlag = False,
@@ -196,6 +197,8 @@ def search_cli(
     from ..search import Filters, search_page  # noqa: PLC0415
 
     _check_output(as_json, as_csv)
+    if expand and mode is not Mode.hybrid:
+        raise typer.BadParameter("--expand works in hybrid mode only (it feeds the meaning side's passages to the terms side)")
     filters = Filters(
         dimensions=list(dimension or []),
         min_score=min_score,
@@ -223,6 +226,7 @@ def search_cli(
             weight=weight,
             auto_refresh=writable,
             facets=as_json,
+            expand=expand,
         )
         if page.message:
             raise QueryError(page.message)
