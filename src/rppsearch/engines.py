@@ -180,7 +180,7 @@ def _semantic(
         if mask is None:
             mask = np.ones(index.count, dtype=bool)
         mask[index.rows_for_pks(exclude)] = False
-    scores = index.scores(query_vector, mask)
+    scores = index.scores(query_vector, mask, depth=depth)  # a coarse scan picks the rows to score on large indexes
     if by == "passage":
         return _Ranked(passages=index.top_passages(scores, depth))
     return _Ranked(documents=index.top_documents(scores, depth))
