@@ -78,9 +78,10 @@ def read_codes(folder: Path, manifest: dict[str, Any]) -> np.ndarray | None:
     return codes
 
 
-def query_planes(query: np.ndarray, bits: int = QUERY_BITS) -> tuple[np.ndarray, float, float]:
-    """The query quantised to `bits` bits a dimension, q ~ low + step * u with u in [0, 2**bits):
-    (bit planes of u as codes (bits, words) uint64, low, step)."""
+def query_planes(query: np.ndarray, bits: int | None = None) -> tuple[np.ndarray, float, float]:
+    """The query quantised to `bits` (default `QUERY_BITS`) bits a dimension, q ~ low + step * u
+    with u in [0, 2**bits): (bit planes of u as codes (bits, words) uint64, low, step)."""
+    bits = bits or QUERY_BITS
     q = np.asarray(query, dtype=np.float32).ravel()
     low, high = float(q.min()), float(q.max())
     step = (high - low) / (2**bits - 1) or 1.0
