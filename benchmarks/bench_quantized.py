@@ -9,12 +9,18 @@ For subsets of 10k, 30k and all rows, and for several candidate counts, it repor
 @100 and @200 of the approximate top results against the exact float32 scan (the share of the
 exact top k found in the approximate top k), how many queries got exactly the same top 10,
 and the scan's p50 per query against the exact scan's. Writes benchmarks/results/quantized.json.
+
+With --ndcg INDEX_DIR it also runs `rpp bench retrieval`'s evaluation of SciFact's test queries
+(semantic and hybrid, the cache store under INDEX_DIR) with the exact scan and with the coarse
+scan forced on (SciFact's 7,657 passages are below `MIN_ROWS`, so shipped settings scan them
+exactly) at 1,024 and 512 candidates: nDCG@10 must not move.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import statistics
 import sys
@@ -107,12 +113,43 @@ def measure(matrix16: np.ndarray, queries: np.ndarray, wants: list[int]) -> dict
     return out
 
 
+def scifact_ndcg(folder: Path, index_dir: Path) -> dict[str, Any]:
+    """SciFact test nDCG@10 / Recall@100 of semantic and hybrid: exact scan vs the coarse scan forced."""
+    from rppsearch.bench import run_retrieval  # noqa: PLC0415
+    from rppsearch.config import PACKAGED_MODEL, Settings  # noqa: PLC0415
+    from rppsearch.index import vectors as vindex  # noqa: PLC0415
+
+    from rppsearch.bench import prepare_store  # noqa: PLC0415
+    from rppsearch.store import Store  # noqa: PLC0415
+
+    settings = Settings(index_dir=index_dir, embedding_model=PACKAGED_MODEL)
+    cache, _ = prepare_store(folder, settings)
+    with Store.open(cache.db_path) as store:  # a cache built by an earlier version lacks the codes
+        vindex.refresh_index(store, cache)
+    if vindex.load_index(cache).codes is None:
+        raise SystemExit("the SciFact cache's vectors index has no sign codes")
+    shipped = (quantized.MIN_ROWS, quantized.MIN_CANDIDATES, quantized.PER_RESULT)
+    out: dict[str, Any] = {}
+    configs = {"exact": (2**62, 2048, 16), "coarse_1024": (0, 1024, 4), "coarse_512": (0, 512, 2)}
+    try:
+        for name, (min_rows, min_candidates, per_result) in configs.items():
+            quantized.MIN_ROWS, quantized.MIN_CANDIDATES, quantized.PER_RESULT = min_rows, min_candidates, per_result
+            vindex._LOADED.clear()  # noqa: SLF001
+            result = run_retrieval(folder=folder, settings=settings, modes=["semantic", "hybrid"])
+            out[name] = {m: {k: v for k, v in r.items() if k != "latency_ms"} for m, r in result["modes"].items()}
+            print(json.dumps({name: out[name]}), file=sys.stderr)
+    finally:
+        quantized.MIN_ROWS, quantized.MIN_CANDIDATES, quantized.PER_RESULT = shipped
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folder", type=Path, help="a BEIR folder (SciFact)")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/rpp-quantized"))
     parser.add_argument("--out", type=Path, default=HERE / "results" / "quantized.json")
     parser.add_argument("--candidates", type=int, nargs="+", default=[1024, 2048, 3200, 4096, 8192])
+    parser.add_argument("--ndcg", type=Path, metavar="INDEX_DIR", help="also SciFact nDCG@10, coarse scan forced on")
     args = parser.parse_args()
     from threadpoolctl import threadpool_limits  # noqa: PLC0415
 
@@ -121,13 +158,18 @@ def main() -> None:
     matrix, queries = _encoded(args.folder, args.cache)
     rng = np.random.default_rng(0)
     order = rng.permutation(len(matrix))
-    results: dict[str, Any] = {"machine": machine_info(), "queries": int(len(queries)), "sizes": {}}
+    results: dict[str, Any] = {
+        "machine": machine_info(), "queries": int(len(queries)), "load_average_before": round(os.getloadavg()[0], 2), "sizes": {},
+    }
     with threadpool_limits(limits=1, user_api="blas"):  # as search runs it
         for size in (10_000, 30_000, len(matrix)):
             subset = matrix[np.sort(order[:size])]
             results["sizes"][str(size)] = measure(subset, queries, args.candidates)
             print(json.dumps({size: results["sizes"][str(size)]}), file=sys.stderr)
     results["min_candidates"], results["per_result"] = quantized.MIN_CANDIDATES, quantized.PER_RESULT
+    if args.ndcg:
+        results["scifact_ndcg"] = scifact_ndcg(args.folder, args.ndcg)
+    results["load_average_after"] = round(os.getloadavg()[0], 2)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
 
 

@@ -190,9 +190,14 @@ def phase_index(folder: Path) -> dict[str, Any]:
         return refresh_index(store, settings)
 
 
-def phase_query(folder: Path, modes: list[str], n_queries: int) -> dict[str, Any]:
-    """Warm latencies per mode, in one process, after a warm-up; the query encoding included."""
+def phase_query(folder: Path, modes: list[str], n_queries: int, *, exact: bool = False) -> dict[str, Any]:
+    """Warm latencies per mode, in one process, after a warm-up; the query encoding included.
+    `exact`: every row scored (the scan before the coarse one), for comparison."""
     from rppsearch.config import PACKAGED_MODEL, Settings  # noqa: PLC0415
+    from rppsearch.index import quantized  # noqa: PLC0415
+
+    if exact:
+        quantized.MIN_ROWS = 2**62
     from rppsearch import search as search_mod  # noqa: PLC0415
     from rppsearch.search import Filters, search  # noqa: PLC0415
     from rppsearch.store import Store  # noqa: PLC0415
@@ -221,7 +226,6 @@ def phase_query(folder: Path, modes: list[str], n_queries: int) -> dict[str, Any
                 "p95_ms": round(times[int(0.95 * (len(times) - 1))], 2),
                 "mean_ms": round(statistics.fmean(times), 2),
             }
-    from rppsearch.index import quantized  # noqa: PLC0415
     from rppsearch.index.vectors import load_index  # noqa: PLC0415
 
     index = load_index(settings)  # which scan served: the coarse one needs codes and enough rows
@@ -362,7 +366,7 @@ def main() -> None:
         elif phase == "_index":
             result = phase_index(Path(sys.argv[2]))
         elif phase == "_query":
-            result = phase_query(Path(sys.argv[2]), ["bm25", "semantic", "hybrid"], int(sys.argv[3]))
+            result = phase_query(Path(sys.argv[2]), ["bm25", "semantic", "hybrid"], int(sys.argv[3]), exact="exact" in sys.argv[4:])
         elif phase == "_encode":
             result = phase_encode(int(sys.argv[2]))
         else:
@@ -375,6 +379,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--encode-passages", type=int, default=1000)
     parser.add_argument("--skip-encode", action="store_true")
+    parser.add_argument("--exact-scan", action="store_true", help="score every row (no coarse scan), for comparison")
     parser.add_argument("--rebuild", action="store_true", help="rebuild stores that already exist")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
@@ -395,7 +400,7 @@ def main() -> None:
         entry["index_refresh"], _, _ = run_phase(["_index", str(folder)])
         print(f"[{label(n)}] warm queries…", file=sys.stderr)
         entry["load_average_before"] = load_average()
-        query, _, rss = run_phase(["_query", str(folder), str(args.queries)])
+        query, _, rss = run_phase(["_query", str(folder), str(args.queries), *(["exact"] if args.exact_scan else [])])
         entry.update({"query": query, "query_peak_rss_mb": round(rss), "queries": args.queries})
         print(f"[{label(n)}] cold starts…", file=sys.stderr)
         entry["cold_start_s"] = cold_start(folder)

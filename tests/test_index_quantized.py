@@ -215,3 +215,24 @@ def test_the_coarse_scan_imports_no_torch() -> None:
                          env={"PYTHONPATH": str(src), "PATH": "/usr/bin:/bin"})
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "[]"
+
+
+def test_a_pickled_codes_file_is_never_run_and_doctor_rebuilds_the_codes(store, settings, tmp_path) -> None:  # noqa: ANN001
+    from rppsearch.doctor import run_doctor
+    from test_security import poisoned_npy
+
+    add_docs(store, _docs(8))
+    vindex.embed_missing(store, settings)
+    vindex.refresh_index(store, settings)
+    marker = tmp_path / "pwned"
+    poisoned_npy(settings.vectors_dir / quantized.CODES_FILE, marker)
+    vindex._LOADED.clear()  # noqa: SLF001
+    assert vindex.load_index(settings).codes is None  # refused, the exact scan serves
+    report = run_doctor(settings=settings, quick=True)
+    found = {f.check: f.message for f in report.problems}  # (tags: this store was never tagged)
+    assert "sign codes" in found["vectors:index"]
+    repaired = run_doctor(settings=settings, quick=True, repair=True)
+    assert not marker.exists()
+    assert "vectors:index" not in {f.check for f in run_doctor(settings=settings, quick=True).problems}
+    vindex._LOADED.clear()  # noqa: SLF001
+    assert vindex.load_index(settings).codes is not None
