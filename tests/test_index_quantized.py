@@ -173,6 +173,20 @@ def test_an_index_without_codes_serves_exactly_and_is_refreshed_to_add_them(stor
     assert vindex.refresh_index(store, settings)["status"] == "fresh"
 
 
+def test_codes_that_disagree_with_the_matrix_are_a_doctor_problem(store, settings) -> None:  # noqa: ANN001
+    from rppsearch.doctor import run_doctor
+
+    add_docs(store, _docs(8))
+    vindex.embed_missing(store, settings)
+    vindex.refresh_index(store, settings)
+    path = settings.vectors_dir / quantized.CODES_FILE
+    np.save(path, ~np.load(path))  # every bit flipped: the coarse scan would pick the worst rows
+    finding = next(f for f in run_doctor(settings=settings, quick=True).findings if f.check == "vectors:index")
+    assert finding.status == "problem" and "do not match" in finding.message
+    run_doctor(settings=settings, quick=True, repair=True)
+    assert np.array_equal(np.load(path), quantized.build_codes(np.load(settings.vectors_dir / "vectors.npy")))
+
+
 def test_codes_that_do_not_fit_the_manifest_are_not_used(store, settings) -> None:  # noqa: ANN001
     add_docs(store, _docs(8))
     vindex.embed_missing(store, settings)
@@ -228,11 +242,11 @@ def test_a_pickled_codes_file_is_never_run_and_doctor_rebuilds_the_codes(store, 
     poisoned_npy(settings.vectors_dir / quantized.CODES_FILE, marker)
     vindex._LOADED.clear()  # noqa: SLF001
     assert vindex.load_index(settings).codes is None  # refused, the exact scan serves
-    report = run_doctor(settings=settings, quick=True)
-    found = {f.check: f.message for f in report.problems}  # (tags: this store was never tagged)
-    assert "sign codes" in found["vectors:index"]
-    repaired = run_doctor(settings=settings, quick=True, repair=True)
+    finding = next(f for f in run_doctor(settings=settings, quick=True).findings if f.check == "vectors:index")
+    assert finding.status == "warning" and "sign codes" in finding.message  # slower, not wrong
+    run_doctor(settings=settings, quick=True, repair=True)
     assert not marker.exists()
-    assert "vectors:index" not in {f.check for f in run_doctor(settings=settings, quick=True).problems}
+    finding = next(f for f in run_doctor(settings=settings, quick=True).findings if f.check == "vectors:index")
+    assert finding.status == "ok"
     vindex._LOADED.clear()  # noqa: SLF001
     assert vindex.load_index(settings).codes is not None
