@@ -77,6 +77,20 @@ def test_coarse_scan_finds_the_exact_top_results(clustered: np.ndarray) -> None:
     assert np.mean(recall100) >= 0.98
 
 
+def test_document_rankings_scan_every_row_when_the_candidates_span_too_few_documents(clustered: np.ndarray) -> None:
+    index = _index(clustered)  # ten passages a document
+    q = _queries(clustered, 1)[0]
+    coarse = index.scores(q, depth=200, documents=True)
+    assert not np.isfinite(coarse).all()  # 3,200 candidates span at least 200 documents here
+    assert len(np.unique(index.docs[np.isfinite(coarse)])) >= 200
+    long_docs = vindex.VectorIndex(  # 2,000 passages a document: no 30 documents among any candidates
+        folder=Path("."), manifest={}, pks=index.pks, docs=np.arange(len(clustered)) // 2000,
+        matrix=clustered, codes=index.codes,
+    )
+    assert np.isfinite(long_docs.scores(q, depth=30, documents=True)).all()
+    assert not np.isfinite(long_docs.scores(q, depth=30)).all()  # passages: the coarse scan serves
+
+
 def test_small_indexes_and_deep_rankings_scan_every_row(clustered: np.ndarray) -> None:
     small = _index(clustered[: quantized.MIN_ROWS - 1])
     q = _queries(clustered, 1)[0]

@@ -331,17 +331,22 @@ class VectorIndex:
         """The mean of the given rows' vectors (float32, not normalised)."""
         return np.asarray(self.matrix[np.asarray(rows, dtype=np.int64)].mean(axis=0), dtype=np.float32)
 
-    def scores(self, query: np.ndarray, mask: np.ndarray | None = None, *, depth: int | None = None) -> np.ndarray:
+    def scores(
+        self, query: np.ndarray, mask: np.ndarray | None = None, *, depth: int | None = None, documents: bool = False
+    ) -> np.ndarray:
         """Cosine scores of every row (-inf where `mask` is False).
 
-        With `depth` (the caller ranks no more than the best `depth` passages or documents),
-        rows the coarse scan leaves out score -inf too: on an index of at least
-        `quantized.MIN_ROWS` rows with codes, only `quantized.candidate_count(depth)` candidates
-        (or every allowed row, when the mask allows no more) are scored, exactly.
+        With `depth` (the caller ranks no more than the best `depth` passages, or with
+        `documents` documents), rows the coarse scan leaves out score -inf too: on an index of at
+        least `quantized.MIN_ROWS` rows with codes, only `quantized.candidate_count(depth)`
+        candidates (or every allowed row, when the mask allows no more) are scored, exactly. For
+        documents, every row is scored when the candidates span fewer than `depth` documents.
         """
         q = np.ascontiguousarray(query, dtype=np.float32)
         allowed = None if mask is None else np.asarray(mask, dtype=bool)
         rows = self._candidates(q, allowed, depth)
+        if rows is not None and documents and len(np.unique(self.docs[rows])) < (depth or 0):
+            rows = None  # too few documents among the candidates to rank `depth` of them
         if rows is None:
             scores = self.matrix @ q
             if allowed is not None:
