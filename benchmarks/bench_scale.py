@@ -179,9 +179,25 @@ def phase_build(n: int, folder: Path) -> dict[str, Any]:
     }
 
 
-def phase_query(folder: Path, modes: list[str], n_queries: int) -> dict[str, Any]:
-    """Warm latencies per mode, in one process, after a warm-up; the query encoding included."""
+def phase_index(folder: Path) -> dict[str, Any]:
+    """Bring the vectors index up to date (a store built by an earlier version gets its sign codes)."""
     from rppsearch.config import PACKAGED_MODEL, Settings  # noqa: PLC0415
+    from rppsearch.index.vectors import refresh_index  # noqa: PLC0415
+    from rppsearch.store import Store  # noqa: PLC0415
+
+    settings = Settings(index_dir=folder, embedding_model=PACKAGED_MODEL)
+    with Store.open(settings.db_path) as store:
+        return refresh_index(store, settings)
+
+
+def phase_query(folder: Path, modes: list[str], n_queries: int, *, exact: bool = False) -> dict[str, Any]:
+    """Warm latencies per mode, in one process, after a warm-up; the query encoding included.
+    `exact`: every row scored (the scan before the coarse one), for comparison."""
+    from rppsearch.config import PACKAGED_MODEL, Settings  # noqa: PLC0415
+    from rppsearch.index import quantized  # noqa: PLC0415
+
+    if exact:
+        quantized.MIN_ROWS = 2**62
     from rppsearch import search as search_mod  # noqa: PLC0415
     from rppsearch.search import Filters, search  # noqa: PLC0415
     from rppsearch.store import Store  # noqa: PLC0415
@@ -210,6 +226,10 @@ def phase_query(folder: Path, modes: list[str], n_queries: int) -> dict[str, Any
                 "p95_ms": round(times[int(0.95 * (len(times) - 1))], 2),
                 "mean_ms": round(statistics.fmean(times), 2),
             }
+    from rppsearch.index.vectors import load_index  # noqa: PLC0415
+
+    index = load_index(settings)  # which scan served: the coarse one needs codes and enough rows
+    out["vector_scan"] = "coarse+rescore" if index.codes is not None and index.count >= quantized.MIN_ROWS else "exact"
     return out
 
 
@@ -343,8 +363,10 @@ def main() -> None:
         phase = sys.argv[1]
         if phase == "_build":
             result = phase_build(int(sys.argv[2]), Path(sys.argv[3]))
+        elif phase == "_index":
+            result = phase_index(Path(sys.argv[2]))
         elif phase == "_query":
-            result = phase_query(Path(sys.argv[2]), ["bm25", "semantic", "hybrid"], int(sys.argv[3]))
+            result = phase_query(Path(sys.argv[2]), ["bm25", "semantic", "hybrid"], int(sys.argv[3]), exact="exact" in sys.argv[4:])
         elif phase == "_encode":
             result = phase_encode(int(sys.argv[2]))
         else:
@@ -357,6 +379,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--encode-passages", type=int, default=1000)
     parser.add_argument("--skip-encode", action="store_true")
+    parser.add_argument("--exact-scan", action="store_true", help="score every row (no coarse scan), for comparison")
     parser.add_argument("--rebuild", action="store_true", help="rebuild stores that already exist")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
@@ -374,9 +397,10 @@ def main() -> None:
             print(f"[{label(n)}] building store, FTS5 and vectors index…", file=sys.stderr)
             build, wall, rss = run_phase(["_build", str(n), str(folder)])
             entry.update({"passages": n, "build": build, "build_wall_s": round(wall, 1), "build_peak_rss_mb": round(rss)})
+        entry["index_refresh"], _, _ = run_phase(["_index", str(folder)])
         print(f"[{label(n)}] warm queries…", file=sys.stderr)
         entry["load_average_before"] = load_average()
-        query, _, rss = run_phase(["_query", str(folder), str(args.queries)])
+        query, _, rss = run_phase(["_query", str(folder), str(args.queries), *(["exact"] if args.exact_scan else [])])
         entry.update({"query": query, "query_peak_rss_mb": round(rss), "queries": args.queries})
         print(f"[{label(n)}] cold starts…", file=sys.stderr)
         entry["cold_start_s"] = cold_start(folder)

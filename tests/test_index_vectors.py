@@ -274,7 +274,7 @@ class _Killed(Exception):
     pass
 
 
-@pytest.mark.parametrize("killed_at", ["pks.npy", "vectors.npy", "docs.npy", "manifest.json"])
+@pytest.mark.parametrize("killed_at", ["pks.npy", "vectors.npy", "docs.npy", "codes.npy", "manifest.json"])
 def test_a_refresh_killed_between_its_files_is_never_taken_for_whole(store, settings, killed_at, monkeypatch) -> None:  # noqa: ANN001
     add_docs(store, _docs("a", 6))
     vindex.embed_missing(store, settings)

@@ -196,7 +196,8 @@ def _semantic(
         if mask is None:
             mask = np.ones(index.count, dtype=bool)
         mask[index.rows_for_pks(exclude)] = False
-    scores = index.scores(query_vector, mask)
+    # on a large index a coarse scan picks the rows to score (every row when it cannot serve)
+    scores = index.scores(query_vector, mask, depth=depth, documents=by == "document")
     if by == "passage":
         return _Ranked(passages=index.top_passages(scores, depth))
     return _Ranked(documents=index.top_documents(scores, depth), passages=index.top_passages(scores, top_passages))

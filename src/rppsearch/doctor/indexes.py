@@ -52,6 +52,9 @@ class IndexChecks(DoctorBase):
         differ = self._index_rows_differ(matrix, pks)
         if differ:
             return problem(f"{differ} rows of the vectors index differ from passage_vectors")
+        status, message = self._codes_state(folder, manifest, matrix)
+        if status:
+            return Finding("vectors:index", status, message, action="rebuild it from the store", fix=fix)
         return ok("vectors:index", f"vectors index matches the store ({len(pks)} rows, {manifest.get('model')})", len(pks))
 
     def check_lexical_index(self) -> Finding:
@@ -88,6 +91,23 @@ class IndexChecks(DoctorBase):
             "lexical:index", "warning", f"{reason} (BM25 falls back to SQLite FTS5 meanwhile)",
             action="refresh it from the store", fix=fix,
         )
+
+    @staticmethod
+    def _codes_state(folder, manifest, matrix: np.ndarray) -> tuple[str, str]:  # noqa: ANN001
+        """("warning" or "problem", what is wrong) with the index's sign codes (the coarse scan's),
+        or ("", ""). Missing codes only slow searches down (every row is scanned); codes that
+        disagree with the matrix would pick the wrong candidates."""
+        from ..index import quantized  # noqa: PLC0415
+
+        found = quantized.read_codes(folder, manifest)
+        if found is None:
+            return "warning", (
+                "vectors index has no usable sign codes (written by an earlier version?): "
+                "searches scan every row meanwhile (slower on large stores, same results)"
+            )
+        if not np.array_equal(found, quantized.build_codes(matrix)):
+            return "problem", "the vectors index's sign codes do not match its matrix"
+        return "", ""
 
     def _index_rows_differ(self, matrix: np.ndarray, pks: np.ndarray) -> int:
         from ..store import vectors as vstore  # noqa: PLC0415

@@ -1,9 +1,10 @@
 """Dense vectors: encode what is missing into the store, and serve a memory-mapped matrix.
 
 `indexes/vectors/` holds `vectors.npy` (float16, one row per passage, ordered by passage pk),
-`pks.npy` (int64 passage pks), `docs.npy` (int64 document pks) and `manifest.json` (store schema
-version, passages generation, encoder fingerprint, dim, count, hashes). Every file is written
-to a temp path and renamed into place, the manifest last. The matrix is always derived from
+`pks.npy` (int64 passage pks), `docs.npy` (int64 document pks), the sign codes of a coarse scan
+(`codes.npy`: `index/quantized.py`) and `manifest.json` (store schema version,
+passages generation, encoder fingerprint, dim, count, hashes). Every file is written to a temp
+path and renamed into place, the manifest last. The matrix is always derived from
 `passage_vectors`, so it can be rebuilt at any time without re-encoding.
 """
 
@@ -26,6 +27,7 @@ from ..progress import ProgressFactory, no_progress
 from ..store import Store
 from ..store import vectors as vstore
 from ..store.documents import VECTORS_REWRITTEN
+from . import quantized
 from .manifest import atomic_path, index_lock, now_iso, read_manifest, store_mismatch, write_manifest
 
 
@@ -166,7 +168,7 @@ def refresh_index(
     folder = settings.vectors_dir
     model = fingerprint or current_fingerprint(settings)
     old = read_manifest(folder)
-    if not force and _state(folder, old, store, model) is None:
+    if not force and _state(folder, old, store, model) is None and _codes_current(folder, old):
         return {"status": "fresh", "count": old.get("count", 0)}
     with index_lock(folder):
         return _refresh_locked(store, settings, force=force, model=model, start=start)
@@ -176,7 +178,7 @@ def _refresh_locked(store: Store, settings: Settings, *, force: bool, model: str
     """refresh_index's work, holding the folder's lock (re-checked: another writer may have just done it)."""
     folder = settings.vectors_dir
     old = read_manifest(folder)
-    if not force and _state(folder, old, store, model) is None:
+    if not force and _state(folder, old, store, model) is None and _codes_current(folder, old):
         return {"status": "fresh", "count": old.get("count", 0)}
     store_id = vstore.store_identity(store, create=True)
     generation = store.passages_generation()
@@ -224,11 +226,15 @@ def _refresh_locked(store: Store, settings: Settings, *, force: bool, model: str
             rows = fresh_rows[i : i + 20_000]
             out[rows] = vstore.get_vectors(store, pks[rows].tolist(), model=model, dim=dim)
         out.flush()
+        codes = quantized.build_codes(out)
         del out
     old_matrix = None
     with atomic_path(folder / DOCS_FILE) as tmp:
         with open(tmp, "wb") as handle:
             np.save(handle, docs)
+    with atomic_path(folder / quantized.CODES_FILE) as tmp:
+        with open(tmp, "wb") as handle:
+            np.save(handle, codes)
     manifest = {
         "kind": "vectors",
         "format": FORMAT,
@@ -246,6 +252,7 @@ def _refresh_locked(store: Store, settings: Settings, *, force: bool, model: str
         "count": int(len(pks)),
         "missing": int(total_passages - len(pks)),
         "pks_sha256": _pks_digest(pks),
+        "codes": quantized.CODES_KIND,
         "created": now_iso(),
     }
     write_manifest(folder, manifest)
@@ -260,6 +267,12 @@ def _refresh_locked(store: Store, settings: Settings, *, force: bool, model: str
     }
 
 
+def _codes_current(folder: Path, manifest: dict[str, Any] | None) -> bool:
+    """Whether the index names this version's sign codes and has their files (an index written by
+    an earlier version is served by the exact scan, and refreshed to add them)."""
+    return bool(manifest) and manifest.get("codes") == quantized.CODES_KIND and (folder / quantized.CODES_FILE).exists()
+
+
 def _store_dim(store: Store, model: str, pks: np.ndarray, settings: Settings) -> int:
     if len(pks):
         return int(vstore.get_vectors(store, [int(pks[0])], model=model).shape[1])
@@ -272,7 +285,9 @@ class VectorIndex:
     """A loaded vectors index with helpers for top-k and per-document maxima, in numpy.
 
     The float16 file is widened to float32 once per process: numpy's float32 matrix-vector
-    product (BLAS) is the fast one, and neither torch nor any model is needed to scan.
+    product (BLAS) is the fast one, and neither torch nor any model is needed to scan. On a
+    large index with sign codes, a ranking that needs only its best `depth` rows scores the
+    coarse scan's candidates alone (`scores(..., depth=)`).
     """
 
     folder: Path
@@ -280,6 +295,8 @@ class VectorIndex:
     pks: np.ndarray
     docs: np.ndarray
     matrix: np.ndarray  # (n, dim) float32
+    codes: np.ndarray | None = field(default=None, repr=False)  # (words, n) uint64 sign codes
+    _ones: np.ndarray | None = field(default=None, repr=False)
     _doc_groups: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     @property
@@ -318,13 +335,43 @@ class VectorIndex:
         """The mean of the given rows' vectors (float32, not normalised)."""
         return np.asarray(self.matrix[np.asarray(rows, dtype=np.int64)].mean(axis=0), dtype=np.float32)
 
-    def scores(self, query: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
-        """Cosine scores of every row (-inf where `mask` is False)."""
+    def scores(
+        self, query: np.ndarray, mask: np.ndarray | None = None, *, depth: int | None = None, documents: bool = False
+    ) -> np.ndarray:
+        """Cosine scores of every row (-inf where `mask` is False).
+
+        With `depth` (the caller ranks no more than the best `depth` passages, or with
+        `documents` documents), rows the coarse scan leaves out score -inf too: on an index of at
+        least `quantized.MIN_ROWS` rows with codes, only `quantized.candidate_count(depth)`
+        candidates (or every allowed row, when the mask allows no more) are scored, exactly. For
+        documents, every row is scored when the candidates span fewer than `depth` documents.
+        """
         q = np.ascontiguousarray(query, dtype=np.float32)
-        scores = self.matrix @ q
-        if mask is not None:
-            scores[~np.asarray(mask, dtype=bool)] = -np.inf
+        allowed = None if mask is None else np.asarray(mask, dtype=bool)
+        rows = self._candidates(q, allowed, depth)
+        if rows is not None and documents and len(np.unique(self.docs[rows])) < (depth or 0):
+            rows = None  # too few documents among the candidates to rank `depth` of them
+        if rows is None:
+            scores = self.matrix @ q
+            if allowed is not None:
+                scores[~allowed] = -np.inf
+            return scores
+        scores = np.full(self.count, -np.inf, dtype=np.float32)
+        scores[rows] = self.matrix[rows] @ q
         return scores
+
+    def _candidates(self, q: np.ndarray, allowed: np.ndarray | None, depth: int | None) -> np.ndarray | None:
+        """Rows to score for the best `depth`; None when the exact scan of every row serves."""
+        if depth is None or self.codes is None or self.count < quantized.MIN_ROWS:
+            return None
+        want = quantized.candidate_count(depth)
+        if want * 4 > self.count:
+            return None
+        if allowed is not None and int(np.count_nonzero(allowed)) <= want:
+            return np.flatnonzero(allowed)
+        if self._ones is None:
+            self._ones = quantized.row_ones(self.codes)
+        return quantized.candidates(self.codes, self._ones, q, want, allowed)
 
     def top_passages(self, scores: np.ndarray, k: int) -> list[tuple[int, float]]:
         """(passage pk, score) of the best `k` finite scores."""
@@ -409,8 +456,9 @@ def load_index(settings: Settings) -> VectorIndex:
         raise IndexStateError(f"no vectors index at {folder}", hint="run `rpp build`")
     pks, docs, matrix = read_index_files(folder, manifest, mmap_mode="r")
     count = manifest.get("count")
-    dense = matrix.astype(np.float32) if count else np.zeros((0, int(manifest.get("dim") or 1)), dtype=np.float32)
-    index = VectorIndex(folder=folder, manifest=manifest, pks=pks, docs=docs, matrix=dense)
+    dense = np.array(matrix, dtype=np.float32) if count else np.zeros((0, int(manifest.get("dim") or 1)), dtype=np.float32)
+    codes = quantized.read_codes(folder, manifest)
+    index = VectorIndex(folder=folder, manifest=manifest, pks=pks, docs=docs, matrix=dense, codes=codes)
     _LOADED[str(folder)] = (key, index)
     return index
 
