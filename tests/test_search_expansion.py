@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from rppsearch.config import Settings
 from rppsearch.expansion import expansion_terms
-from rppsearch.index.bm25 import refresh_lexical
-from rppsearch.index.vectors import embed_missing, refresh_index
 from rppsearch.search import search_page
-from test_search_support import Doc, add_docs
+from test_search_support import Doc, add_docs, index_all
 
 
 def test_expansion_prefers_words_the_feedback_shares_and_the_collection_lacks() -> None:
@@ -39,11 +36,7 @@ def feedback_corpus(store):  # noqa: ANN001, ANN201
         Doc(id="noise3", title="E", passages=["budget offices track spending across the district"]),
     ]
     add_docs(store, docs)
-    settings = Settings(index_dir=store.path.parent, embedding_model="fake")
-    embed_missing(store, settings)
-    refresh_index(store, settings)
-    refresh_lexical(store, settings)
-    return store, settings
+    return store, index_all(store)
 
 
 def _lexical_ids(page) -> set[str]:  # noqa: ANN001

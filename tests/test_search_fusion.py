@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rppsearch.config import Settings
-from rppsearch.index.vectors import embed_missing, refresh_index
-from rppsearch.index.bm25 import refresh_lexical
 from rppsearch.search import _Allowed, _bm25, _Lexical, _open_vectors, _semantic, convex_fuse, encode_query, rrf_fuse, search
-from test_search_support import Doc, add_docs
+from test_search_support import Doc, add_docs, index_all
 
 
 def test_rrf_against_a_hand_computed_example() -> None:
@@ -48,11 +45,7 @@ def small(store):  # noqa: ANN001, ANN201
         )
     ]
     add_docs(store, docs)
-    settings = Settings(index_dir=store.path.parent, embedding_model="fake")
-    embed_missing(store, settings)
-    refresh_index(store, settings)
-    refresh_lexical(store, settings)
-    return store, settings
+    return store, index_all(store)
 
 
 @pytest.mark.parametrize("by", ["passage", "document"])

@@ -96,21 +96,26 @@ def tag_passage(store: Store, passage_id: str, dimension: str, *, score: float, 
         )
 
 
-def indexed_store(index_dir, docs: Sequence[Doc], *, lexical: str, before_index=None):  # noqa: ANN001, ANN201
-    """A store at `index_dir` holding `docs`, encoded with the fake model and indexed; with
-    `lexical="tantivy"` the tantivy index is built too (else searches use FTS5). `before_index`
-    runs on the store first (tags, say). Returns (store, settings)."""
+def index_all(store: Store, *, lexical: str = "tantivy"):  # noqa: ANN201
+    """Encode `store`'s passages with the fake model and build its vectors index, and with
+    `lexical="tantivy"` its tantivy index too (else searches use FTS5). Returns the settings."""
     from rppsearch.config import Settings  # noqa: PLC0415
     from rppsearch.index.bm25 import refresh_lexical  # noqa: PLC0415
     from rppsearch.index.vectors import embed_missing, refresh_index  # noqa: PLC0415
 
-    store = Store.open(index_dir / "rpp.db")
-    add_docs(store, docs)
-    if before_index is not None:
-        before_index(store)
-    settings = Settings(index_dir=index_dir, embedding_model="fake")
+    settings = Settings(index_dir=store.path.parent, embedding_model="fake")
     embed_missing(store, settings)
     refresh_index(store, settings)
     if lexical == "tantivy":
         refresh_lexical(store, settings)
-    return store, settings
+    return settings
+
+
+def indexed_store(index_dir, docs: Sequence[Doc], *, lexical: str, before_index=None):  # noqa: ANN001, ANN201
+    """A store at `index_dir` holding `docs`, encoded with the fake model and indexed
+    (`index_all`). `before_index` runs on the store first (tags, say). Returns (store, settings)."""
+    store = Store.open(index_dir / "rpp.db")
+    add_docs(store, docs)
+    if before_index is not None:
+        before_index(store)
+    return store, index_all(store, lexical=lexical)
