@@ -3,13 +3,23 @@
 Each row: id, kind (lexical: shares its key words with the answers; paraphrase: says it in
 other words), the question, and graded judgments (2 answers it, 1 on topic or partly) on
 documents named `corpus/FILE`, `domain/FILE` or `seeds/FILE`. Written by hand for rppsearch
-(not taken from any of the documents); judgments were completed by pooling: every unjudged
-document in any mode's top 10 was read and graded.
+(not taken from any of the documents). Judgments were completed by pooling twice:
+- first round (POOLED below): documents in some mode's top 10 that were not judged when the
+  question was written, read and graded; only the positive grades were kept, so a document
+  judged 0 then could not be told from one never read;
+- second round (pooled.jsonl beside this file, 2026-12): for every question, each document in the
+  top 10 of bm25, semantic, hybrid or hybrid with expansion (by document) that had no judgment
+  was shown to an assessor by its title, opening words and its two best passages for the
+  question, in a shuffled order, without the system or rank that found it, and graded 0, 1 or 2
+  with a reason. Every grade is kept there, zeros included, so a later round knows what was read.
+  The questions and earlier judgments were not changed; `--first-round-only` writes the judgments
+  as they were before this round (queries-first-round.jsonl), for comparison.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 C = "corpus/"
@@ -281,11 +291,26 @@ POOLED = {
 }
 
 
+def second_round() -> dict[str, dict[str, int]]:
+    """The second pooling round's grades: {question id: {document: grade}} (zeros included)."""
+    path = Path(__file__).with_name("pooled.jsonl")
+    rounds: dict[str, dict[str, int]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines() if path.exists() else []:
+        if line.strip():
+            row = json.loads(line)
+            rounds.setdefault(row["id"], {})[row["doc"]] = int(row["grade"])
+    return rounds
+
+
 def main() -> None:
-    out = Path(__file__).with_name("queries.jsonl")
+    first_only = "--first-round-only" in sys.argv[1:]
+    out = Path(__file__).with_name("queries-first-round.jsonl" if first_only else "queries.jsonl")
+    pooled = {} if first_only else second_round()
     lines = []
     for n, (kind, text, judgments) in enumerate(QUERIES, start=1):
         judgments = {**{key: 1 for key in POOLED.get(n, [])}, **judgments}
+        extra = pooled.get(f"q{n:02d}", {})
+        judgments.update({doc: grade for doc, grade in extra.items() if grade > 0 and doc not in judgments})
         lines.append(json.dumps({"id": f"q{n:02d}", "kind": kind, "query": text, "judgments": judgments}))
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"{len(QUERIES)} queries, {sum(k == P for k, *_ in QUERIES)} paraphrases -> {out}")
