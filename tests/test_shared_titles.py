@@ -305,3 +305,18 @@ def test_a_subtitle_line_is_joined_to_a_short_title(store: Store, tmp_path: Path
     (corpus / "page.txt").write_text(text, encoding="utf-8")
     ingest_paths(store, [corpus])
     assert store.conn.execute("SELECT title FROM documents").fetchone()[0] == title
+
+
+def test_telling_apart_a_title_thousands_of_documents_share_takes_linear_time() -> None:
+    """The corpus step runs after every `rpp add`: a title shared by many documents (a site's
+    generic page title) must not cost time growing with the square of their number."""
+    import time
+
+    n = 12_000
+    rows = [{"id": f"d{i}", "title": "Home", "source": "document",
+             "distinctions": [f"Section {i % 40}", f"“Opening words of page number {i}…”"]} for i in range(n)]
+    start = time.perf_counter()
+    decided = tell_apart(rows)
+    assert time.perf_counter() - start < 5.0
+    assert decided["d7"]["title"] == "Home — “Opening words of page number 7…”"  # the section heads are shared
+    assert len({d["title"] for d in decided.values()}) == n

@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from typing import Any
 
@@ -196,11 +196,10 @@ def _chosen_parts(group: list[dict[str, Any]]) -> dict[str, str | None]:
     """Each document's first distinction that no other document of the group has (None when
     every one of its distinctions is another's too: their texts open alike)."""
     keys = {r["id"]: {title_key(d) for d in r["distinctions"]} for r in group}
-    out: dict[str, str | None] = {}
-    for row in group:
-        others = set().union(*(k for doc_id, k in keys.items() if doc_id != row["id"]))
-        out[row["id"]] = next((d for d in row["distinctions"] if title_key(d) not in others), None)
-    return out
+    # how many documents of the group have each distinction: 1 is this one alone (counted, not
+    # a union of the others' per document, which grew with the square of the group's size)
+    held = Counter(k for found in keys.values() for k in found)
+    return {row["id"]: next((d for d in row["distinctions"] if held[title_key(d)] == 1), None) for row in group}
 
 
 def tell_apart(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
