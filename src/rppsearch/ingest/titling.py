@@ -256,10 +256,17 @@ def _base(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def tell_apart_shared_titles(store: Any) -> list[tuple[str, str]]:
-    """Run the corpus step on the store and write what changed (in one transaction).
-    Returns (path, line) for each document whose title changed: told apart from others that
-    share its title, or given its title back when it no longer shares it. Only documents in a
-    shared title or told apart before are read beyond their title."""
+    """Run the corpus step on the store and write what changed, reading and writing in one
+    transaction (another process's edit or ingest cannot slip in between and be overwritten
+    by a decision made without it). Returns (path, line) for each document whose title
+    changed: told apart from others that share its title, or given its title back when it no
+    longer shares it. Only documents in a shared title or told apart before are read beyond
+    their title."""
+    with store.transaction():
+        return _tell_apart_in_transaction(store)
+
+
+def _tell_apart_in_transaction(store: Any) -> list[tuple[str, str]]:
     from ..store import documents as docstore  # noqa: PLC0415
 
     rows = [_base(r) for r in docstore.title_rows(store)]
@@ -281,22 +288,21 @@ def tell_apart_shared_titles(store: Any) -> list[tuple[str, str]]:
         row["distinctions"] = found
     decided = tell_apart(involved)
     warnings: list[tuple[str, str]] = []
-    with store.transaction():
-        for row in involved:
-            new, detail = decided[row["id"]], details[row["id"]]
-            old_extra, old_sources = _load(detail["metadata"], {}), _load(detail["metadata_sources"], {})
-            extra = {k: v for k, v in old_extra.items() if k != "shared_title"}
-            if new["shared"]:
-                extra["shared_title"] = new["shared"]
-            source = row["stored_source"] if new["source"] == "record" else new["source"]
-            sources = {**old_sources, "title": source}
-            if new["title"] == row["stored_title"] and extra == old_extra and sources == old_sources:
-                continue
-            docstore.retitle_document(store, row["id"], title=new["title"], sources=sources, extra=extra)
-            if new["title"] != row["stored_title"]:
-                line = (f"{new['shared']['warning']}: “{new['title']}”" if new["shared"]
-                        else f"no longer shares its title; titled “{new['title']}” again")
-                warnings.append((detail["path"], line))
+    for row in involved:
+        new, detail = decided[row["id"]], details[row["id"]]
+        old_extra, old_sources = _load(detail["metadata"], {}), _load(detail["metadata_sources"], {})
+        extra = {k: v for k, v in old_extra.items() if k != "shared_title"}
+        if new["shared"]:
+            extra["shared_title"] = new["shared"]
+        source = row["stored_source"] if new["source"] == "record" else new["source"]
+        sources = {**old_sources, "title": source}
+        if new["title"] == row["stored_title"] and extra == old_extra and sources == old_sources:
+            continue
+        docstore.retitle_document(store, row["id"], title=new["title"], sources=sources, extra=extra)
+        if new["title"] != row["stored_title"]:
+            line = (f"{new['shared']['warning']}: “{new['title']}”" if new["shared"]
+                    else f"no longer shares its title; titled “{new['title']}” again")
+            warnings.append((detail["path"], line))
     return warnings
 
 
