@@ -74,3 +74,17 @@ def test_a_data_table_is_read_row_by_row_once(tmp_path):
     texts = [b.text for b in blocks]
     assert "District | Visitors" in texts and "Highline | 40" in texts and "Denver | 25" in texts
     assert sum("Highline" in t for t in texts) == 1
+
+
+def test_text_after_an_empty_block_element_is_kept_as_separate_words(tmp_path):
+    """An empty <div> or <p> between two runs of text (a spacer) shows a line break: removing
+    it must not glue the last word before it to the first word after it ("termPrincipals")."""
+    body = ('<article><h1>Coaching principals</h1><div class="entry-content"><p>Leaders of the district met '
+            "every week with their principals to look at the work of schools, and the central office changed.</p>"
+            "<div>Coaches observed classrooms with principals during the spring term<div></div>"
+            "Principals then gave feedback to teachers about instruction in every school.</div>"
+            "<p>The central office changed how it answered their requests for help over the year and the next.</p>"
+            "</div></article>")
+    text = "\n".join(b.text for b in _read(tmp_path, body))
+    assert "Principals then gave feedback" in text
+    assert "termPrincipals" not in text and "spring term" in text

@@ -264,3 +264,20 @@ def test_a_pickled_codes_file_is_never_run_and_doctor_rebuilds_the_codes(store, 
     assert finding.status == "ok"
     vindex._LOADED.clear()  # noqa: SLF001
     assert vindex.load_index(settings).codes is not None
+
+
+def _unpacked_scores(rows: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """The coarse score by its definition: the 4-bit query over each row's sign bits."""
+    signs = rows > rows.astype(np.float64).mean(axis=0).astype(np.float32)
+    _, low, step = quantized.query_planes(q)
+    return signs.astype(np.float64) @ (low + step * np.rint((q - low) / step))
+
+
+def test_the_coarse_scan_runs_on_numpy_1_26_without_bitwise_count(clustered: np.ndarray, monkeypatch) -> None:  # noqa: ANN001
+    """pyproject allows numpy 1.26, which has no np.bitwise_count: a search on a large index
+    must not fail there with AttributeError."""
+    rows, q = clustered[:3000], _queries(clustered, 1, seed=4)[0]
+    codes = quantized.build_codes(rows)
+    monkeypatch.delattr(np, "bitwise_count", raising=False)
+    got = quantized.coarse_scores(codes, quantized.row_ones(codes), q)
+    assert np.allclose(got, _unpacked_scores(rows, q), atol=1e-3)

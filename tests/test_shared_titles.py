@@ -305,3 +305,60 @@ def test_a_subtitle_line_is_joined_to_a_short_title(store: Store, tmp_path: Path
     (corpus / "page.txt").write_text(text, encoding="utf-8")
     ingest_paths(store, [corpus])
     assert store.conn.execute("SELECT title FROM documents").fetchone()[0] == title
+
+
+def test_telling_apart_a_title_thousands_of_documents_share_takes_linear_time() -> None:
+    """The corpus step runs after every `rpp add`: a title shared by many documents (a site's
+    generic page title) must not cost time growing with the square of their number."""
+    import time
+
+    n = 12_000
+    rows = [{"id": f"d{i}", "title": "Home", "source": "document",
+             "distinctions": [f"Section {i % 40}", f"“Opening words of page number {i}…”"]} for i in range(n)]
+    start = time.perf_counter()
+    decided = tell_apart(rows)
+    assert time.perf_counter() - start < 5.0
+    assert decided["d7"]["title"] == "Home — “Opening words of page number 7…”"  # the section heads are shared
+    assert len({d["title"] for d in decided.values()}) == n
+
+
+def test_an_edit_another_process_commits_while_titles_are_told_apart_is_not_lost(
+    store: Store, chapters: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The corpus step reads who shares a title, then writes: another process's `rpp edit`
+    committed between the two must not be overwritten by the step's stale decision (it either
+    waits for the step, or the step sees it)."""
+    import sqlite3
+
+    from rppsearch.ingest import titling
+    from rppsearch.store import documents as docstore
+
+    ingest_paths(store, [chapters])
+    told_apart = _rows(store)["corpus-ch1"]["title"]
+    assert told_apart.startswith(REPORT + SEPARATOR)
+    # ch1 and ch2 will share the title again (their told-apart part is forgotten), so the step rewrites both
+    store.conn.execute("UPDATE documents SET title = ?, metadata = '{}' WHERE id IN ('corpus-ch1', 'corpus-ch2')", (REPORT,))
+    store.conn.commit()
+    details, path = docstore.title_details, store.conn.execute("PRAGMA database_list").fetchone()[2]
+    edited: list[bool] = []
+
+    def details_while_another_process_edits(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        other = sqlite3.connect(path, timeout=0.2)
+        try:
+            other.execute("UPDATE documents SET title = 'Chapter one, as the user named it', "
+                          "metadata_sources = json_set(metadata_sources, '$.title', 'user') WHERE id = 'corpus-ch1'")
+            other.commit()
+            edited.append(True)
+        except sqlite3.OperationalError:  # locked: the step holds the write lock while it decides
+            edited.append(False)
+        finally:
+            other.close()
+        return details(*args, **kwargs)
+
+    monkeypatch.setattr(docstore, "title_details", details_while_another_process_edits)
+    titling.tell_apart_shared_titles(store)
+    title = _rows(store)["corpus-ch1"]["title"]
+    if edited[0]:
+        assert title == "Chapter one, as the user named it"
+    else:
+        assert title.startswith(REPORT + SEPARATOR)

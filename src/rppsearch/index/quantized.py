@@ -35,6 +35,22 @@ _BLOCK = 32_768
 _SCAN_BLOCK = 8_192
 
 
+_POPCOUNT8 = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+
+
+def _bit_count(words: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Set bits of each uint64 (uint8): `np.bitwise_count` (numpy 2), else a byte table
+    (pyproject allows numpy 1.26, which lacks it)."""
+    count = getattr(np, "bitwise_count", None)
+    if count is not None:
+        return count(words) if out is None else count(words, out=out)
+    found = _POPCOUNT8[np.ascontiguousarray(words).view(np.uint8)].reshape(*words.shape, 8).sum(axis=-1, dtype=np.uint8)
+    if out is None:
+        return found
+    out[...] = found
+    return out
+
+
 def code_words(dim: int) -> int:
     """64-bit words in one row's code."""
     return (dim + 63) // 64
@@ -107,7 +123,7 @@ def coarse_scores(codes: np.ndarray, ones: np.ndarray, query: np.ndarray) -> np.
         total = np.zeros(width, dtype=np.uint16)
         for k, plane in enumerate(planes):
             np.bitwise_and(part, plane.reshape(-1, 1), out=t)
-            np.bitwise_count(t, out=c)
+            _bit_count(t, out=c)
             total += c.sum(axis=0, dtype=np.uint16) << k
         acc[start : start + width] = total
     return low * ones + step * acc.astype(np.float32)
@@ -115,7 +131,7 @@ def coarse_scores(codes: np.ndarray, ones: np.ndarray, query: np.ndarray) -> np.
 
 def row_ones(codes: np.ndarray) -> np.ndarray:
     """Set bits in each row's code: (rows,) float32."""
-    return np.bitwise_count(codes).sum(axis=0, dtype=np.uint16).astype(np.float32)
+    return _bit_count(codes).sum(axis=0, dtype=np.uint16).astype(np.float32)
 
 
 def candidate_count(depth: int) -> int:

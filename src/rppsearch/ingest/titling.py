@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from typing import Any
 
@@ -196,11 +196,10 @@ def _chosen_parts(group: list[dict[str, Any]]) -> dict[str, str | None]:
     """Each document's first distinction that no other document of the group has (None when
     every one of its distinctions is another's too: their texts open alike)."""
     keys = {r["id"]: {title_key(d) for d in r["distinctions"]} for r in group}
-    out: dict[str, str | None] = {}
-    for row in group:
-        others = set().union(*(k for doc_id, k in keys.items() if doc_id != row["id"]))
-        out[row["id"]] = next((d for d in row["distinctions"] if title_key(d) not in others), None)
-    return out
+    # how many documents of the group have each distinction: 1 is this one alone (counted, not
+    # a union of the others' per document, which grew with the square of the group's size)
+    held = Counter(k for found in keys.values() for k in found)
+    return {row["id"]: next((d for d in row["distinctions"] if held[title_key(d)] == 1), None) for row in group}
 
 
 def tell_apart(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -257,10 +256,17 @@ def _base(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def tell_apart_shared_titles(store: Any) -> list[tuple[str, str]]:
-    """Run the corpus step on the store and write what changed (in one transaction).
-    Returns (path, line) for each document whose title changed: told apart from others that
-    share its title, or given its title back when it no longer shares it. Only documents in a
-    shared title or told apart before are read beyond their title."""
+    """Run the corpus step on the store and write what changed, reading and writing in one
+    transaction (another process's edit or ingest cannot slip in between and be overwritten
+    by a decision made without it). Returns (path, line) for each document whose title
+    changed: told apart from others that share its title, or given its title back when it no
+    longer shares it. Only documents in a shared title or told apart before are read beyond
+    their title."""
+    with store.transaction():
+        return _tell_apart_in_transaction(store)
+
+
+def _tell_apart_in_transaction(store: Any) -> list[tuple[str, str]]:
     from ..store import documents as docstore  # noqa: PLC0415
 
     rows = [_base(r) for r in docstore.title_rows(store)]
@@ -282,22 +288,21 @@ def tell_apart_shared_titles(store: Any) -> list[tuple[str, str]]:
         row["distinctions"] = found
     decided = tell_apart(involved)
     warnings: list[tuple[str, str]] = []
-    with store.transaction():
-        for row in involved:
-            new, detail = decided[row["id"]], details[row["id"]]
-            old_extra, old_sources = _load(detail["metadata"], {}), _load(detail["metadata_sources"], {})
-            extra = {k: v for k, v in old_extra.items() if k != "shared_title"}
-            if new["shared"]:
-                extra["shared_title"] = new["shared"]
-            source = row["stored_source"] if new["source"] == "record" else new["source"]
-            sources = {**old_sources, "title": source}
-            if new["title"] == row["stored_title"] and extra == old_extra and sources == old_sources:
-                continue
-            docstore.retitle_document(store, row["id"], title=new["title"], sources=sources, extra=extra)
-            if new["title"] != row["stored_title"]:
-                line = (f"{new['shared']['warning']}: “{new['title']}”" if new["shared"]
-                        else f"no longer shares its title; titled “{new['title']}” again")
-                warnings.append((detail["path"], line))
+    for row in involved:
+        new, detail = decided[row["id"]], details[row["id"]]
+        old_extra, old_sources = _load(detail["metadata"], {}), _load(detail["metadata_sources"], {})
+        extra = {k: v for k, v in old_extra.items() if k != "shared_title"}
+        if new["shared"]:
+            extra["shared_title"] = new["shared"]
+        source = row["stored_source"] if new["source"] == "record" else new["source"]
+        sources = {**old_sources, "title": source}
+        if new["title"] == row["stored_title"] and extra == old_extra and sources == old_sources:
+            continue
+        docstore.retitle_document(store, row["id"], title=new["title"], sources=sources, extra=extra)
+        if new["title"] != row["stored_title"]:
+            line = (f"{new['shared']['warning']}: “{new['title']}”" if new["shared"]
+                    else f"no longer shares its title; titled “{new['title']}” again")
+            warnings.append((detail["path"], line))
     return warnings
 
 

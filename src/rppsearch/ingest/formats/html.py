@@ -76,6 +76,10 @@ _PRUNED_WHEN_EMPTY = frozenset(
 )
 
 
+#: Of those, the ones that render inline: removing one joins the text around it as it was shown.
+_INLINE_WHEN_EMPTY = frozenset("b em i q span strong".split())
+
+
 def _keep_text_after_empty_elements(tree: Any) -> None:
     """Remove empty elements that have text after them, handing that text to what precedes them.
 
@@ -93,11 +97,13 @@ def _keep_text_after_empty_elements(tree: Any) -> None:
         parent = element.getparent()
         if parent is None:
             continue
+        # an empty block (a spacer <div>, <p>) still breaks the line: keep the words apart
+        tail = element.tail if element.tag in _INLINE_WHEN_EMPTY else "\n" + element.tail
         previous = element.getprevious()
         if previous is None:
-            parent.text = (parent.text or "") + element.tail
+            parent.text = (parent.text or "") + tail
         else:
-            previous.tail = (previous.tail or "") + element.tail
+            previous.tail = (previous.tail or "") + tail
         parent.remove(element)
 
 
