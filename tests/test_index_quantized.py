@@ -155,10 +155,15 @@ def settings(store) -> Settings:  # noqa: ANN001
     return Settings(index_dir=store.path.parent, embedding_model="fake")
 
 
-def test_codes_are_written_with_the_index_and_match_its_matrix(store, settings) -> None:  # noqa: ANN001
+def _indexed(store, settings: Settings) -> None:  # noqa: ANN001
+    """Eight small documents, encoded with the fake model, in a vectors index with its codes."""
     add_docs(store, _docs(8))
     vindex.embed_missing(store, settings)
     vindex.refresh_index(store, settings)
+
+
+def test_codes_are_written_with_the_index_and_match_its_matrix(store, settings) -> None:  # noqa: ANN001
+    _indexed(store, settings)
     folder = settings.vectors_dir
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["codes"] == quantized.CODES_KIND
@@ -168,9 +173,7 @@ def test_codes_are_written_with_the_index_and_match_its_matrix(store, settings) 
 
 
 def test_an_index_without_codes_serves_exactly_and_is_refreshed_to_add_them(store, settings) -> None:  # noqa: ANN001
-    add_docs(store, _docs(8))
-    vindex.embed_missing(store, settings)
-    vindex.refresh_index(store, settings)
+    _indexed(store, settings)
     folder = settings.vectors_dir
     manifest = json.loads((folder / "manifest.json").read_text())
     del manifest["codes"]  # as an earlier version wrote it
@@ -190,9 +193,7 @@ def test_an_index_without_codes_serves_exactly_and_is_refreshed_to_add_them(stor
 def test_codes_that_disagree_with_the_matrix_are_a_doctor_problem(store, settings) -> None:  # noqa: ANN001
     from rppsearch.doctor import run_doctor
 
-    add_docs(store, _docs(8))
-    vindex.embed_missing(store, settings)
-    vindex.refresh_index(store, settings)
+    _indexed(store, settings)
     path = settings.vectors_dir / quantized.CODES_FILE
     np.save(path, ~np.load(path))  # every bit flipped: the coarse scan would pick the worst rows
     finding = next(f for f in run_doctor(settings=settings, quick=True).findings if f.check == "vectors:index")
@@ -202,9 +203,7 @@ def test_codes_that_disagree_with_the_matrix_are_a_doctor_problem(store, setting
 
 
 def test_codes_that_do_not_fit_the_manifest_are_not_used(store, settings) -> None:  # noqa: ANN001
-    add_docs(store, _docs(8))
-    vindex.embed_missing(store, settings)
-    vindex.refresh_index(store, settings)
+    _indexed(store, settings)
     folder = settings.vectors_dir
     codes = np.load(folder / quantized.CODES_FILE)
     np.save(folder / quantized.CODES_FILE, codes[:, :-1])  # one row short
@@ -249,9 +248,7 @@ def test_a_pickled_codes_file_is_never_run_and_doctor_rebuilds_the_codes(store, 
     from rppsearch.doctor import run_doctor
     from test_security import poisoned_npy
 
-    add_docs(store, _docs(8))
-    vindex.embed_missing(store, settings)
-    vindex.refresh_index(store, settings)
+    _indexed(store, settings)
     marker = tmp_path / "pwned"
     poisoned_npy(settings.vectors_dir / quantized.CODES_FILE, marker)
     vindex._LOADED.clear()  # noqa: SLF001
