@@ -182,3 +182,41 @@ def test_serve_warms_the_encoder_at_start_without_waiting_for_it(db_path: Path, 
     assert len(embed._CACHE) == 1  # noqa: SLF001 - the store's model is loaded
     assert len(vectors._LOADED) == 1  # noqa: SLF001 - and the vectors index read
 
+
+
+FEEDBACK_DOCS = [
+    SampleDoc("answer", "A", None, [], 2020, None,
+              [("inquiry cycles with kestrel dashboards and quarterly review protocols", [])]),
+    # shares no word with the question, only with the first answer
+    SampleDoc("sibling", "B", None, [], 2020, None, [("kestrel dashboards quarterly protocols for principals", [])]),
+    SampleDoc("noise1", "C", None, [], 2020, None, [("bus routes changed after the driver shortage", [])]),
+    SampleDoc("noise2", "D", None, [], 2020, None, [("the cafeteria menu adds a salad bar", [])]),
+    SampleDoc("noise3", "E", None, [], 2020, None, [("budget offices track spending across the district", [])]),
+]
+
+
+def test_the_expand_box_widens_the_words_side_in_hybrid_mode_only(index_dir: Path) -> None:
+    from rppsearch.config import Settings
+    from rppsearch.index.bm25 import refresh_lexical
+    from rppsearch.store import Store
+
+    db_path = build_sample_store(index_dir, docs=FEEDBACK_DOCS)
+    with Store.open(db_path) as store:
+        refresh_lexical(store, Settings(index_dir=index_dir, embedding_model="fake"))
+    ds = Datasette([str(db_path)])
+
+    def by_words(payload: dict) -> set[str]:
+        return {r["document_id"] for r in payload["results"] if "bm25" in (r.get("matched_by") or {})}
+
+    async def main() -> None:
+        base = {"q": "inquiry cycles review", "by": "document"}
+        plain = (await ds.client.get("/-/rpp-search.json?" + q(**base))).json()
+        widened = (await ds.client.get("/-/rpp-search.json?" + q(**base, expand=1))).json()
+        assert by_words(plain) == {"answer"} and plain["expand"] is False
+        assert "sibling" in by_words(widened) and widened["expand"] is True
+        bm25 = (await ds.client.get("/-/rpp-search.json?" + q(**base, mode="bm25", expand=1))).json()
+        assert by_words(bm25) == {"answer"}  # words alone: nothing to widen with
+        page = await ds.client.get("/-/rpp-search?" + q(**base, expand=1))
+        assert re.search(r'name="expand" value="1" checked', page.text)
+
+    run(main())

@@ -102,6 +102,7 @@ def run_search(db_path: str, params: SearchParams, *, offset: int, limit: int) -
         return search_page(
             store, settings, params.query or None, mode=mode, filters=filters, limit=limit, offset=offset,
             per_document=params.per_document, by=params.by, fusion=params.fusion, weight=params.weight,
+            expand=params.expand and mode == "hybrid",
         )
 
     notice = None
@@ -348,7 +349,8 @@ async def search_view(datasette: Any, request: Any) -> Response:
         summary = page_to_json(page)
         return Response.json({
             "ok": True, "database": db.name, "mode_used": outcome.mode_used, "notice": outcome.notice,
-            "by": params.by, "per_document": params.per_document, "filters": params.filters_dict(),
+            "by": params.by, "per_document": params.per_document, "expand": params.expand,
+            "filters": params.filters_dict(),
             "elapsed_ms": round(outcome.elapsed_ms, 1), **summary, "count": len(rows), "results": rows,
             "exported_all": whole,
         })

@@ -32,6 +32,7 @@ class SearchParams:
     db: str | None = None
     offset: int = 0
     per_document: int = DEFAULT_PER_DOCUMENT
+    expand: bool = False  # hybrid: words of the best passages by meaning widen the words side
 
     @property
     def active(self) -> bool:
@@ -116,6 +117,7 @@ def parse_search_params(args: Any, *, dimensions: set[str]) -> SearchParams:
         weight=0.5 if weight is None else weight,
         db=text_param(args, "db"),
         offset=number_param(args, "offset", int, 0, MAX_OFFSET) or 0,
+        expand=one_param(args, "expand") in ("1", "on", "true", "yes"),
     )
     per_document = number_param(args, "per_document", int, 0, MAX_LIMIT)
     params.per_document = DEFAULT_PER_DOCUMENT if per_document is None else per_document
