@@ -10,6 +10,44 @@ _DOC_DISTRICTS = (
     "THEN coalesce(d.mentioned_districts, '[]') ELSE d.districts END)"
 )
 
+
+def _coverage_view(column: str, groups: str) -> str:
+    """`CREATE VIEW coverage_by_<column>`: per group and dimension, the documents and passages
+    and how many carry the tag. `groups` is a parenthesised query of (document_id, grp) rows.
+
+    Released migrations are built with it, so it is released text too: never edit it; a view of
+    another shape needs a new migration with its own SQL."""
+    return f"""CREATE VIEW coverage_by_{column} AS
+        WITH dg AS {groups},
+        totals AS (SELECT grp, count(DISTINCT document_id) AS documents FROM dg GROUP BY grp),
+        passage_totals AS (
+            SELECT dg.grp, count(*) AS n FROM passages p JOIN dg ON dg.document_id = p.document_id
+            GROUP BY dg.grp
+        ),
+        doc_hits AS (
+            SELECT dg.grp, t.dimension_id, count(*) AS n, avg(t.score) AS mean_score
+            FROM document_tags t JOIN dg ON dg.document_id = t.document_id
+            WHERE t.assigned = 1 GROUP BY dg.grp, t.dimension_id
+        ),
+        passage_hits AS (
+            SELECT dg.grp, t.dimension_id, count(*) AS n
+            FROM passage_tags t JOIN passages p ON p.pk = t.passage_pk
+            JOIN dg ON dg.document_id = p.document_id
+            WHERE t.assigned = 1 GROUP BY dg.grp, t.dimension_id
+        )
+        SELECT totals.grp AS {column}, dim.id AS dimension_id, dim.name AS dimension,
+               totals.documents, coalesce(dh.n, 0) AS tagged_documents,
+               round(100.0 * coalesce(dh.n, 0) / totals.documents, 1) AS percent_documents,
+               round(dh.mean_score, 3) AS mean_document_score,
+               coalesce(pt.n, 0) AS passages, coalesce(ph.n, 0) AS tagged_passages
+        FROM totals CROSS JOIN dimensions dim
+        LEFT JOIN passage_totals pt ON pt.grp IS totals.grp
+        LEFT JOIN doc_hits dh ON dh.grp IS totals.grp AND dh.dimension_id = dim.id
+        LEFT JOIN passage_hits ph ON ph.grp IS totals.grp AND ph.dimension_id = dim.id
+        ORDER BY totals.grp, dim.position
+        """
+
+
 # Each migration is a list of SQL statements run in one transaction.
 MIGRATIONS: list[list[str]] = [
     # 1: documents, passages (+FTS5, porter), vectors, codebook, tags, labels, models.
@@ -179,97 +217,22 @@ MIGRATIONS: list[list[str]] = [
         LEFT JOIN dimensions dim ON dim.id = t.dimension_id
         WHERE t.assigned = 1
         """,
-        """CREATE VIEW coverage_by_organization AS
-        WITH dg AS (SELECT id AS document_id, coalesce(organization, '(none)') AS grp FROM documents),
-        totals AS (SELECT grp, count(DISTINCT document_id) AS documents FROM dg GROUP BY grp),
-        passage_totals AS (
-            SELECT dg.grp, count(*) AS n FROM passages p JOIN dg ON dg.document_id = p.document_id
-            GROUP BY dg.grp
+        _coverage_view(
+            "organization",
+            "(SELECT id AS document_id, coalesce(organization, '(none)') AS grp FROM documents)",
         ),
-        doc_hits AS (
-            SELECT dg.grp, t.dimension_id, count(*) AS n, avg(t.score) AS mean_score
-            FROM document_tags t JOIN dg ON dg.document_id = t.document_id
-            WHERE t.assigned = 1 GROUP BY dg.grp, t.dimension_id
-        ),
-        passage_hits AS (
-            SELECT dg.grp, t.dimension_id, count(*) AS n
-            FROM passage_tags t JOIN passages p ON p.pk = t.passage_pk
-            JOIN dg ON dg.document_id = p.document_id
-            WHERE t.assigned = 1 GROUP BY dg.grp, t.dimension_id
-        )
-        SELECT totals.grp AS organization, dim.id AS dimension_id, dim.name AS dimension,
-               totals.documents, coalesce(dh.n, 0) AS tagged_documents,
-               round(100.0 * coalesce(dh.n, 0) / totals.documents, 1) AS percent_documents,
-               round(dh.mean_score, 3) AS mean_document_score,
-               coalesce(pt.n, 0) AS passages, coalesce(ph.n, 0) AS tagged_passages
-        FROM totals CROSS JOIN dimensions dim
-        LEFT JOIN passage_totals pt ON pt.grp IS totals.grp
-        LEFT JOIN doc_hits dh ON dh.grp IS totals.grp AND dh.dimension_id = dim.id
-        LEFT JOIN passage_hits ph ON ph.grp IS totals.grp AND ph.dimension_id = dim.id
-        ORDER BY totals.grp, dim.position
-        """,
-        """CREATE VIEW coverage_by_district AS
-        WITH dg AS (
+        _coverage_view(
+            "district",
+            """(
             SELECT DISTINCT d.id AS document_id, j.value AS grp FROM documents d, json_each(d.districts) j
             UNION ALL
             SELECT id, '(none)' FROM documents WHERE json_array_length(districts) = 0
+        )""",
         ),
-        totals AS (SELECT grp, count(DISTINCT document_id) AS documents FROM dg GROUP BY grp),
-        passage_totals AS (
-            SELECT dg.grp, count(*) AS n FROM passages p JOIN dg ON dg.document_id = p.document_id
-            GROUP BY dg.grp
+        _coverage_view(
+            "year",
+            "(SELECT id AS document_id, year AS grp FROM documents)",
         ),
-        doc_hits AS (
-            SELECT dg.grp, t.dimension_id, count(*) AS n, avg(t.score) AS mean_score
-            FROM document_tags t JOIN dg ON dg.document_id = t.document_id
-            WHERE t.assigned = 1 GROUP BY dg.grp, t.dimension_id
-        ),
-        passage_hits AS (
-            SELECT dg.grp, t.dimension_id, count(*) AS n
-            FROM passage_tags t JOIN passages p ON p.pk = t.passage_pk
-            JOIN dg ON dg.document_id = p.document_id
-            WHERE t.assigned = 1 GROUP BY dg.grp, t.dimension_id
-        )
-        SELECT totals.grp AS district, dim.id AS dimension_id, dim.name AS dimension,
-               totals.documents, coalesce(dh.n, 0) AS tagged_documents,
-               round(100.0 * coalesce(dh.n, 0) / totals.documents, 1) AS percent_documents,
-               round(dh.mean_score, 3) AS mean_document_score,
-               coalesce(pt.n, 0) AS passages, coalesce(ph.n, 0) AS tagged_passages
-        FROM totals CROSS JOIN dimensions dim
-        LEFT JOIN passage_totals pt ON pt.grp IS totals.grp
-        LEFT JOIN doc_hits dh ON dh.grp IS totals.grp AND dh.dimension_id = dim.id
-        LEFT JOIN passage_hits ph ON ph.grp IS totals.grp AND ph.dimension_id = dim.id
-        ORDER BY totals.grp, dim.position
-        """,
-        """CREATE VIEW coverage_by_year AS
-        WITH dg AS (SELECT id AS document_id, year AS grp FROM documents),
-        totals AS (SELECT grp, count(DISTINCT document_id) AS documents FROM dg GROUP BY grp),
-        passage_totals AS (
-            SELECT dg.grp, count(*) AS n FROM passages p JOIN dg ON dg.document_id = p.document_id
-            GROUP BY dg.grp
-        ),
-        doc_hits AS (
-            SELECT dg.grp, t.dimension_id, count(*) AS n, avg(t.score) AS mean_score
-            FROM document_tags t JOIN dg ON dg.document_id = t.document_id
-            WHERE t.assigned = 1 GROUP BY dg.grp, t.dimension_id
-        ),
-        passage_hits AS (
-            SELECT dg.grp, t.dimension_id, count(*) AS n
-            FROM passage_tags t JOIN passages p ON p.pk = t.passage_pk
-            JOIN dg ON dg.document_id = p.document_id
-            WHERE t.assigned = 1 GROUP BY dg.grp, t.dimension_id
-        )
-        SELECT totals.grp AS year, dim.id AS dimension_id, dim.name AS dimension,
-               totals.documents, coalesce(dh.n, 0) AS tagged_documents,
-               round(100.0 * coalesce(dh.n, 0) / totals.documents, 1) AS percent_documents,
-               round(dh.mean_score, 3) AS mean_document_score,
-               coalesce(pt.n, 0) AS passages, coalesce(ph.n, 0) AS tagged_passages
-        FROM totals CROSS JOIN dimensions dim
-        LEFT JOIN passage_totals pt ON pt.grp IS totals.grp
-        LEFT JOIN doc_hits dh ON dh.grp IS totals.grp AND dh.dimension_id = dim.id
-        LEFT JOIN passage_hits ph ON ph.grp IS totals.grp AND ph.dimension_id = dim.id
-        ORDER BY totals.grp, dim.position
-        """,
     ],
     # 3: labels remember whether the model had assigned the tag it reviewed (with the score
     # already in suggested_score), so undo can restore the model's tag exactly, a second
@@ -308,39 +271,14 @@ MIGRATIONS: list[list[str]] = [
     # a catalog, library or edit names, else those the document's own text names.
     [
         "DROP VIEW coverage_by_district",
-        f"""CREATE VIEW coverage_by_district AS
-        WITH dg AS (
+        _coverage_view(
+            "district",
+            f"""(
             SELECT DISTINCT d.id AS document_id, j.value AS grp FROM documents d, json_each({_DOC_DISTRICTS}) j
             UNION ALL
             SELECT id, '(none)' FROM documents d WHERE json_array_length({_DOC_DISTRICTS}) = 0
+        )""",
         ),
-        totals AS (SELECT grp, count(DISTINCT document_id) AS documents FROM dg GROUP BY grp),
-        passage_totals AS (
-            SELECT dg.grp, count(*) AS n FROM passages p JOIN dg ON dg.document_id = p.document_id
-            GROUP BY dg.grp
-        ),
-        doc_hits AS (
-            SELECT dg.grp, t.dimension_id, count(*) AS n, avg(t.score) AS mean_score
-            FROM document_tags t JOIN dg ON dg.document_id = t.document_id
-            WHERE t.assigned = 1 GROUP BY dg.grp, t.dimension_id
-        ),
-        passage_hits AS (
-            SELECT dg.grp, t.dimension_id, count(*) AS n
-            FROM passage_tags t JOIN passages p ON p.pk = t.passage_pk
-            JOIN dg ON dg.document_id = p.document_id
-            WHERE t.assigned = 1 GROUP BY dg.grp, t.dimension_id
-        )
-        SELECT totals.grp AS district, dim.id AS dimension_id, dim.name AS dimension,
-               totals.documents, coalesce(dh.n, 0) AS tagged_documents,
-               round(100.0 * coalesce(dh.n, 0) / totals.documents, 1) AS percent_documents,
-               round(dh.mean_score, 3) AS mean_document_score,
-               coalesce(pt.n, 0) AS passages, coalesce(ph.n, 0) AS tagged_passages
-        FROM totals CROSS JOIN dimensions dim
-        LEFT JOIN passage_totals pt ON pt.grp IS totals.grp
-        LEFT JOIN doc_hits dh ON dh.grp IS totals.grp AND dh.dimension_id = dim.id
-        LEFT JOIN passage_hits ph ON ph.grp IS totals.grp AND ph.dimension_id = dim.id
-        ORDER BY totals.grp, dim.position
-        """,
     ],
 ]
 
