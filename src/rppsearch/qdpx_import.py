@@ -41,6 +41,7 @@ import re
 import xml.etree.ElementTree as ET
 import zipfile
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -211,13 +212,14 @@ class _Documents:
                 self._hashes[self.digest(body)].append(doc_id)
         return self._hashes.get(self.digest(text), [])
 
-    def text(self, doc_id: str) -> str:
-        return self.store.conn.execute("SELECT text FROM documents WHERE id = ?", (doc_id,)).fetchone()[0]
+    def text(self, doc_id: str) -> tuple[str, Callable[[int], int]]:
+        """The document's text with newlines normalised, and the map from stored offsets into it."""
+        row = self.store.conn.execute("SELECT text FROM documents WHERE id = ?", (doc_id,)).fetchone()
+        return normalise_newlines(row[0])
 
-    def passages(self, doc_id: str) -> list[tuple[int, int, int, str, str]]:
-        """(start, end, pk, id, text_hash) in the document's normalised text, by start."""
+    def passages(self, doc_id: str, shift: Callable[[int], int]) -> list[tuple[int, int, int, str, str]]:
+        """(start, end, pk, id, text_hash) in the document's normalised text (`shift`: from `text`), by start."""
         if doc_id not in self._passages:
-            _, shift = normalise_newlines(self.text(doc_id))
             rows = self.store.conn.execute(
                 'SELECT start, "end", pk, id, text_hash FROM passages WHERE document_id = ? ORDER BY start', (doc_id,)
             )
@@ -308,8 +310,8 @@ def import_qdpx(
         if doc_id is None:
             errors.append(f"{where}: source {name!r} matches no stored document (by GUID, name or text)")
             continue
-        normal, _ = normalise_newlines(text)
-        stored = normalise_newlines(documents.text(doc_id))[0]
+        normal, raw_shift = normalise_newlines(text)
+        stored, stored_shift = documents.text(doc_id)
         offset = _align(normal, stored)
         if offset is None:
             errors.append(f"{where}: the text of source {name!r} differs from stored document {doc_id!r}")
@@ -319,8 +321,7 @@ def import_qdpx(
             ends = [int(s.get("endPosition", "0") or 0) for s in selections if (s.get("endPosition") or "").lstrip("-").isdigit()]
             mode = "raw" if "\r\n" in text and ends and max(ends) > len(normal) else "normalized"
         limit = len(text) if mode == "raw" else len(normal)
-        _, raw_shift = normalise_newlines(text)
-        passages = documents.passages(doc_id)
+        passages = documents.passages(doc_id, stored_shift)
         starts = [p[0] for p in passages]
         for sel in selections:
             sel_where = project.el(sel)
