@@ -72,8 +72,6 @@ def _score_passages(model: TaggerModel, settings: Settings, embed_texts: list[st
         with blas_limits(1):
             vectors = encoder.encode(embed_texts)
     scores = model.scores(texts, vectors)
-    if model.kind == "zero-shot" and encoder is None:
-        encoder = encoder_for(settings)
     evidence = evidence_for_passages(model, texts, scores, encoder=encoder)
     return scores, evidence
 
