@@ -137,6 +137,14 @@ class Store:
             (key, value),
         )
 
+    def bump_meta(self, key: str) -> None:
+        """Add one to the counter `key` (1 when absent). Inside a transaction, like any write."""
+        self.conn.execute(
+            "INSERT INTO meta(key, value) VALUES (?, '1') "
+            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+            (key,),
+        )
+
     def passages_generation(self) -> int:
         """A counter bumped by triggers on every passage insert or delete."""
         return int(self.get_meta("passages_generation", "0") or 0)

@@ -130,10 +130,7 @@ def passages_follow_title(store: Store, doc_id: str, title: str | None) -> int:
         "(SELECT pk FROM passages WHERE document_id = ? AND title IS NOT ?)", (doc_id, title),
     ).rowcount
     if dropped:  # these passages keep their pks but will get new vectors: the matrix's rows for them go stale
-        conn.execute(
-            f"INSERT INTO meta (key, value) VALUES ('{VECTORS_REWRITTEN}', '1') "
-            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
-        )
+        store.bump_meta(VECTORS_REWRITTEN)
     cur = conn.execute("UPDATE passages SET title = ? WHERE document_id = ? AND title IS NOT ?", (title, doc_id, title))
     if cur.rowcount:
         conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'passages_generation'")
@@ -181,11 +178,7 @@ METADATA_GENERATION = "metadata_generation"
 
 def bump_metadata_generation(store: Store) -> None:
     """Must run inside `store.transaction()`."""
-    store.conn.execute(
-        "INSERT INTO meta (key, value) VALUES (?, '1') "
-        "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
-        (METADATA_GENERATION,),
-    )
+    store.bump_meta(METADATA_GENERATION)
 
 
 def user_overrides(store: Store, doc_id: str) -> dict[str, Any] | None:

@@ -70,10 +70,7 @@ def put_vectors(
         rows,
     )
     if rows:  # indexes built before these vectors are stale even at the same passages generation
-        store.conn.execute(
-            "INSERT INTO meta(key, value) VALUES ('vectors_generation', '1') "
-            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
-        )
+        store.bump_meta("vectors_generation")
     return len(rows)
 
 
