@@ -123,9 +123,34 @@ def _stamp(value: str | None) -> str:
 
 def _collect(store: Store, *, include_model: bool) -> tuple[dict[int, _Coded], str | None]:
     """Coded passages (by pk): people's decisions in force on the current text, notes, and the model's."""
+    decisions = [
+        label for label in label_queries.latest_by_reviewer(store)
+        if label.target_type == "passage" and label.dimension_id is not None
+    ]
+    notes = store.conn.execute(
+        "SELECT l.target_id, l.reviewer, l.note, min(l.created_at) FROM labels l "
+        "JOIN passages p ON p.id = l.target_id AND p.text_hash = l.target_hash "
+        "WHERE l.target_type = 'passage' AND l.note IS NOT NULL GROUP BY l.target_id, l.reviewer, l.note, l.created_at"
+    ).fetchall()
+    model_user, model_stamp, model_tags = None, "", []
+    if include_model:
+        from .store.tags import active_model  # noqa: PLC0415
+
+        model = active_model(store)
+        if model is not None:
+            model_user = MODEL_USER_PREFIX + str(model["version"])
+            model_stamp = _stamp(model.get("created_at"))
+            model_tags = store.conn.execute(
+                "SELECT p.id, t.dimension_id FROM passage_tags t JOIN passages p ON p.pk = t.passage_pk "
+                "WHERE t.source = 'model' AND t.assigned = 1 UNION "
+                "SELECT l.target_id, l.dimension_id FROM labels l JOIN passages p ON p.id = l.target_id "
+                "AND p.text_hash = l.target_hash WHERE l.target_type = 'passage' AND l.suggested_assigned = 1"
+            ).fetchall()
+    # only the passages something was said of, not the whole table
+    wanted = sorted({label.target_id for label in decisions} | {r[0] for r in notes} | {r[0] for r in model_tags})
     rows = {
         r["id"]: r
-        for r in store.conn.execute('SELECT pk, id, document_id, start, "end" FROM passages')
+        for r in select_in(store, 'SELECT pk, id, document_id, start, "end" FROM passages WHERE id IN', wanted)
     }
     coded: dict[int, _Coded] = {}
 
@@ -140,41 +165,23 @@ def _collect(store: Store, *, include_model: bool) -> tuple[dict[int, _Coded], s
             )
         return item
 
-    for label in label_queries.latest_by_reviewer(store):
-        if label.target_type != "passage" or label.dimension_id is None:
-            continue
+    for label in decisions:
         item = entry(label.target_id)
         if item is None:
             continue
         item.decided[label.reviewer] = max(item.decided.get(label.reviewer, ""), label.created_at)
         if label.decision == "accept":
-            item.accepted[label.reviewer][label.dimension_id] = label.created_at
-    for pid, reviewer, note, created_at in store.conn.execute(
-        "SELECT l.target_id, l.reviewer, l.note, min(l.created_at) FROM labels l "
-        "JOIN passages p ON p.id = l.target_id AND p.text_hash = l.target_hash "
-        "WHERE l.target_type = 'passage' AND l.note IS NOT NULL GROUP BY l.target_id, l.reviewer, l.note, l.created_at"
-    ):
+            item.accepted[label.reviewer][label.dimension_id] = label.created_at  # type: ignore[index]
+    for pid, reviewer, note, created_at in notes:
         item = entry(pid)
         if item is not None:
             item.notes.append((reviewer, created_at, note))
-    model_user = None
-    if include_model:
-        from .store.tags import active_model  # noqa: PLC0415
-
-        model = active_model(store)
-        if model is not None:
-            model_user = MODEL_USER_PREFIX + str(model["version"])
-            stamp = _stamp(model.get("created_at"))
-            for pid, dimension_id in store.conn.execute(
-                "SELECT p.id, t.dimension_id FROM passage_tags t JOIN passages p ON p.pk = t.passage_pk "
-                "WHERE t.source = 'model' AND t.assigned = 1 UNION "
-                "SELECT l.target_id, l.dimension_id FROM labels l JOIN passages p ON p.id = l.target_id "
-                "AND p.text_hash = l.target_hash WHERE l.target_type = 'passage' AND l.suggested_assigned = 1"
-            ):
-                item = entry(pid)
-                if item is not None:
-                    item.accepted[model_user][dimension_id] = stamp
-                    item.decided[model_user] = stamp
+    if model_user is not None:
+        for pid, dimension_id in model_tags:
+            item = entry(pid)
+            if item is not None:
+                item.accepted[model_user][dimension_id] = model_stamp
+                item.decided[model_user] = model_stamp
     return coded, model_user
 
 
