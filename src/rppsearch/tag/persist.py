@@ -255,10 +255,8 @@ def load_model(
         for name in required:
             if name not in heads:
                 raise ModelError(f"{path / WEIGHTS}: the {name} head is missing", hint=RETRAIN_HINT)
-        if tfidf is not None:
-            for name in ("tfidf",):
-                if name in heads and heads[name].weight.shape[1] != tfidf.n_features:
-                    raise ModelError(f"{path / WEIGHTS}: the tfidf head does not fit the vocabulary", hint=RETRAIN_HINT)
+        if tfidf is not None and "tfidf" in heads and heads["tfidf"].weight.shape[1] != tfidf.n_features:
+            raise ModelError(f"{path / WEIGHTS}: the tfidf head does not fit the vocabulary", hint=RETRAIN_HINT)
     return TaggerModel(
         kind=kind,
         dimension_ids=ids,
