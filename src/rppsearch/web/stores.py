@@ -58,6 +58,21 @@ def rpp_database_names(datasette: Any) -> list[str]:
     return names
 
 
+def store_version(path: str | os.PathLike[str]) -> tuple[int, ...]:
+    """Changes whenever the store is written: modification time and size of the file and its
+    WAL (the size too, as two writes can share a coarse mtime tick). For caches of what a
+    page reads from the store."""
+    stamp: list[int] = []
+    for name in (os.fspath(path), os.fspath(path) + "-wal"):
+        try:
+            info = os.stat(name)
+        except OSError:
+            stamp += [0, -1]
+        else:
+            stamp += [info.st_mtime_ns, info.st_size]
+    return tuple(stamp)
+
+
 def writable(datasette: Any) -> bool:
     """Writing is off unless `rpp serve --writable` or plugin config turns it on."""
     if os.environ.get(WRITABLE_ENV, "") == "1":
