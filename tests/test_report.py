@@ -329,6 +329,10 @@ def test_datasette_pages(db_path: Path) -> None:
         assert profile.status_code == 200 and "No evidence on reorganizing" in profile.text
         hostile = await ds.client.get("/-/rpp-map?cols=organization")
         assert "<b>Org</b>" not in hostile.text and "Evil &lt;b&gt;Org&lt;/b&gt;" in hostile.text
+        # the forms keep what was chosen (escaped)
+        chosen = await ds.client.get("/-/rpp-map?cols=organization&organization=Evil+%3Cb%3EOrg%3C%2Fb%3E")
+        assert '<option value="Evil &lt;b&gt;Org&lt;/b&gt;" selected>' in chosen.text
+        assert '<option value="Denver Public Schools" selected>' in profile.text
 
     asyncio.run(main())
 
