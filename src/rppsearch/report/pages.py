@@ -111,16 +111,15 @@ async def map_page(datasette: Any, request: Any) -> Any:
     try:
         params = parse_map_params(request.args)
         db = _database(datasette, params["db"])
+        context["options"] = await filter_options(db)  # before the work: an error page keeps its choices
 
         def work(store: Any) -> Any:
             return evidence_map(store, by=params["cols"], filters=params["filters"],
                                 min_documents=params["min_documents"], max_columns=params["max_cols"])
 
         emap = await asyncio.to_thread(_in_thread, str(db.path), work)
-        options = await filter_options(db)
     except RppError as exc:
         return await _error(datasette, request, "rpp_map.html", context, exc)
-    context["options"] = options
     context["map"] = map_view(
         emap, lambda dim, key: datasette.urls.path(_with_db(cell_url(dim, emap.by, key, emap.filters), params["db"]))
     )
@@ -207,6 +206,7 @@ async def profile_page(datasette: Any, request: Any) -> Any:
         district = text_param(request.args, "district") or None
         organization = text_param(request.args, "organization") or None
         db = _database(datasette, text_param(request.args, "db") or None)
+        context["options"] = await filter_options(db)  # before the work: an error page keeps its choices
 
         def work(store: Any) -> Any:
             if district is None and organization is None:
@@ -214,10 +214,8 @@ async def profile_page(datasette: Any, request: Any) -> Any:
             return build_profile(store, district=district, organization=organization, taxonomy=_shipped_codebook())
 
         profile = await asyncio.to_thread(_in_thread, str(db.path), work)
-        options = await filter_options(db)
     except RppError as exc:
         return await _error(datasette, request, "rpp_profile.html", context, exc)
-    context["options"] = options
     if profile is not None:
         context["profile"] = profile_view(profile)
         context["passage_href"] = lambda pid: datasette.urls.table(db.name, "passages") + "?" + urlencode({"id": pid})
