@@ -133,7 +133,7 @@ async def map_page(datasette: Any, request: Any) -> Any:
 async def cell_page(datasette: Any, request: Any) -> Any:
     """`/-/rpp-map/cell`: one cell's evidence passages, people's accepts first."""
     from .evidence import cell_passages, count_cell_passages  # noqa: PLC0415
-    from .matrix import check_dimensions  # noqa: PLC0415
+    from .matrix import check_dimensions, column_documents  # noqa: PLC0415
 
     context: dict[str, Any] = {"error": None, "passages": [], "map_url": datasette.urls.path(MAP_PATH)}
     try:
@@ -150,12 +150,12 @@ async def cell_page(datasette: Any, request: Any) -> Any:
         db = _database(datasette, params["db"])
 
         def work(store: Any) -> tuple[Any, ...]:
-            check_dimensions(store, [dimension])
-            names = {r[0]: r[1] for r in store.conn.execute("SELECT id, name FROM dimensions")}
-            total = count_cell_passages(store, dimension=dimension, by=by, value=value, filters=filters)
-            rows = cell_passages(store, dimension=dimension, by=by, value=value, filters=filters,
-                                 limit=CELL_PAGE_SIZE, offset=(page - 1) * CELL_PAGE_SIZE)
-            return names.get(dimension, dimension), total, rows
+            (row,) = check_dimensions(store, [dimension])
+            cell = {"dimension": dimension, "by": by, "value": value, "filters": filters,
+                    "documents": column_documents(store, by=by, value=value, filters=filters)}
+            total = count_cell_passages(store, **cell)
+            rows = cell_passages(store, **cell, limit=CELL_PAGE_SIZE, offset=(page - 1) * CELL_PAGE_SIZE)
+            return row.name, total, rows
 
         name, total, rows = await asyncio.to_thread(_in_thread, str(db.path), work)
     except RppError as exc:
