@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import shutil
 import statistics
@@ -67,15 +66,10 @@ def _timed(args: list[str], *, env: dict[str, str], cwd: Path, expect: int | Non
 
 
 def _machine() -> dict[str, object]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "load_before": os.getloadavg()}
+    """The shared description of the machine (`rppsearch.bench.machine_info`) and its load now."""
+    from rppsearch.bench import machine_info  # noqa: PLC0415
+
+    return {**machine_info(), "load_before": os.getloadavg()}
 
 
 def cold_times(store: Path, runs: int, env: dict[str, str]) -> dict[str, dict[str, float]]:
@@ -196,7 +190,7 @@ def main() -> None:
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(f"machine: {machine['cpu']}, {machine['cores']} cores, load {machine['load_before'][0]:.2f} before / {machine['load_after'][0]:.2f} after")
+    print(f"machine: {machine.get('cpu', 'unknown cpu')}, {machine['cpus']} cores, load {machine['load_before'][0]:.2f} before / {machine['load_after'][0]:.2f} after")
     print(f"| command (cold, median of {args.runs}) | wall s | CPU s | target |")
     print("|---|---|---|---|")
     for name, value in cold.items():

@@ -107,6 +107,7 @@ def _median_ms(fn, runs: int = 5) -> dict[str, float]:  # noqa: ANN001
 
 def bench_library(path: Path) -> dict[str, dict[str, float]]:
     from rppsearch.report.evidence import cell_passages
+    from rppsearch.report.html import write_map_html
     from rppsearch.report.matrix import COLUMNS, evidence_map
     from rppsearch.report.profile import build_profile
     from rppsearch.store import Store
@@ -122,6 +123,9 @@ def bench_library(path: Path) -> dict[str, dict[str, float]]:
         )
         district = max((c for c in emap.columns if c.key), key=lambda c: c.documents).key
         out["profile"] = _median_ms(lambda: build_profile(store, district=district), runs=3)
+        with tempfile.TemporaryDirectory() as tmp:  # the one-page export: every non-empty cell's passages
+            page = evidence_map(store, by="district", max_columns=30)
+            out["map_html_30_columns"] = _median_ms(lambda: write_map_html(store, page, Path(tmp) / "map.html"), runs=3)
     return out
 
 

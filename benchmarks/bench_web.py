@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import socket
 import statistics
 import subprocess
@@ -27,6 +26,7 @@ import urllib.request
 from pathlib import Path
 
 from datasette_search import QUERIES, _free_port  # the same questions as the single-client benchmark
+from rppsearch.bench import machine_info
 
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_web.json"
 
@@ -131,8 +131,7 @@ def main() -> None:
         proc.wait(timeout=10)
     result = {
         "command": " ".join(["python", "benchmarks/bench_web.py", *sys.argv[1:]]),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                    "load_before_and_after": [load_before, list(os.getloadavg())]},
+        "machine": {**machine_info(), "load_before_and_after": [load_before, list(os.getloadavg())]},
         "server_up_s": round(up_s, 1),
         "settle_s": args.settle,
         "first_hybrid_ms": round(first_ms, 1),

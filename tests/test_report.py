@@ -329,6 +329,14 @@ def test_datasette_pages(db_path: Path) -> None:
         assert profile.status_code == 200 and "No evidence on reorganizing" in profile.text
         hostile = await ds.client.get("/-/rpp-map?cols=organization")
         assert "<b>Org</b>" not in hostile.text and "Evil &lt;b&gt;Org&lt;/b&gt;" in hostile.text
+        # the forms keep what was chosen (escaped), also on an error page
+        chosen = await ds.client.get("/-/rpp-map?cols=organization&organization=Evil+%3Cb%3EOrg%3C%2Fb%3E")
+        assert '<option value="Evil &lt;b&gt;Org&lt;/b&gt;" selected>' in chosen.text
+        assert '<option value="Denver Public Schools" selected>' in profile.text
+        both = await ds.client.get("/-/rpp-profile?district=Denver+Public+Schools&organization=Local+News")
+        assert both.status_code == 400
+        assert '<option value="Denver Public Schools" selected>' in both.text
+        assert '<option value="Local News" selected>' in both.text
 
     asyncio.run(main())
 

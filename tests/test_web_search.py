@@ -158,6 +158,25 @@ def test_the_home_page_has_a_search_box(db_path: Path) -> None:
     run(main())
 
 
+def test_the_filter_choices_follow_a_write_to_the_served_store(db_path: Path) -> None:
+    """The filter selects are read once per store version: a document added while serving
+    brings its organization into the select on the next request."""
+    ds = Datasette([str(db_path)])
+    new_org = "Organization added while serving"
+
+    async def main() -> None:
+        before = (await ds.client.get("/-/rpp-search")).text
+        assert "<option" in before and new_org not in before
+        conn = sqlite3.connect(db_path)
+        with conn:
+            conn.execute("update documents set organization = ? where pk = (select min(pk) from documents)", [new_org])
+        conn.close()
+        after = (await ds.client.get("/-/rpp-search")).text
+        assert f">{new_org}</option>" in after
+
+    run(main())
+
+
 def test_serve_warms_the_encoder_at_start_without_waiting_for_it(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`rpp serve` sets RPP_WARM=1: one search in a background thread at startup loads the
     model and reads the vectors index, so the first researcher's query is as fast as the rest."""

@@ -78,9 +78,11 @@ def _sentences(raw: str | None, text: str) -> list[dict[str, Any]]:
     return out or [_fallback_sentence(text)]
 
 
-def _cell_from(store: Store, *, dimension: str, by: str, value: str | None, filters: MapFilters) -> tuple[str, list[Any]]:
+def _cell_from(
+    store: Store, *, dimension: str, by: str, value: str | None, filters: MapFilters, documents: list[str] | None
+) -> tuple[str, list[Any]]:
     """FROM/WHERE over `t`, `p`, `d` selecting the cell's evidence passages, and its parameters."""
-    docs = column_documents(store, by=by, value=value, filters=filters)
+    docs = column_documents(store, by=by, value=value, filters=filters) if documents is None else documents
     return (
         "FROM passages p JOIN passage_tags t ON t.passage_pk = p.pk AND t.dimension_id = ? "
         "JOIN documents d ON d.id = p.document_id "
@@ -89,8 +91,13 @@ def _cell_from(store: Store, *, dimension: str, by: str, value: str | None, filt
     )
 
 
-def count_cell_passages(store: Store, *, dimension: str, by: str, value: str | None, filters: MapFilters | None = None) -> int:
-    sql, params = _cell_from(store, dimension=dimension, by=by, value=value, filters=filters or MapFilters())
+def count_cell_passages(
+    store: Store, *, dimension: str, by: str, value: str | None, filters: MapFilters | None = None,
+    documents: list[str] | None = None,
+) -> int:
+    """How many evidence passages the cell holds (`documents`: as for `cell_passages`)."""
+    sql, params = _cell_from(store, dimension=dimension, by=by, value=value, filters=filters or MapFilters(),
+                             documents=documents)
     return int(store.conn.execute("SELECT count(*) " + sql, params).fetchone()[0])
 
 
@@ -103,11 +110,15 @@ def cell_passages(
     filters: MapFilters | None = None,
     limit: int = 200,
     offset: int = 0,
+    documents: list[str] | None = None,
 ) -> list[CellPassage]:
     """A cell's evidence passages: people's accepts first, then by score, then reading order.
 
-    `value` is the column key (`(none)` or None for documents without one)."""
-    sql, params = _cell_from(store, dimension=dimension, by=by, value=value, filters=filters or MapFilters())
+    `value` is the column key (`(none)` or None for documents without one). `documents`: the
+    column's document ids when the caller has them (`column_documents`, `documents_by_column`);
+    finding them reads every document, which a caller visiting many cells should do once."""
+    sql, params = _cell_from(store, dimension=dimension, by=by, value=value, filters=filters or MapFilters(),
+                             documents=documents)
     sql = (
         "SELECT p.id, p.pk, p.document_id, coalesce(d.title, d.id), d.year, d.organization, "
         f"{document_districts('d')}, "

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..store import Store
 from .evidence import cell_passages
-from .matrix import EvidenceMap, cell_command
+from .matrix import EvidenceMap, cell_command, documents_by_column
 from .profile import Profile
 from .render import SIDE_WORDS
 
@@ -120,13 +120,15 @@ def write_map_html(store: Store, emap: EvidenceMap, path: Path | str, *, per_cel
             anchors[(row.id, col.key)] = f"cell-{i}-{j}"
     view = map_view(emap, lambda dim, key: "#" + anchors[(dim, key)])
     names = {r.id: r.name for r in emap.rows}
+    column_docs = documents_by_column(store, by=emap.by, filters=emap.filters)
     sections = []
     for row in emap.rows:
         for col in emap.columns:
             cell = emap.cell(row.id, col.key)
             if cell.status == "gap":
                 continue
-            passages = cell_passages(store, dimension=row.id, by=emap.by, value=col.key, filters=emap.filters, limit=per_cell)
+            passages = cell_passages(store, dimension=row.id, by=emap.by, value=col.key, filters=emap.filters,
+                                     limit=per_cell, documents=column_docs.get(col.key, []))
             sections.append(
                 {
                     "anchor": anchors[(row.id, col.key)],

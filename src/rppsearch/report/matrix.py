@@ -45,6 +45,7 @@ __all__ = [
     "check_dimensions",
     "EVIDENCE_RULE",
     "column_documents",
+    "documents_by_column",
     "cell_command",
     "cell_url",
     "search_url",
@@ -182,11 +183,20 @@ EVIDENCE_RULE = (
 
 def column_documents(store: Store, *, by: str, value: str | None, filters: MapFilters) -> list[str]:
     """Ids of the filtered documents in column `value` (`(none)` or None: without one)."""
+    return documents_by_column(store, by=by, filters=filters).get(None if value in (None, NONE_LABEL) else value, [])
+
+
+def documents_by_column(store: Store, *, by: str, filters: MapFilters) -> dict[str | None, list[str]]:
+    """`column_documents` for every column at once ({column key: document ids}): one pass over
+    the documents for a caller that visits many cells of a map."""
     if by not in COLUMNS:
         raise QueryError(f"by: unknown column kind {by!r} (choose {', '.join(COLUMNS)})")
-    key = None if value in (None, NONE_LABEL) else value
     groups, _ = _document_groups(store, by, filters)
-    return [doc for doc, keys in groups.items() if key in keys]
+    out: dict[str | None, list[str]] = {}
+    for doc, keys in groups.items():
+        for key in keys:
+            out.setdefault(key, []).append(doc)
+    return out
 
 
 # -- pointers to a cell's evidence ---------------------------------------------------------

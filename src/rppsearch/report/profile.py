@@ -184,13 +184,15 @@ def build_profile(
     filters = MapFilters(district=name) if kind == "district" else MapFilters(organization=name)
     emap = evidence_map(store, by=kind, filters=filters, min_documents=min_documents, include_none=False)
     column = emap.columns[0]
-    documents = _documents(store, column_documents(store, by=kind, value=column.key, filters=filters))
+    column_docs = column_documents(store, by=kind, value=column.key, filters=filters)
+    documents = _documents(store, column_docs)
     years = _years(store, documents)
     shifts_by_dim = {d.id: d.shifts for d in taxonomy.dimensions} if taxonomy is not None else {}
     dims = []
     for row in emap.rows:
         cell = emap.cell(row.id, column.key)
-        passages = cell_passages(store, dimension=row.id, by=kind, value=column.key, filters=filters, limit=SHIFT_SAMPLE) if cell.passages else []
+        passages = (cell_passages(store, dimension=row.id, by=kind, value=column.key, filters=filters,
+                                  limit=SHIFT_SAMPLE, documents=column_docs) if cell.passages else [])
         first, last = years.get(row.id, (None, None))
         evidence_sentences = [
             {"text": s["text"], "passage_id": p.passage_id, "title": p.title, "year": p.year}

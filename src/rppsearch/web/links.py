@@ -22,7 +22,7 @@ from typing import Any
 
 import markupsafe
 
-from .stores import rpp_database_names
+from .stores import rpp_database_names, store_version
 
 # Columns left out of a table's HTML page unless `_col`/`_nocol` is given.
 HIDDEN_COLUMNS = {
@@ -53,24 +53,13 @@ def _link(href: str, text: str) -> markupsafe.Markup:
     return markupsafe.Markup('<a href="{}">{}</a>').format(href, text)
 
 
-_roots: dict[tuple[str, float], str | None] = {}
-
-
-def _file_version(path: str) -> float:
-    """Changes whenever the store is written (the file or its WAL)."""
-    stamp = 0.0
-    for name in (path, path + "-wal"):
-        try:
-            stamp = max(stamp, os.stat(name).st_mtime_ns)
-        except OSError:
-            pass
-    return stamp
+_roots: dict[tuple[str, tuple[int, ...]], str | None] = {}
 
 
 async def corpus_root(datasette: Any, database: str) -> str | None:
     """The folder every stored document path lies under (recomputed when the store changes)."""
     db = datasette.databases[database]
-    key = (str(db.path), _file_version(str(db.path)))
+    key = (str(db.path), store_version(db.path))
     if key in _roots:
         return _roots[key]
     paths = [row[0].split("#", 1)[0] for row in (await db.execute("select path from documents")).rows if row[0]]

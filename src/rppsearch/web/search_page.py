@@ -29,7 +29,7 @@ from .metadata import REVIEW_PATH, SEARCH_PATH
 from ..search import BY, FUSIONS, MODES
 from .search_params import MAX_LIMIT, MAX_QUERY_CHARS, SearchParams, parse_search_params, snippet_segments
 from .sqlfuncs import EMBEDDER
-from .stores import Unavailable, can_review, pick_database, store_model_name, writable
+from .stores import Unavailable, can_review, pick_database, store_model_name, store_version, writable
 from ..store.district_sql import document_districts
 
 EXPORT_MAX = 5000
@@ -43,35 +43,48 @@ CSV_COLUMNS = ("rank", "id", "document_id", "title", "relevance", "matched_by", 
 FIELD_WORDS = {"year": "a year", "organization": "an organization", "district": "a district", "doc_type": "a document type"}
 
 
+_options_cache: dict[str, tuple[tuple[int, ...], dict[str, Any]]] = {}
+
+
 async def filter_options(db: Any) -> dict[str, Any]:
-    """Values for the filter selects, read from the store (static SQL, no user input)."""
+    """Values for the filter selects, read from the store (static SQL, no user input).
 
-    def read(conn: sqlite3.Connection) -> dict[str, Any]:
-        def values(sql: str) -> list[Any]:
-            return [row[0] for row in conn.execute(sql)]
+    Every search, map and profile request asks; the five queries scan the documents, so the
+    answer is kept until the store is written (`store_version`). Callers only read it."""
+    key = str(db.path)
+    version = store_version(key)
+    cached = _options_cache.get(key)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    options = await db.execute_fn(_read_filter_options)
+    _options_cache[key] = (version, options)
+    return options
 
-        years = conn.execute("SELECT min(year), max(year) FROM documents").fetchone()
-        return {
-            "dimensions": [
-                {"id": r[0], "name": r[1]} for r in conn.execute("SELECT id, name FROM dimensions ORDER BY position, id")
-            ],
-            "organizations": values(
-                "SELECT DISTINCT organization FROM documents WHERE organization IS NOT NULL "
-                "AND organization != '' ORDER BY organization COLLATE NOCASE"
-            ),
-            "districts": values(
-                f"SELECT DISTINCT j.value FROM documents d, json_each({document_districts('d')}) j "
-                "WHERE json_valid(d.districts) AND j.type = 'text' ORDER BY j.value COLLATE NOCASE"
-            ),
-            "doc_types": values(
-                "SELECT DISTINCT doc_type FROM documents WHERE doc_type IS NOT NULL "
-                "AND doc_type != '' ORDER BY doc_type COLLATE NOCASE"
-            ),
-            "year_min": years[0],
-            "year_max": years[1],
-        }
 
-    return await db.execute_fn(read)
+def _read_filter_options(conn: sqlite3.Connection) -> dict[str, Any]:
+    def values(sql: str) -> list[Any]:
+        return [row[0] for row in conn.execute(sql)]
+
+    years = conn.execute("SELECT min(year), max(year) FROM documents").fetchone()
+    return {
+        "dimensions": [
+            {"id": r[0], "name": r[1]} for r in conn.execute("SELECT id, name FROM dimensions ORDER BY position, id")
+        ],
+        "organizations": values(
+            "SELECT DISTINCT organization FROM documents WHERE organization IS NOT NULL "
+            "AND organization != '' ORDER BY organization COLLATE NOCASE"
+        ),
+        "districts": values(
+            f"SELECT DISTINCT j.value FROM documents d, json_each({document_districts('d')}) j "
+            "WHERE json_valid(d.districts) AND j.type = 'text' ORDER BY j.value COLLATE NOCASE"
+        ),
+        "doc_types": values(
+            "SELECT DISTINCT doc_type FROM documents WHERE doc_type IS NOT NULL "
+            "AND doc_type != '' ORDER BY doc_type COLLATE NOCASE"
+        ),
+        "year_min": years[0],
+        "year_max": years[1],
+    }
 
 
 @dataclass

@@ -104,17 +104,19 @@ class SqlBudget:
 SQL_BUDGET = SqlBudget()
 
 
-def _sql_vector(function: str, db_path: str | os.PathLike[str], text: str) -> Any:
+def _sql_vector(function: str, db_path: str | os.PathLike[str], index_dir: Path, text: str) -> Any:
+    """The vector of `text` for a SQL function; called once per row, so nothing here builds paths."""
     if len(text) > MAX_SQL_TEXT_CHARS:
         raise ValueError(f"{function}: the text has {len(text)} characters; at most {MAX_SQL_TEXT_CHARS}")
     model = store_model_name(db_path)
     if not EMBEDDER.cached(model, text):
         SQL_BUDGET.take(function)
-    return EMBEDDER.vector(model, text, index_dir=Path(db_path).parent)
+    return EMBEDDER.vector(model, text, index_dir=index_dir)
 
 
 def make_similarity(db_path: str | os.PathLike[str]):  # noqa: ANN201
     """`rpp_similarity(vector_blob, text)` for the store at `db_path`."""
+    index_dir = Path(db_path).parent
 
     def rpp_similarity(blob: bytes | None, text: str | None) -> float | None:
         if blob is None or text is None or not str(text).strip():
@@ -123,7 +125,7 @@ def make_similarity(db_path: str | os.PathLike[str]):  # noqa: ANN201
 
         from ..store.vectors import from_blob  # noqa: PLC0415
 
-        query = _sql_vector("rpp_similarity", db_path, str(text))
+        query = _sql_vector("rpp_similarity", db_path, index_dir, str(text))
         if not isinstance(blob, (bytes, bytearray, memoryview)) or len(blob) != 4 * query.shape[0]:
             return None  # not a vector of this model's size
         vector = from_blob(blob)
@@ -134,13 +136,14 @@ def make_similarity(db_path: str | os.PathLike[str]):  # noqa: ANN201
 
 def make_embed(db_path: str | os.PathLike[str]):  # noqa: ANN201
     """`rpp_embed(text)`: the text's vector as a float32 little-endian blob."""
+    index_dir = Path(db_path).parent
 
     def rpp_embed(text: str | None) -> bytes | None:
         if text is None or not str(text).strip():
             return None
         from ..store.vectors import to_blob  # noqa: PLC0415
 
-        return to_blob(_sql_vector("rpp_embed", db_path, str(text)))
+        return to_blob(_sql_vector("rpp_embed", db_path, index_dir, str(text)))
 
     return rpp_embed
 
