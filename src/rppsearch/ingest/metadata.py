@@ -6,6 +6,7 @@ catalog's folder and may not escape it.
 
 from __future__ import annotations
 
+import copy
 import csv
 import hashlib
 import json
@@ -128,8 +129,11 @@ def combine(
     the document's own layer (its title from its structure, or the inferred fallback), then a
     library export's entry, the catalog (or sidecar), the user's edits, districts made
     canonical; then a year read from a published date and the site's name as organization when
-    no layer gives one; fields set without a recorded source are inferred."""
-    metadata = own
+    no layer gives one; fields set without a recorded source are inferred.
+
+    `own` is left as it is: it is stored apart as the document's own layer, and what is done
+    to the result later (the corpus step's told-apart title) must not leak into it."""
+    metadata = copy.deepcopy(own)
     for layer, source in ((library, "library"), (catalog, "catalog"), (user, "user")):
         if layer:
             metadata = merge(metadata, entry_to_metadata(layer), source=source)
