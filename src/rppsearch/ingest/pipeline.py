@@ -20,7 +20,14 @@ from ..progress import ProgressFactory, no_progress
 from ..store import Store
 from ..store import documents as docstore
 from . import metadata as meta
-from .titling import keep_told_apart
+from .titling import (
+    complete_title,
+    distinctions,
+    fallback_title,
+    keep_told_apart,
+    tell_apart_shared_titles,
+    with_subtitle,
+)
 
 # Bump when parsing, cleaning or splitting changes, so stored documents are re-ingested
 # (passages whose text did not change keep their vectors). 2: CJK word units and sentence ends.
@@ -109,7 +116,6 @@ def assemble_document(
     the file name) and passages of clean `blocks`. InputError when no body text is left."""
     from .docmeta import document_metadata  # noqa: PLC0415
     from .segment import split_passages  # noqa: PLC0415
-    from .titling import complete_title, distinctions, fallback_title, with_subtitle  # noqa: PLC0415
 
     if not any(b.text.strip() for b in blocks if b.heading_level == 0):
         raise InputError(path, "no text left after removing page furniture")
@@ -459,8 +465,6 @@ def ingest_paths(
     if prune:
         old_roots = [Path(r) for r in sorted(report.moved_from)]
         report.pruned = prune_missing(store, roots=[*paths, *old_roots], keep=seen_keys)
-    from .titling import tell_apart_shared_titles  # noqa: PLC0415
-
     report.warnings.extend(tell_apart_shared_titles(store))  # documents added or gone change who shares a title
     return report
 

@@ -31,6 +31,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..models import Block
+from .docmeta import is_metadata_line
 from .formats.titles import LEAD_MIN_WORDS, cut_words, lead_title, looks_like_file_name, looks_like_navigation, pick_title
 
 #: Headings among this many first blocks may stand in for a missing title or tell it apart.
@@ -52,25 +53,19 @@ def title_key(title: str | None) -> str:
     return " ".join(re.sub(r"[^\w'\"-]+", " ", s).split())
 
 
-def _is_metadata_line(text: str) -> bool:
-    from .docmeta import is_metadata_line  # noqa: PLC0415
-
-    return is_metadata_line(text)
-
-
 def fallback_title(blocks: list[Block]) -> str | None:
     """A title for a document that has none of its own (see the module docstring), or None."""
     window = blocks[:TITLE_HEADING_WINDOW]
     for i, block in enumerate(window):
-        if block.heading_level > 0 and i + 1 < len(blocks) and _is_metadata_line(blocks[i + 1].text):
+        if block.heading_level > 0 and i + 1 < len(blocks) and is_metadata_line(blocks[i + 1].text):
             title = pick_title(block.text)
-            if title and not _is_metadata_line(block.text):
+            if title and not is_metadata_line(block.text):
                 return title
     words = 0
     for block in window:
         if block.heading_level > 0:
             title = pick_title(block.text)
-            if title and not _is_metadata_line(block.text):
+            if title and not is_metadata_line(block.text):
                 return title
         else:
             words += len(block.text.split())
@@ -94,7 +89,7 @@ def complete_title(title: str | None, blocks: list[Block]) -> str | None:
         joined = ""
         for line in short[i:i + 8]:  # the shortest run past the cut that does not end on "and"
             line = " ".join(line.split())
-            if not line or len(line.split()) > 6 or line[-1] in ".!?;" or _is_metadata_line(line):
+            if not line or len(line.split()) > 6 or line[-1] in ".!?;" or is_metadata_line(line):
                 break
             joined = f"{joined} {line}".strip()
             jkey = title_key(joined)
@@ -127,7 +122,7 @@ def with_subtitle(title: str | None, blocks: list[Block]) -> str | None:
     words = line.split()
     capitalised = sum(1 for w in words[1:] if w[:1].isupper())
     if (not 3 <= len(words) <= SUBTITLE_WORDS or not line[:1].isupper() or line[-1] in ".!?:;…"
-            or capitalised > 1 or _is_metadata_line(line) or looks_like_navigation(line)):
+            or capitalised > 1 or is_metadata_line(line) or looks_like_navigation(line)):
         return title
     joined = f"{title.rstrip(' :')}: {line}"
     return joined if pick_title(joined) == joined else title
@@ -139,7 +134,7 @@ def _part(text: str) -> str | None:
     s = " ".join(text.split()).strip(" -–—|:")
     if not s or not any(ch.isalpha() for ch in s) or len(s.split()) > 15:
         return None
-    if looks_like_navigation(s) or looks_like_file_name(s) or _FIELD_LABEL.match(s) or _is_metadata_line(s):
+    if looks_like_navigation(s) or looks_like_file_name(s) or _FIELD_LABEL.match(s) or is_metadata_line(s):
         return None
     return s
 
@@ -153,7 +148,7 @@ def opening_words(texts: Iterable[str], *, title: str | None = None) -> str | No
         words = len(s.split())
         # a paragraph's start: a whole sentence, or a line long enough not to be a cover line
         if (not s or not (s[0].isupper() or s[0].isdigit() or s[0] in "\"“'‘") or words < LEAD_MIN_WORDS
-                or (words < 15 and s[-1] not in ".!?:\"”") or title_key(s) == key or looks_like_navigation(s) or _FIELD_LABEL.match(s) or _is_metadata_line(s)):
+                or (words < 15 and s[-1] not in ".!?:\"”") or title_key(s) == key or looks_like_navigation(s) or _FIELD_LABEL.match(s) or is_metadata_line(s)):
             continue
         return f"“{cut_words(s, DISTINCTION_WORDS)}”"
     return None
