@@ -32,7 +32,15 @@ from typing import Any
 
 from ..models import Block
 from .docmeta import is_metadata_line
-from .formats.titles import LEAD_MIN_WORDS, cut_words, lead_title, looks_like_file_name, looks_like_navigation, pick_title
+from .formats.titles import (
+    DANGLING_WORDS,
+    LEAD_MIN_WORDS,
+    cut_words,
+    lead_title,
+    looks_like_file_name,
+    looks_like_navigation,
+    pick_title,
+)
 
 #: Headings among this many first blocks may stand in for a missing title or tell it apart.
 TITLE_HEADING_WINDOW = 12
@@ -74,7 +82,7 @@ def fallback_title(blocks: list[Block]) -> str | None:
     return lead_title(b.text for b in blocks if b.heading_level == 0)
 
 
-_DANGLING_END = re.compile(r"\s(?:a|an|and|as|at|by|for|from|in|into|of|on|or|the|to|with|&)$", re.IGNORECASE)
+_DANGLING_END = re.compile(rf"\s(?:{'|'.join(sorted(DANGLING_WORDS))}|&)$", re.IGNORECASE)
 
 
 def complete_title(title: str | None, blocks: list[Block]) -> str | None:
@@ -197,6 +205,12 @@ def _chosen_parts(group: list[dict[str, Any]]) -> dict[str, str | None]:
     return {row["id"]: next((d for d in row["distinctions"] if held[title_key(d)] == 1), None) for row in group}
 
 
+def _to_tell_apart(group: list[dict[str, Any]]) -> bool:
+    """Documents sharing one title are told apart when there are several and one of them
+    holds its title from its own text (not a catalog's, a library's or the user's)."""
+    return len(group) > 1 and any(r["source"] in TELLABLE for r in group)
+
+
 def tell_apart(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """The corpus step on plain rows. Each row: `id`, `title` and `source` (the shared title
     and its source when the row was told apart before: the base), `distinctions`. Returns, for
@@ -210,11 +224,10 @@ def tell_apart(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         r["id"]: {"title": r["title"], "source": r["source"], "shared": None} for r in rows
     }
     for group in groups.values():
-        tellable = [r for r in group if r["source"] in TELLABLE]
-        if len(group) < 2 or not tellable:
+        if not _to_tell_apart(group):
             continue
         parts = _chosen_parts(group)
-        for row in tellable:
+        for row in (r for r in group if r["source"] in TELLABLE):
             part = parts[row["id"]]
             if part is None:
                 how, title = "nothing (their texts open alike)", row["title"]
@@ -268,8 +281,7 @@ def _tell_apart_in_transaction(store: Any) -> list[tuple[str, str]]:
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         groups[title_key(row["title"])].append(row)
-    involved = [r for g in groups.values() for r in g
-                if (len(g) > 1 and any(x["source"] in TELLABLE for x in g)) or r["was_shared"]]
+    involved = [r for g in groups.values() for r in g if _to_tell_apart(g) or r["was_shared"]]
     if not involved:
         return []
     details = docstore.title_details(store, [r["id"] for r in involved])
