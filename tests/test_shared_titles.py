@@ -138,6 +138,24 @@ def test_rpp_remove_gives_the_one_left_its_title_back(tmp_path: Path, chapters: 
         assert _rows(store)["corpus-ch1"]["title"] == REPORT
 
 
+def test_a_catalog_title_that_goes_away_leaves_no_copy_of_the_texts_title_as_its_part(
+    store: Store, tmp_path: Path
+) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    opening = " districts work with universities to train principals and support them in their first years."
+    (corpus / "a.md").write_text("# Partnerships\n\n## Recent work\n\nAlpha" + opening + "\n", encoding="utf-8")
+    (corpus / "b.md").write_text("# Partnerships\n\n## Older work\n\nBeta" + opening + "\n", encoding="utf-8")
+    (corpus / "catalog.csv").write_text("path,title\na.md,University partners\n", encoding="utf-8")
+    ingest_paths(store, [corpus])
+    assert _rows(store)["corpus-a"]["title"] == "University partners"
+    (corpus / "catalog.csv").write_text("path,title\na.md,\n", encoding="utf-8")
+    ingest_paths(store, [corpus])  # (re-resolved from the stored own layer, not re-read)
+    rows = _rows(store)
+    assert rows["corpus-a"]["title"] == f"Partnerships{SEPARATOR}Recent work"  # not "Partnerships — Partnerships"
+    assert rows["corpus-b"]["title"] == f"Partnerships{SEPARATOR}Older work"
+
+
 def test_catalog_and_edit_titles_win_and_are_never_added_to(store: Store, chapters: Path) -> None:
     from rppsearch.manage import edit_document
 

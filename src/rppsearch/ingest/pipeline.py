@@ -131,8 +131,10 @@ def assemble_document(
         own.title = fallback_title(blocks) or path.stem.replace("_", " ").replace("-", " ")
         own.sources["title"] = "inferred"
     own.mentioned_districts = layers.mentions("\n\n".join(b.text for b in blocks))
+    # against the text's own title, not a catalog's: only a document titled by its text is told
+    # apart, and a catalog title that goes away must not leave that title as a "distinction"
+    own.distinctions = distinctions(blocks, own.title)
     metadata = meta.combine(own, library=layers.library, catalog=overrides, user=layers.user, aliases=layers.aliases)
-    own.distinctions = metadata.distinctions = distinctions(blocks, metadata.title)
     text, passages = split_passages(blocks)
     return ReadDocument(format=fmt, metadata=metadata, text=text, passages=passages, document_metadata=own)
 
