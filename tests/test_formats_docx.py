@@ -255,3 +255,25 @@ def test_docx_with_nothing_but_an_empty_body_is_refused(tmp_path: Path) -> None:
     docx.Document().save(path)
     with pytest.raises(InputError, match="no text found in DOCX"):
         parse_file(path)
+
+
+def test_outline_levels_make_headings_from_a_paragraph_or_its_style(tmp_path: Path) -> None:
+    """Headings set by outline level (Word's Navigation pane), directly on a paragraph or in a
+    custom style, not by a "Heading N" style name."""
+    from docx.enum.style import WD_STYLE_TYPE
+
+    document = docx.Document()
+    custom = document.styles.add_style("Chapter Head", WD_STYLE_TYPE.PARAGRAPH)
+    custom.element.get_or_add_pPr().append(parse_xml(f'<w:outlineLvl xmlns:w="{W}" w:val="0"/>'))
+    document.add_paragraph("Staffing the central office", style="Chapter Head")
+    document.add_paragraph("Principal supervisors each work with about a dozen principals.")
+    _append(document, "<w:p><w:pPr><w:outlineLvl w:val='1'/></w:pPr><w:r><w:t>Hiring</w:t></w:r></w:p>")
+    document.add_paragraph("Districts hire supervisors from among their strongest principals.")
+    _append(document, "<w:p><w:pPr><w:outlineLvl w:val='9'/></w:pPr><w:r><w:t>Body text level</w:t></w:r></w:p>")
+    path = tmp_path / "outline.docx"
+    document.save(path)
+    levels = {b.text: b.heading_level for b in parse_file(path).blocks}
+    assert levels["Staffing the central office"] == 1
+    assert levels["Hiring"] == 2
+    assert levels["Body text level"] == 0  # outline level 9 is Word's "body text"
+    assert levels["Principal supervisors each work with about a dozen principals."] == 0

@@ -100,6 +100,32 @@ def test_told_apart_again_when_a_sharer_is_added_and_back_when_it_is_gone(store:
     assert any("no longer shares its title" in line for _, line in report.warnings)
 
 
+def test_an_edit_after_a_changed_sharer_is_left_alone_does_not_retitle_it(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rppsearch.ingest import titling
+    from rppsearch.manage import edit_document
+
+    corpus = tmp_path / "corpus"
+    opening = "In a southern school district, the superintendent declared the central office broken."
+    _chapter_page(corpus / "ch1.txt", opening)
+    _chapter_page(corpus / "ch2.txt", "All three central offices organized their strategies around new relationships.")
+    ingest_paths(store, [corpus])
+    _chapter_page(corpus / "ch1.txt", opening + " It was rebuilt.")  # re-read while told apart
+    ingest_paths(store, [corpus])
+    own = json.loads(store.conn.execute("SELECT document_metadata FROM documents WHERE id = 'corpus-ch1'").fetchone()[0])
+    assert own["document"]["title"] == REPORT  # its own layer keeps the text's title, not the told-apart one
+    (corpus / "ch2.txt").unlink()
+    ingest_paths(store, [corpus], prune=True)
+
+    retitled: list = []
+    step = titling.tell_apart_shared_titles
+    monkeypatch.setattr(titling, "tell_apart_shared_titles", lambda s: retitled.extend(step(s)) or retitled)
+    edit_document(store, doc_id="corpus-ch1", edits={"doc_type": "report"})
+    assert retitled == []  # (an old told-apart title came back from the own layer, then was taken away again)
+    assert _rows(store)["corpus-ch1"]["title"] == REPORT
+
+
 def test_rpp_remove_gives_the_one_left_its_title_back(tmp_path: Path, chapters: Path) -> None:
     from rppsearch.manage import remove_document
 
@@ -110,6 +136,24 @@ def test_rpp_remove_gives_the_one_left_its_title_back(tmp_path: Path, chapters: 
         ingest_paths(store, [chapters])
         remove_document(store, settings, doc_id="corpus-ch2")
         assert _rows(store)["corpus-ch1"]["title"] == REPORT
+
+
+def test_a_catalog_title_that_goes_away_leaves_no_copy_of_the_texts_title_as_its_part(
+    store: Store, tmp_path: Path
+) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    opening = " districts work with universities to train principals and support them in their first years."
+    (corpus / "a.md").write_text("# Partnerships\n\n## Recent work\n\nAlpha" + opening + "\n", encoding="utf-8")
+    (corpus / "b.md").write_text("# Partnerships\n\n## Older work\n\nBeta" + opening + "\n", encoding="utf-8")
+    (corpus / "catalog.csv").write_text("path,title\na.md,University partners\n", encoding="utf-8")
+    ingest_paths(store, [corpus])
+    assert _rows(store)["corpus-a"]["title"] == "University partners"
+    (corpus / "catalog.csv").write_text("path,title\na.md,\n", encoding="utf-8")
+    ingest_paths(store, [corpus])  # (re-resolved from the stored own layer, not re-read)
+    rows = _rows(store)
+    assert rows["corpus-a"]["title"] == f"Partnerships{SEPARATOR}Recent work"  # not "Partnerships — Partnerships"
+    assert rows["corpus-b"]["title"] == f"Partnerships{SEPARATOR}Older work"
 
 
 def test_catalog_and_edit_titles_win_and_are_never_added_to(store: Store, chapters: Path) -> None:

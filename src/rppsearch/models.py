@@ -138,16 +138,8 @@ class Filters:
     document_id: str | None = None
 
     def is_empty(self) -> bool:
-        return not (
-            self.dimensions
-            or self.min_score is not None
-            or self.organization
-            or self.district
-            or self.year_from is not None
-            or self.year_to is not None
-            or self.doc_type
-            or self.document_id
-        )
+        """Nothing is restricted (`include_unknown` alone restricts nothing)."""
+        return not (self.dimensions or self.min_score is not None or self.document_id or self.filtered_fields())
 
     def filtered_fields(self) -> list[str]:
         """The FILTER_FIELDS this filter restricts (those whose unknowns it leaves out)."""

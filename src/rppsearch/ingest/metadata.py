@@ -6,6 +6,7 @@ catalog's folder and may not escape it.
 
 from __future__ import annotations
 
+import copy
 import csv
 import hashlib
 import json
@@ -115,29 +116,6 @@ class Layers:
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
-def resolve(
-    document: Metadata,
-    *,
-    library: dict[str, Any] | None = None,
-    catalog: dict[str, Any] | None = None,
-    user: dict[str, Any] | None = None,
-    aliases: Any = None,
-) -> Metadata:
-    """The stored metadata: the document's own, then a library export's entry, then the
-    catalog (or sidecar), then the user's `rpp edit` overrides; districts canonical."""
-    out = document
-    for layer, source in ((library, "library"), (catalog, "catalog"), (user, "user")):
-        if layer:
-            out = merge(out, entry_to_metadata(layer), source=source)
-    if user and "districts" in user and not split_list(user["districts"]):
-        out.districts = []  # `rpp edit --district ''` clears them: about no district, whatever
-        out.sources["districts"] = "user"  # the text mentions (district_sql.document_districts)
-    if aliases is not None:
-        out.districts = aliases.canonical_list(out.districts)
-        out.mentioned_districts = aliases.canonical_list(out.mentioned_districts)
-    return out
-
-
 def combine(
     own: Metadata,
     *,
@@ -149,10 +127,22 @@ def combine(
     """The one rule for a document's stored metadata, whichever path writes it (an ingest, a
     re-ingest of an unchanged file whose catalog, library or aliases changed, `rpp edit`):
     the document's own layer (its title from its structure, or the inferred fallback), then a
-    library export's entry, the catalog (or sidecar), the user's edits (`resolve`); then a year
-    read from a published date and the site's name as organization when no layer gives one;
-    fields set without a recorded source are inferred."""
-    metadata = resolve(own, library=library, catalog=catalog, user=user, aliases=aliases)
+    library export's entry, the catalog (or sidecar), the user's edits, districts made
+    canonical; then a year read from a published date and the site's name as organization when
+    no layer gives one; fields set without a recorded source are inferred.
+
+    `own` is left as it is: it is stored apart as the document's own layer, and what is done
+    to the result later (the corpus step's told-apart title) must not leak into it."""
+    metadata = copy.deepcopy(own)
+    for layer, source in ((library, "library"), (catalog, "catalog"), (user, "user")):
+        if layer:
+            metadata = merge(metadata, entry_to_metadata(layer), source=source)
+    if user and "districts" in user and not split_list(user["districts"]):
+        metadata.districts = []  # `rpp edit --district ''` clears them: about no district, whatever
+        metadata.sources["districts"] = "user"  # the text mentions (district_sql.document_districts)
+    if aliases is not None:
+        metadata.districts = aliases.canonical_list(metadata.districts)
+        metadata.mentioned_districts = aliases.canonical_list(metadata.mentioned_districts)
     if metadata.year is None and metadata.published:
         metadata.year = year_of(metadata.published)
     if not metadata.organization and metadata.site_name:

@@ -20,7 +20,14 @@ from ..progress import ProgressFactory, no_progress
 from ..store import Store
 from ..store import documents as docstore
 from . import metadata as meta
-from .titling import keep_told_apart
+from .titling import (
+    complete_title,
+    distinctions,
+    fallback_title,
+    keep_told_apart,
+    tell_apart_shared_titles,
+    with_subtitle,
+)
 
 # Bump when parsing, cleaning or splitting changes, so stored documents are re-ingested
 # (passages whose text did not change keep their vectors). 2: CJK word units and sentence ends.
@@ -109,7 +116,6 @@ def assemble_document(
     the file name) and passages of clean `blocks`. InputError when no body text is left."""
     from .docmeta import document_metadata  # noqa: PLC0415
     from .segment import split_passages  # noqa: PLC0415
-    from .titling import complete_title, distinctions, fallback_title, with_subtitle  # noqa: PLC0415
 
     if not any(b.text.strip() for b in blocks if b.heading_level == 0):
         raise InputError(path, "no text left after removing page furniture")
@@ -125,8 +131,10 @@ def assemble_document(
         own.title = fallback_title(blocks) or path.stem.replace("_", " ").replace("-", " ")
         own.sources["title"] = "inferred"
     own.mentioned_districts = layers.mentions("\n\n".join(b.text for b in blocks))
+    # against the text's own title, not a catalog's: only a document titled by its text is told
+    # apart, and a catalog title that goes away must not leave that title as a "distinction"
+    own.distinctions = distinctions(blocks, own.title)
     metadata = meta.combine(own, library=layers.library, catalog=overrides, user=layers.user, aliases=layers.aliases)
-    own.distinctions = metadata.distinctions = distinctions(blocks, metadata.title)
     text, passages = split_passages(blocks)
     return ReadDocument(format=fmt, metadata=metadata, text=text, passages=passages, document_metadata=own)
 
@@ -459,8 +467,6 @@ def ingest_paths(
     if prune:
         old_roots = [Path(r) for r in sorted(report.moved_from)]
         report.pruned = prune_missing(store, roots=[*paths, *old_roots], keep=seen_keys)
-    from .titling import tell_apart_shared_titles  # noqa: PLC0415
-
     report.warnings.extend(tell_apart_shared_titles(store))  # documents added or gone change who shares a title
     return report
 

@@ -31,7 +31,16 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..models import Block
-from .formats.titles import LEAD_MIN_WORDS, cut_words, lead_title, looks_like_file_name, looks_like_navigation, pick_title
+from .docmeta import is_metadata_line
+from .formats.titles import (
+    DANGLING_WORDS,
+    LEAD_MIN_WORDS,
+    cut_words,
+    lead_title,
+    looks_like_file_name,
+    looks_like_navigation,
+    pick_title,
+)
 
 #: Headings among this many first blocks may stand in for a missing title or tell it apart.
 TITLE_HEADING_WINDOW = 12
@@ -52,25 +61,19 @@ def title_key(title: str | None) -> str:
     return " ".join(re.sub(r"[^\w'\"-]+", " ", s).split())
 
 
-def _is_metadata_line(text: str) -> bool:
-    from .docmeta import is_metadata_line  # noqa: PLC0415
-
-    return is_metadata_line(text)
-
-
 def fallback_title(blocks: list[Block]) -> str | None:
     """A title for a document that has none of its own (see the module docstring), or None."""
     window = blocks[:TITLE_HEADING_WINDOW]
     for i, block in enumerate(window):
-        if block.heading_level > 0 and i + 1 < len(blocks) and _is_metadata_line(blocks[i + 1].text):
+        if block.heading_level > 0 and i + 1 < len(blocks) and is_metadata_line(blocks[i + 1].text):
             title = pick_title(block.text)
-            if title and not _is_metadata_line(block.text):
+            if title and not is_metadata_line(block.text):
                 return title
     words = 0
     for block in window:
         if block.heading_level > 0:
             title = pick_title(block.text)
-            if title and not _is_metadata_line(block.text):
+            if title and not is_metadata_line(block.text):
                 return title
         else:
             words += len(block.text.split())
@@ -79,7 +82,7 @@ def fallback_title(blocks: list[Block]) -> str | None:
     return lead_title(b.text for b in blocks if b.heading_level == 0)
 
 
-_DANGLING_END = re.compile(r"\s(?:a|an|and|as|at|by|for|from|in|into|of|on|or|the|to|with|&)$", re.IGNORECASE)
+_DANGLING_END = re.compile(rf"\s(?:{'|'.join(sorted(DANGLING_WORDS))}|&)$", re.IGNORECASE)
 
 
 def complete_title(title: str | None, blocks: list[Block]) -> str | None:
@@ -94,7 +97,7 @@ def complete_title(title: str | None, blocks: list[Block]) -> str | None:
         joined = ""
         for line in short[i:i + 8]:  # the shortest run past the cut that does not end on "and"
             line = " ".join(line.split())
-            if not line or len(line.split()) > 6 or line[-1] in ".!?;" or _is_metadata_line(line):
+            if not line or len(line.split()) > 6 or line[-1] in ".!?;" or is_metadata_line(line):
                 break
             joined = f"{joined} {line}".strip()
             jkey = title_key(joined)
@@ -127,7 +130,7 @@ def with_subtitle(title: str | None, blocks: list[Block]) -> str | None:
     words = line.split()
     capitalised = sum(1 for w in words[1:] if w[:1].isupper())
     if (not 3 <= len(words) <= SUBTITLE_WORDS or not line[:1].isupper() or line[-1] in ".!?:;…"
-            or capitalised > 1 or _is_metadata_line(line) or looks_like_navigation(line)):
+            or capitalised > 1 or is_metadata_line(line) or looks_like_navigation(line)):
         return title
     joined = f"{title.rstrip(' :')}: {line}"
     return joined if pick_title(joined) == joined else title
@@ -139,7 +142,7 @@ def _part(text: str) -> str | None:
     s = " ".join(text.split()).strip(" -–—|:")
     if not s or not any(ch.isalpha() for ch in s) or len(s.split()) > 15:
         return None
-    if looks_like_navigation(s) or looks_like_file_name(s) or _FIELD_LABEL.match(s) or _is_metadata_line(s):
+    if looks_like_navigation(s) or looks_like_file_name(s) or _FIELD_LABEL.match(s) or is_metadata_line(s):
         return None
     return s
 
@@ -153,7 +156,7 @@ def opening_words(texts: Iterable[str], *, title: str | None = None) -> str | No
         words = len(s.split())
         # a paragraph's start: a whole sentence, or a line long enough not to be a cover line
         if (not s or not (s[0].isupper() or s[0].isdigit() or s[0] in "\"“'‘") or words < LEAD_MIN_WORDS
-                or (words < 15 and s[-1] not in ".!?:\"”") or title_key(s) == key or looks_like_navigation(s) or _FIELD_LABEL.match(s) or _is_metadata_line(s)):
+                or (words < 15 and s[-1] not in ".!?:\"”") or title_key(s) == key or looks_like_navigation(s) or _FIELD_LABEL.match(s) or is_metadata_line(s)):
             continue
         return f"“{cut_words(s, DISTINCTION_WORDS)}”"
     return None
@@ -202,6 +205,12 @@ def _chosen_parts(group: list[dict[str, Any]]) -> dict[str, str | None]:
     return {row["id"]: next((d for d in row["distinctions"] if held[title_key(d)] == 1), None) for row in group}
 
 
+def _to_tell_apart(group: list[dict[str, Any]]) -> bool:
+    """Documents sharing one title are told apart when there are several and one of them
+    holds its title from its own text (not a catalog's, a library's or the user's)."""
+    return len(group) > 1 and any(r["source"] in TELLABLE for r in group)
+
+
 def tell_apart(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """The corpus step on plain rows. Each row: `id`, `title` and `source` (the shared title
     and its source when the row was told apart before: the base), `distinctions`. Returns, for
@@ -215,11 +224,10 @@ def tell_apart(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         r["id"]: {"title": r["title"], "source": r["source"], "shared": None} for r in rows
     }
     for group in groups.values():
-        tellable = [r for r in group if r["source"] in TELLABLE]
-        if len(group) < 2 or not tellable:
+        if not _to_tell_apart(group):
             continue
         parts = _chosen_parts(group)
-        for row in tellable:
+        for row in (r for r in group if r["source"] in TELLABLE):
             part = parts[row["id"]]
             if part is None:
                 how, title = "nothing (their texts open alike)", row["title"]
@@ -273,8 +281,7 @@ def _tell_apart_in_transaction(store: Any) -> list[tuple[str, str]]:
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         groups[title_key(row["title"])].append(row)
-    involved = [r for g in groups.values() for r in g
-                if (len(g) > 1 and any(x["source"] in TELLABLE for x in g)) or r["was_shared"]]
+    involved = [r for g in groups.values() for r in g if _to_tell_apart(g) or r["was_shared"]]
     if not involved:
         return []
     details = docstore.title_details(store, [r["id"] for r in involved])

@@ -88,6 +88,14 @@ def _style_level(name: str) -> int:
     return 0
 
 
+def _outline_level(ppr: Any) -> int:
+    """The heading level a paragraph's or style's properties give by outline level (0-5 ->
+    1-6), or 0 (body text, or no `w:pPr`)."""
+    outline = child(ppr, "outlineLvl") if ppr is not None else None
+    value = attr(outline, "val") if outline is not None else None
+    return int(value) + 1 if value and value.isdigit() and int(value) < 6 else 0
+
+
 def _main_part(archive: zipfile.ZipFile, path: Path) -> str:
     names = set(archive.namelist())
     target = part_of_type(archive, "", "officeDocument", path)
@@ -116,13 +124,7 @@ def _styles(archive: zipfile.ZipFile, main: str, path: Path) -> dict[str, tuple[
             continue
         style_id = attr(style, "styleId") or ""
         label = next((attr(c, "val") for c in style if local(c.tag) == "name"), None) or style_id
-        level = _style_level(label)
-        ppr = child(style, "pPr")
-        outline = child(ppr, "outlineLvl") if ppr is not None else None
-        value = attr(outline, "val") if outline is not None else None
-        if not level and value and value.isdigit() and int(value) < 6:
-            level = int(value) + 1
-        styles[style_id] = (label, level)
+        styles[style_id] = (label, _style_level(label) or _outline_level(child(style, "pPr")))
     return styles
 
 
@@ -173,10 +175,7 @@ class _Reader:
             pstyle = child(ppr, "pStyle")
             style_id = attr(pstyle, "val") or "" if pstyle is not None else ""
             style, level = self.styles.get(style_id, (style_id, _style_level(style_id)))
-            outline = child(ppr, "outlineLvl")
-            value = attr(outline, "val") if outline is not None else None
-            if not level and value and value.isdigit() and int(value) < 6:
-                level = int(value) + 1
+            level = level or _outline_level(ppr)
         self._inline(p, parts, boxes)
         text = "".join(parts)
         if text.strip():
@@ -237,10 +236,8 @@ class _Reader:
         """The referenced footnotes, then endnotes, numbered in reference order."""
         out: list[Block] = []
         for kind in ("footnotes", "endnotes"):
-            seen: list[str] = []
-            for ref_kind, note_id in self.note_refs:
-                if ref_kind == kind and note_id in notes[kind] and note_id not in seen:
-                    seen.append(note_id)
+            # referenced notes in first-reference order (a dict: thousands of notes stay linear)
+            seen = dict.fromkeys(i for k, i in self.note_refs if k == kind and i in notes[kind])
             texts: list[str] = []
             for number, note_id in enumerate(seen, 1):
                 note_blocks: list[Block] = []

@@ -9,9 +9,7 @@ recorded in the metadata (`ocr`, `ocr_confidence`, `ocr_pages`, `warnings`)."""
 
 from __future__ import annotations
 
-import functools
 import re
-import unicodedata
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -26,7 +24,7 @@ from .common import dehyphenate_join as _dehyphenate_join
 from .common import heading_like as _heading_like
 from .common import short_reason as _short
 from .common import word_sets as _word_sets
-from .pdf_pages import Pages, read_pages, split_lines
+from .pdf_pages import Chunk, Pages, extract_page_pypdf, garbled, read_pages, split_lines
 from .pdf_title import first_page_title
 from .titles import pick_title
 
@@ -123,7 +121,7 @@ def _pypdf_pages(path: Path, reader: Any, count: int) -> Pages:
 
     pages = Pages()
     for number in range(count):
-        chunks: list[_Chunk] = []
+        chunks: list[Chunk] = []
         try:
             text = extract_page_pypdf(reader.pages[number], chunks)
         except DependencyError:
@@ -165,39 +163,11 @@ def _record_warnings(metadata: Metadata, pages: Pages, count: int) -> None:
         metadata.extra["warnings"] = warnings
 
 
-# (effective font size, bold, text, baseline y) of one text-showing operation
-_Chunk = tuple[float, bool, str, float]
-
-
-def extract_page_pypdf(page: Any, chunks: list[_Chunk]) -> str:
-    """A page's text (plain mode), recording each text chunk's effective font size and weight."""
-
-    def visit(text: str, cm: list[float], tm: list[float], font: Any, size: float) -> None:
-        if not text or not text.strip():
-            return
-        try:
-            a, b, c, d = (
-                tm[0] * cm[0] + tm[1] * cm[2],
-                tm[0] * cm[1] + tm[1] * cm[3],
-                tm[2] * cm[0] + tm[3] * cm[2],
-                tm[2] * cm[1] + tm[3] * cm[3],
-            )
-            effective = float(size) * abs(a * d - b * c) ** 0.5
-            y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
-            base = str(font.get("/BaseFont", "")).lower() if font else ""
-        except (TypeError, ValueError, AttributeError, IndexError):
-            return
-        bold = any(w in base for w in ("bold", "black", "heavy", "semibold", "demi"))
-        chunks.append((round(effective, 1), bold, text, float(y)))
-
-    return page.extract_text(extraction_mode="plain", visitor_text=visit) or ""
-
-
 def _squash(text: str) -> str:
     return "".join(normalize_text(text).split())
 
 
-def _font_heading_levels(page_lines: list[list[str]], styles: list[list[_Chunk]]) -> list[int] | None:
+def _font_heading_levels(page_lines: list[list[str]], styles: list[list[Chunk]]) -> list[int] | None:
     """A heading level for each line (0: body) from font sizes and weights, or None without a signal.
 
     The body size is the size most characters are set in; a short line set entirely in larger
@@ -241,7 +211,7 @@ def _font_heading_levels(page_lines: list[list[str]], styles: list[list[_Chunk]]
     return levels if found else None
 
 
-def _paragraph_starts(styles: list[list[_Chunk]]) -> set[str]:
+def _paragraph_starts(styles: list[list[Chunk]]) -> set[str]:
     """Keys (first 40 non-space characters) of lines that follow a vertical gap: new paragraphs.
 
     Chunks on one baseline form a visual line; a step down clearly larger than the page's
@@ -278,33 +248,6 @@ def _heading_shape(line: str) -> bool:
         and s[-1] not in ".,;"
         and not _PAGE_NUMBER.fullmatch(s)
     )
-
-
-@functools.lru_cache(maxsize=4096)
-def _script(ch: str) -> str:
-    """A letter's script family from its Unicode name (CJK ideographs and kana count as one)."""
-    try:
-        word = unicodedata.name(ch).split(" ", 1)[0]
-    except ValueError:
-        return "UNKNOWN"
-    return "CJK" if word in ("CJK", "HIRAGANA", "KATAKANA", "IDEOGRAPHIC", "HALFWIDTH", "FULLWIDTH") else word
-
-
-def garbled(text: str) -> bool:
-    """Letters scattered over many unrelated scripts: glyph codes read as text, not language.
-
-    Real text has one script, perhaps two (Latin with Greek symbols, Arabic with Latin);
-    a PDF font without a Unicode map yields a soup of Greek, Cyrillic, Arabic, Indic letters.
-    """
-    if text.isascii():  # one script
-        return False
-    scripts = Counter(map(_script, filter(str.isalpha, text)))
-    total = sum(scripts.values())
-    if total < 50:
-        return False
-    top_two = sum(count for _, count in scripts.most_common(2))
-    spread = sum(1 for count in scripts.values() if count >= 0.02 * total)
-    return top_two < 0.85 * total and spread >= 4
 
 
 def _furniture_key(line: str) -> str:

@@ -13,8 +13,10 @@ warning, and a PDF with no readable page at all is refused.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,8 +44,6 @@ def _private(ch: str) -> bool:
 
 def defects(text: str) -> list[str]:
     """Why a page's text looks broken (empty list: it looks like language)."""
-    from .pdf import garbled  # noqa: PLC0415
-
     chars = [ch for ch in text if not ch.isspace()]
     if not chars:
         return []
@@ -67,6 +67,57 @@ def defects(text: str) -> list[str]:
         if wordlike < 0.5 * len(latin):
             found.append("garbage text layer")
     return found
+
+
+@functools.lru_cache(maxsize=4096)
+def _script(ch: str) -> str:
+    """A letter's script family from its Unicode name (CJK ideographs and kana count as one)."""
+    try:
+        word = unicodedata.name(ch).split(" ", 1)[0]
+    except ValueError:
+        return "UNKNOWN"
+    return "CJK" if word in ("CJK", "HIRAGANA", "KATAKANA", "IDEOGRAPHIC", "HALFWIDTH", "FULLWIDTH") else word
+
+
+def garbled(text: str) -> bool:
+    """Letters scattered over many unrelated scripts: glyph codes read as text, not language.
+
+    Real text has one script, perhaps two (Latin with Greek symbols, Arabic with Latin);
+    a PDF font without a Unicode map yields a soup of Greek, Cyrillic, Arabic, Indic letters.
+    """
+    if text.isascii():  # one script
+        return False
+    scripts = Counter(map(_script, filter(str.isalpha, text)))
+    total = sum(scripts.values())
+    if total < 50:
+        return False
+    top_two = sum(count for _, count in scripts.most_common(2))
+    spread = sum(1 for count in scripts.values() if count >= 0.02 * total)
+    return top_two < 0.85 * total and spread >= 4
+
+
+def extract_page_pypdf(page: Any, chunks: list[Chunk]) -> str:
+    """A page's text (plain mode), recording each text chunk's effective font size and weight."""
+
+    def visit(text: str, cm: list[float], tm: list[float], font: Any, size: float) -> None:
+        if not text or not text.strip():
+            return
+        try:
+            a, b, c, d = (
+                tm[0] * cm[0] + tm[1] * cm[2],
+                tm[0] * cm[1] + tm[1] * cm[3],
+                tm[2] * cm[0] + tm[3] * cm[2],
+                tm[2] * cm[1] + tm[3] * cm[3],
+            )
+            effective = float(size) * abs(a * d - b * c) ** 0.5
+            y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+            base = str(font.get("/BaseFont", "")).lower() if font else ""
+        except (TypeError, ValueError, AttributeError, IndexError):
+            return
+        bold = any(w in base for w in ("bold", "black", "heavy", "semibold", "demi"))
+        chunks.append((round(effective, 1), bold, text, float(y)))
+
+    return page.extract_text(extraction_mode="plain", visitor_text=visit) or ""
 
 
 def long_tokens(text: str) -> list[str]:
@@ -155,8 +206,6 @@ class _Reading:
 
 
 def _scripts(text: str) -> set[str]:
-    from .pdf import _script  # noqa: PLC0415
-
     return {_script(ch) for ch in set(text) if ch.isalpha()}
 
 
@@ -175,7 +224,6 @@ def _pdfminer_page(path: Path | None, index: int) -> str:
 def read_pages(document: Any, reader: Any, path: Path | None = None) -> Pages:
     """Every page of a pypdfium2 `document` (pypdf `reader` and pdfminer.six on `path` for pages
     pdfium reads badly), OCR'd where needed."""
-    from .pdf import extract_page_pypdf  # noqa: PLC0415
     from .pdf_layout import read_page  # noqa: PLC0415
 
     pages = Pages()

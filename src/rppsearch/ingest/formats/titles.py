@@ -138,7 +138,10 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 #: A lead sentence stands in for a missing title when it has at least this many words; it is
 #: cut to LEAD_WORDS words (with "…") so it reads as a title, not a paragraph.
 LEAD_MIN_WORDS, LEAD_WORDS = 5, 12
-_DANGLING = {"a", "an", "and", "as", "at", "by", "for", "from", "in", "into", "of", "on", "or", "the", "to", "with"}
+#: Words a cut title must not end on ("… the role of").
+DANGLING_WORDS = frozenset(
+    {"a", "an", "and", "as", "at", "by", "for", "from", "in", "into", "of", "on", "or", "the", "to", "with"}
+)
 
 
 def lead_title(texts: Iterable[str], *, window: int = 4, scan: int = 24) -> str | None:
@@ -196,6 +199,6 @@ def cut_words(text: str, count: int) -> str:
     if len(words) <= count:
         return " ".join(words)
     cut = words[:count]
-    while len(cut) > LEAD_MIN_WORDS and cut[-1].lower().strip(",;:") in _DANGLING:
+    while len(cut) > LEAD_MIN_WORDS and cut[-1].lower().strip(",;:") in DANGLING_WORDS:
         cut.pop()
     return " ".join(cut).rstrip(",;:–—-") + "…"
