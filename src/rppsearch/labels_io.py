@@ -142,18 +142,20 @@ def write_export(store: Store, *, fmt: str, output: Path | None, stdout: IO[str]
             assert stdout is not None
             stdout.write(data.decode("utf-8"))
         else:
-            _atomic_write(output, data)
+            save_whole(output, data)
         return len(dims)
     if output is None:
         assert stdout is not None
         return _write(store, fmt, stdout)
     buffer = io.StringIO()
     count = _write(store, fmt, buffer)
-    _atomic_write(output, buffer.getvalue().encode("utf-8"))
+    save_whole(output, buffer.getvalue().encode("utf-8"))
     return count
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def save_whole(path: Path, data: bytes) -> None:
+    """Write an export file whole or not at all (write-then-rename), after checking `path` names a
+    file in an existing folder (LabelError otherwise)."""
     path = Path(path)
     if path.is_dir():
         raise LabelError(f"{path}: is a folder; give a file name for --output")

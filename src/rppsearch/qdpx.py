@@ -40,7 +40,7 @@ from typing import Any
 
 from . import __version__
 from .errors import LabelError
-from .labels_io import _atomic_write, code_guid
+from .labels_io import save_whole, code_guid
 from .store import Store
 from .store import labels as labelstore
 from .store import label_queries
@@ -298,5 +298,5 @@ def write_qdpx(store: Store, output: Path, *, include_model: bool = False) -> Ex
     if output is None:
         raise LabelError("--format qdpx writes a zip file: give --output FILE.qdpx")
     data, report = qdpx_bytes(store, include_model=include_model)
-    _atomic_write(Path(output), data)
+    save_whole(Path(output), data)
     return report

@@ -11,6 +11,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+from ..index.manifest import atomic_path
 from .matrix import EvidenceMap
 
 __all__ = ["write_heatmap"]
@@ -91,9 +92,9 @@ def write_heatmap(emap: EvidenceMap, path: Path | str, *, title: str | None = No
     ax.set_title(title or f"Evidence and gap map: dimensions by {by}", fontsize=11, loc="left",
                  pad=24 if n_cols > 3 else 52)
     fig.tight_layout()
-    tmp = path.with_name(path.name + ".tmp")
-    with plt.rc_context({"svg.fonttype": "none"}):  # SVG text stays text: searchable, selectable
-        fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
-    tmp.replace(path)
+    try:
+        with atomic_path(path) as tmp, plt.rc_context({"svg.fonttype": "none"}):  # SVG text stays text
+            fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight")
+    finally:
+        plt.close(fig)
     return path

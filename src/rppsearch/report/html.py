@@ -8,12 +8,12 @@ is escaped by jinja2's autoescape.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from ..index.manifest import atomic_write
 from ..store import Store
 from .evidence import cell_passages
 from .matrix import EvidenceMap, cell_command, documents_by_column
@@ -102,9 +102,8 @@ def render_template(name: str, context: dict[str, Any]) -> str:
 
 def _write(path: Path | str, text: str) -> Path:
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    with atomic_write(path) as handle:
+        handle.write(text)
     return path
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import importlib.util
 import io
-import os
 from pathlib import Path
 from typing import Any
 
+from ..index.manifest import atomic_write
 from .profile import Profile
 from .render import SIDE_WORDS
 
@@ -156,7 +156,6 @@ def write_profile_pdf(profile: Profile, path: Path | str) -> Path:
         data, pages = _render(profile, **options)
         if pages <= 1:
             break
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    with atomic_write(path, "wb") as handle:
+        handle.write(data)
     return path
