@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from ..errors import InputError
-from .common import CsvFlag, IndexDir, JsonFlag, emit, info, settings_for
+from .common import CsvFlag, IndexDir, JsonFlag, check_output, emit, info, settings_for
 from .main import app
 
 
@@ -98,8 +98,7 @@ def map_command(
     """
     from ..report.matrix import evidence_map  # noqa: PLC0415
 
-    if as_json and as_csv:
-        raise typer.BadParameter("choose one of --json and --csv")
+    check_output(as_json=as_json, as_csv=as_csv)
     filters = _filters(dimension, organization, district, year_from, year_to, doc_type)
     png = _out_path(png, (".png",), "--png")
     svg = _out_path(svg, (".svg",), "--svg")
@@ -148,8 +147,7 @@ def evidence_command(
     """The passages behind one map cell: people's accepts first, then by score."""
     from ..report.evidence import cell_passages  # noqa: PLC0415
 
-    if as_json and as_csv:
-        raise typer.BadParameter("choose one of --json and --csv")
+    check_output(as_json=as_json, as_csv=as_csv)
     filters = _filters([dimension], organization, district, year_from, year_to, doc_type)
     with _open(index_dir) as store:
         from ..report.matrix import check_dimensions  # noqa: PLC0415

@@ -69,6 +69,12 @@ def print_store(settings: Settings, *, quiet: bool) -> None:
     info(f"store: {settings.db_path.resolve()}", quiet=quiet)
 
 
+def check_output(*, as_json: bool, as_csv: bool) -> None:
+    """Refuse --json with --csv: commands call it before opening the store or loading a model."""
+    if as_json and as_csv:
+        raise typer.BadParameter("choose one of --json and --csv")
+
+
 def emit(
     rows: Iterable[dict[str, Any]],
     *,
@@ -78,8 +84,7 @@ def emit(
     title: str | None = None,
 ) -> int:
     """Print rows as JSON lines, CSV, or a rich table; return how many were printed."""
-    if as_json and as_csv:
-        raise typer.BadParameter("choose one of --json and --csv")
+    check_output(as_json=as_json, as_csv=as_csv)
     count = 0
     if as_json:
         for row in rows:
