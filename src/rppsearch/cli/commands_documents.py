@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from .common import CsvFlag, IndexDir, JsonFlag, Quiet, emit, info, settings_for
-from .main import app
+from .app import app
 
 _TABLE_COLUMNS = ["id", "title", "year", "organization", "districts", "mentioned_districts", "doc_type", "dimensions"]
 _CSV_COLUMNS = [*_TABLE_COLUMNS, "authors", "url", "published", "format", "path", "passage_count", "sources"]

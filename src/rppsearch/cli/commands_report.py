@@ -14,7 +14,7 @@ import typer
 
 from ..errors import InputError
 from .common import CsvFlag, IndexDir, JsonFlag, check_output, emit, info, settings_for
-from .main import app
+from .app import app
 
 
 class Cols(str, Enum):
