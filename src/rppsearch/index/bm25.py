@@ -270,14 +270,15 @@ class LexicalIndex:
         clauses = []
         seen: set[tuple[str, tuple[str, ...]]] = set()  # a word said twice counts once, as before
         for clause in parsed.positive:
-            subs = [q for key, q in map(self._atom, clause.searchable()) if q is not None and key not in seen]
+            atoms = [(key, q) for key, q in map(self._atom, clause.searchable()) if q is not None]
+            subs = [q for key, q in atoms if key not in seen]
             if not subs:
                 continue
             if clause.required:
                 inner = subs[0] if len(subs) == 1 else tv.Query.boolean_query([(tv.Occur.Should, q) for q in subs])
                 clauses.append((tv.Occur.Must, inner))
             else:
-                seen.update(key for key, q in map(self._atom, clause.searchable()) if q is not None)
+                seen.update(key for key, _ in atoms)
                 clauses.extend((tv.Occur.Should, q) for q in subs)
         if not clauses:
             return None
