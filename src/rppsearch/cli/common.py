@@ -7,12 +7,15 @@ import json
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ..config import Settings
 from ..progress import ProgressFactory, console_progress, stage_line
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..store import Store
 
 IndexDir = Annotated[
     Path | None,
@@ -30,6 +33,13 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or 
 
 def settings_for(index_dir: Path | None) -> Settings:
     return Settings.for_dir(index_dir)
+
+
+def existing_store(index_dir: Path | None, *, readonly: bool = False) -> Store:
+    """The store of `index_dir` (or the default), never created: StoreError when there is none."""
+    from ..store import Store  # noqa: PLC0415
+
+    return Store.open(settings_for(index_dir).db_path, create=False, readonly=readonly)
 
 
 def check_paths(paths: Sequence[Path | None], *, what: str = "file or folder") -> None:
