@@ -372,12 +372,21 @@ def _parsed(query: "str | ParsedQuery") -> "ParsedQuery":
 
 def highlight_spans(text: str, query: "str | ParsedQuery") -> list[tuple[int, int]]:
     """Character offsets in `text` of the words whose stems the query looks for."""
+    return highlight_texts({0: text}, query).get(0, [])
+
+
+def highlight_texts(texts: dict[int, str], query: "str | ParsedQuery") -> dict[int, list[tuple[int, int]]]:
+    """`highlight_spans` of each text (those with none left out); the query's stems are found once."""
     analyzer = _query_analyzer(False)
     wanted = {stem for words in _parsed(query).highlight_words() for stem in analyzer.analyze(words)}
     if not wanted:
-        return []
-    tokens = analyzer.pre_tokenize(text).tokens
-    return [(t.char_offset_from, t.char_offset_to) for t in tokens if t.text in wanted]
+        return {}
+    out = {}
+    for key, text in texts.items():
+        spans = [(t.char_offset_from, t.char_offset_to) for t in analyzer.pre_tokenize(text).tokens if t.text in wanted]
+        if spans:
+            out[key] = spans
+    return out
 
 
 _STOP_STEMS: set[str] = set()
