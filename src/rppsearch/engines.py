@@ -103,9 +103,9 @@ class _Lexical:
         when nothing was ranked lexically)."""
         if self._engine is None:
             return fts_highlights(self.query.highlight_words(), texts)
-        from .index.bm25 import highlight_spans  # noqa: PLC0415
+        from .index.bm25 import highlight_texts  # noqa: PLC0415
 
-        return {pk: spans for pk, text in texts.items() if (spans := highlight_spans(text, self.query))}
+        return highlight_texts(texts, self.query)
 
 
 _DOC_FILTER_CACHE: dict[tuple[Any, ...], np.ndarray] = {}

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .errors import QueryError
-from .index.lexical import STOP_WORDS, tokenize
+from .index.lexical import STOP_WORDS, fts_quote, tokenize
 
 #: Fields a query term may name (`title:word`), besides the default (title, heading, text).
 FIELDS = ("title", "heading")
@@ -101,13 +101,9 @@ class ParsedQuery:
         return positive
 
 
-def _quote(text: str) -> str:
-    return '"' + text.replace('"', '""') + '"'
-
-
 def _fts_atom(atom: Atom) -> str:
     words = atom.words()
-    body = _quote(" ".join(words))  # one word, or the words of a phrase or a hyphenated word
+    body = fts_quote(" ".join(words))  # one word, or the words of a phrase or a hyphenated word
     return f"{atom.field} : {body}" if atom.field else body
 
 

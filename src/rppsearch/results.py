@@ -93,7 +93,7 @@ def fts_highlights(words: list[str], texts: dict[int, str]) -> dict[int, list[tu
     terms = list(dict.fromkeys(t for w in words for t in lexical.tokenize(w)))
     if not terms:
         return {}
-    match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+    match = " OR ".join(lexical.fts_quote(t) for t in terms)
     clean = {pk: t for pk, t in texts.items() if lexical.START_MARK not in t and lexical.END_MARK not in t}
     marked = search_sql.highlight_texts(
         match, clean, start=lexical.START_MARK, end=lexical.END_MARK, tokenizer=lexical.TOKENIZER

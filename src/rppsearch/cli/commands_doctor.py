@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from .common import CsvFlag, IndexDir, JsonFlag, Quiet, emit, info, progress_factory, settings_for
+from .common import CsvFlag, IndexDir, JsonFlag, Quiet, check_output, emit, info, progress_factory, settings_for
 from .app import app
 
 COLUMNS = ["check", "status", "count", "message", "action"]
@@ -29,8 +29,7 @@ def doctor(
     """Check schema, integrity, FTS sync, vectors and their index, tags and orphan rows. Exit 1 on problems."""
     from ..doctor import run_doctor  # noqa: PLC0415
 
-    if as_json and as_csv:
-        raise typer.BadParameter("choose one of --json and --csv")
+    check_output(as_json=as_json, as_csv=as_csv)
     settings = settings_for(index_dir)
     report = run_doctor(
         settings=settings,

@@ -8,17 +8,11 @@ from typing import Annotated
 
 import typer
 
-from .common import CsvFlag, IndexDir, JsonFlag, Quiet, emit, info, settings_for
-from .main import app
+from .common import CsvFlag, IndexDir, JsonFlag, Quiet, emit, existing_store, info, settings_for
+from .app import app
 
 _TABLE_COLUMNS = ["id", "title", "year", "organization", "districts", "mentioned_districts", "doc_type", "dimensions"]
 _CSV_COLUMNS = [*_TABLE_COLUMNS, "authors", "url", "published", "format", "path", "passage_count", "sources"]
-
-
-def _open(index_dir, *, readonly: bool = True):  # noqa: ANN001, ANN202
-    from ..store import Store  # noqa: PLC0415
-
-    return Store.open(settings_for(index_dir).db_path, create=False, readonly=readonly)
 
 
 @app.command()
@@ -37,7 +31,7 @@ def documents(
     """List documents with their metadata, where each field came from, and their dimensions."""
     from ..manage import list_documents  # noqa: PLC0415
 
-    with _open(index_dir) as store:
+    with existing_store(index_dir, readonly=True) as store:
         rows = list_documents(
             store, organization=organization, district=district, year_from=year_from, year_to=year_to,
             doc_type=doc_type, dimension=dimension, missing=missing,
@@ -58,7 +52,7 @@ def show(
     """A document's metadata with the source of each field, its overrides, tags and passages."""
     from ..manage import show_document  # noqa: PLC0415
 
-    with _open(index_dir) as store:
+    with existing_store(index_dir, readonly=True) as store:
         doc = show_document(store, doc_id=doc_id, passages=passages)
     if as_json:
         sys.stdout.write(json.dumps(doc, ensure_ascii=False, default=str) + "\n")
@@ -122,7 +116,7 @@ def edit(
 
     edits = parse_edits({"title": title, "year": year, "organization": organization, "districts": district,
                          "doc_type": doc_type, "authors": author, "url": url})
-    with _open(index_dir, readonly=False) as store:
+    with existing_store(index_dir) as store:
         doc = edit_document(store, doc_id=doc_id, edits=edits, settings=settings_for(index_dir))
     if as_json:
         sys.stdout.write(json.dumps(doc, ensure_ascii=False, default=str) + "\n")
@@ -145,7 +139,7 @@ def remove(
 
     settings = settings_for(index_dir)
     failed = 0
-    with _open(index_dir, readonly=False) as store:
+    with existing_store(index_dir) as store:
         for doc_id in doc_ids:
             try:
                 result = remove_document(store, settings, doc_id=doc_id)

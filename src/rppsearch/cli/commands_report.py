@@ -13,8 +13,8 @@ from typing import Annotated
 import typer
 
 from ..errors import InputError
-from .common import CsvFlag, IndexDir, JsonFlag, emit, info, settings_for
-from .main import app
+from .common import CsvFlag, IndexDir, JsonFlag, check_output, emit, existing_store, info
+from .app import app
 
 
 class Cols(str, Enum):
@@ -65,12 +65,6 @@ def _out_path(path: Path | None, suffixes: tuple[str, ...], option: str) -> Path
     return path
 
 
-def _open(index_dir: Path | None):  # noqa: ANN202
-    from ..store import Store  # noqa: PLC0415
-
-    return Store.open(settings_for(index_dir).db_path, create=False, readonly=True)
-
-
 @app.command("map")
 def map_command(
     cols: Annotated[Cols, typer.Option("--cols", help="Columns: district, organization, year, doc_type or document.")] = Cols.district,
@@ -98,15 +92,14 @@ def map_command(
     """
     from ..report.matrix import evidence_map  # noqa: PLC0415
 
-    if as_json and as_csv:
-        raise typer.BadParameter("choose one of --json and --csv")
+    check_output(as_json=as_json, as_csv=as_csv)
     filters = _filters(dimension, organization, district, year_from, year_to, doc_type)
     png = _out_path(png, (".png",), "--png")
     svg = _out_path(svg, (".svg",), "--svg")
     html = _out_path(html, (".html", ".htm"), "--html")
     machine = as_json or as_csv
     limit = max_cols if max_cols is not None else (None if machine else DEFAULT_VISIBLE_COLUMNS)
-    with _open(index_dir) as store:
+    with existing_store(index_dir, readonly=True) as store:
         emap = evidence_map(store, by=cols.value, filters=filters, min_documents=min_documents, max_columns=limit)
         if not emap.columns:
             raise InputError(str(store.path), "no documents match these filters")
@@ -148,10 +141,9 @@ def evidence_command(
     """The passages behind one map cell: people's accepts first, then by score."""
     from ..report.evidence import cell_passages  # noqa: PLC0415
 
-    if as_json and as_csv:
-        raise typer.BadParameter("choose one of --json and --csv")
+    check_output(as_json=as_json, as_csv=as_csv)
     filters = _filters([dimension], organization, district, year_from, year_to, doc_type)
-    with _open(index_dir) as store:
+    with existing_store(index_dir, readonly=True) as store:
         from ..report.matrix import check_dimensions  # noqa: PLC0415
 
         check_dimensions(store, [dimension])
@@ -191,7 +183,7 @@ def profile_command(
         raise typer.BadParameter("give a DISTRICT or --organization ORG (one of them)")
     html = _out_path(html, (".html", ".htm"), "--html")
     pdf = _out_path(pdf, (".pdf",), "--pdf")
-    with _open(index_dir) as store:
+    with existing_store(index_dir, readonly=True) as store:
         profile = build_profile(
             store, district=district, organization=organization, taxonomy=load_default_taxonomy(),
             sentences=sentences, min_documents=min_documents,

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import RppError
-from .common import CsvFlag, IndexDir, JsonFlag, Quiet, check_paths, emit, info, print_ingest, print_store, progress_factory, settings_for, store_settings
+from .common import CsvFlag, IndexDir, JsonFlag, Quiet, check_paths, emit, existing_store, info, print_ingest, print_store, progress_factory, store_settings
 from .app import app
 
 labels_app = typer.Typer(
@@ -77,12 +77,6 @@ def _reviewer(name: str | None) -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         raise RppError("reviewer: cannot tell who you are", hint="pass --reviewer NAME or set RPP_REVIEWER") from None
-
-
-def _open(index_dir: Path | None):  # noqa: ANN202
-    from ..store import Store  # noqa: PLC0415
-
-    return Store.open(settings_for(index_dir).db_path, create=False)
 
 
 def _run_review(store: Any, *, reviewer: str, order: str, documents: list[str], dimension: str | None, seed: int | None,
@@ -194,7 +188,7 @@ def add(
     }
     doc_ids = list(dict.fromkeys(ing.added + ing.updated + ing.moved + ing.unchanged))
     if doc_ids:
-        with _open(index_dir) as store:
+        with existing_store(index_dir) as store:
             _print_suggestions(store, doc_ids, statuses, as_json=as_json)
             if review:
                 _run_review(store, reviewer=_reviewer(reviewer), order="document", documents=doc_ids, dimension=None, seed=None)
@@ -216,7 +210,7 @@ def review(
     query: Annotated[Query, typer.Option("--query", help="--order active: uncertain (most uncertain first: teaches the model), likely (most likely to apply first: finds a dimension's passages with the least reading), or auto (likely with --dimension, else uncertain).")] = Query.auto,
 ) -> None:
     """Review suggested dimensions passage by passage (single keys; ? for help). Quitting keeps everything; re-run to resume."""
-    with _open(index_dir) as store:
+    with existing_store(index_dir) as store:
         _run_review(store, reviewer=_reviewer(reviewer), order=order.value, documents=list(document or []), dimension=dimension,
                     seed=seed, retrain_every=retrain_every, takeover=takeover, query=_query(query, dimension))
 
@@ -250,7 +244,7 @@ def label(
     if both:
         raise LabelError(f"{both[0]}: given to both --add and --remove")
     who = _reviewer(reviewer)
-    with _open(index_dir) as store:
+    with existing_store(index_dir) as store:
         tgt = labelstore.resolve_target(store, target)
         decisions = [(d, "accept") for d in adds] + [(d, "reject") for d in removes]
         decide(store, target=tgt, decisions=decisions, reviewer=who, note=note)
@@ -286,14 +280,14 @@ def labels_export(
 
         if output is None:
             raise LabelError("--format qdpx writes a zip file: give --output FILE.qdpx")
-        with _open(index_dir) as store:
+        with existing_store(index_dir) as store:
             rep = write_qdpx(store, output, include_model=include_model)
         info(f"wrote {rep.sources} sources, {rep.selections} coded passages, {rep.codings} codings by "
              f"{rep.users} users and {rep.notes} notes to {output}", quiet=quiet)
         return
     from ..labels_io import write_export  # noqa: PLC0415
 
-    with _open(index_dir) as store:
+    with existing_store(index_dir) as store:
         count = write_export(store, fmt=fmt.value, output=output, stdout=sys.stdout)
     if output is not None:
         what = "codes" if fmt == ExportFormat.qdc else "decisions"
@@ -316,7 +310,7 @@ def labels_import(
     if fmt == ImportFormat.qdpx or (fmt is None and file.suffix.lower() == ".qdpx"):
         from ..qdpx_import import import_qdpx  # noqa: PLC0415
 
-        with _open(index_dir) as store:
+        with existing_store(index_dir) as store:
             rep = import_qdpx(store, file, min_overlap=min_overlap, code_map=code_map, positions=positions.value,
                               implied_rejects=implied_rejects, default_reviewer=reviewer)
         extra = f"; {rep.model_codings} model codings skipped" if rep.model_codings else ""
@@ -326,7 +320,7 @@ def labels_import(
         return
     from ..labels_io import import_labels  # noqa: PLC0415
 
-    with _open(index_dir) as store:
+    with existing_store(index_dir) as store:
         report = import_labels(store, file, fmt=fmt.value if fmt else None)
     stale = f"; {report.stale} made on an earlier text of their passage: kept, not applied" if report.stale else ""
     info(f"imported {report.imported} decisions ({report.duplicates} already present{stale})", quiet=quiet)
@@ -347,7 +341,7 @@ def agreement(
     """Agreement between reviewers on shared targets: Cohen's kappa (two) or Krippendorff's alpha (more), per dimension."""
     from ..agreement import agreement as compute  # noqa: PLC0415
 
-    with _open(index_dir) as store:
+    with existing_store(index_dir) as store:
         report = compute(store)
     dims = [d.to_dict() for d in report.dimensions]
     diffs = [d.to_dict() for d in report.disagreements]

@@ -17,7 +17,7 @@ import typer
 
 from ..errors import QueryError
 from ..models import snippet_window
-from .common import CsvFlag, IndexDir, JsonFlag, emit, settings_for
+from .common import CsvFlag, IndexDir, JsonFlag, check_output, emit, settings_for
 from .app import app
 
 #: Characters of passage text shown for a hit in the terminal.
@@ -64,15 +64,9 @@ def _open_store(index_dir: Path | None):  # noqa: ANN202
     return settings, Store.open(path, create=False, readonly=not writable), writable
 
 
-def _check_output(as_json: bool, as_csv: bool) -> None:
-    if as_json and as_csv:
-        raise typer.BadParameter("choose one of --json and --csv")
-
-
 def _output(hits: list, *, as_json: bool, as_csv: bool, query: str | None, page: Any = None) -> None:  # noqa: ANN001
     from ..results import hit_to_json, page_to_json  # noqa: PLC0415
 
-    _check_output(as_json, as_csv)
     if as_json:
         head = [{"summary": page_to_json(page)}] if page is not None else []
         emit((*head, *(hit_to_json(h) for h in hits)), as_json=True)
@@ -196,7 +190,7 @@ def search_cli(
     """
     from ..search import Filters, search_page  # noqa: PLC0415
 
-    _check_output(as_json, as_csv)
+    check_output(as_json=as_json, as_csv=as_csv)
     if expand and mode is not Mode.hybrid:
         raise typer.BadParameter("--expand works in hybrid mode only (it feeds the meaning side's passages to the terms side)")
     filters = Filters(
@@ -247,6 +241,7 @@ def similar_cli(
     """Passages or documents closest in meaning to a stored passage or document."""
     from ..search import Filters, similar  # noqa: PLC0415
 
+    check_output(as_json=as_json, as_csv=as_csv)
     filters = Filters(dimensions=list(dimension or []), organization=organization)
     settings, store, writable = _open_store(index_dir)
     with store:

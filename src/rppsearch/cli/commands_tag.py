@@ -20,6 +20,7 @@ from .common import (
     IndexDir,
     JsonFlag,
     Quiet,
+    check_output,
     check_paths,
     emit,
     info,
@@ -177,8 +178,7 @@ def evaluate(
     from ..store import Store  # noqa: PLC0415
     from ..tag.evaluation import evaluate as run_evaluate  # noqa: PLC0415
 
-    if as_json and as_csv:
-        raise typer.BadParameter("choose one of --json and --csv")
+    check_output(as_json=as_json, as_csv=as_csv)
     settings = settings_for(index_dir)
     store = Store.open(settings.db_path, create=False) if settings.db_path.exists() else None
     try:

@@ -7,12 +7,15 @@ import json
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ..config import Settings
 from ..progress import ProgressFactory, console_progress, stage_line
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..store import Store
 
 IndexDir = Annotated[
     Path | None,
@@ -30,6 +33,13 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or 
 
 def settings_for(index_dir: Path | None) -> Settings:
     return Settings.for_dir(index_dir)
+
+
+def existing_store(index_dir: Path | None, *, readonly: bool = False) -> Store:
+    """The store of `index_dir` (or the default), never created: StoreError when there is none."""
+    from ..store import Store  # noqa: PLC0415
+
+    return Store.open(settings_for(index_dir).db_path, create=False, readonly=readonly)
 
 
 def check_paths(paths: Sequence[Path | None], *, what: str = "file or folder") -> None:
@@ -69,6 +79,12 @@ def print_store(settings: Settings, *, quiet: bool) -> None:
     info(f"store: {settings.db_path.resolve()}", quiet=quiet)
 
 
+def check_output(*, as_json: bool, as_csv: bool) -> None:
+    """Refuse --json with --csv: commands call it before opening the store or loading a model."""
+    if as_json and as_csv:
+        raise typer.BadParameter("choose one of --json and --csv")
+
+
 def emit(
     rows: Iterable[dict[str, Any]],
     *,
@@ -78,8 +94,7 @@ def emit(
     title: str | None = None,
 ) -> int:
     """Print rows as JSON lines, CSV, or a rich table; return how many were printed."""
-    if as_json and as_csv:
-        raise typer.BadParameter("choose one of --json and --csv")
+    check_output(as_json=as_json, as_csv=as_csv)
     count = 0
     if as_json:
         for row in rows:

@@ -270,14 +270,15 @@ class LexicalIndex:
         clauses = []
         seen: set[tuple[str, tuple[str, ...]]] = set()  # a word said twice counts once, as before
         for clause in parsed.positive:
-            subs = [q for key, q in map(self._atom, clause.searchable()) if q is not None and key not in seen]
+            atoms = [(key, q) for key, q in map(self._atom, clause.searchable()) if q is not None]
+            subs = [q for key, q in atoms if key not in seen]
             if not subs:
                 continue
             if clause.required:
                 inner = subs[0] if len(subs) == 1 else tv.Query.boolean_query([(tv.Occur.Should, q) for q in subs])
                 clauses.append((tv.Occur.Must, inner))
             else:
-                seen.update(key for key, q in map(self._atom, clause.searchable()) if q is not None)
+                seen.update(key for key, _ in atoms)
                 clauses.extend((tv.Occur.Should, q) for q in subs)
         if not clauses:
             return None
@@ -371,12 +372,21 @@ def _parsed(query: "str | ParsedQuery") -> "ParsedQuery":
 
 def highlight_spans(text: str, query: "str | ParsedQuery") -> list[tuple[int, int]]:
     """Character offsets in `text` of the words whose stems the query looks for."""
+    return highlight_texts({0: text}, query).get(0, [])
+
+
+def highlight_texts(texts: dict[int, str], query: "str | ParsedQuery") -> dict[int, list[tuple[int, int]]]:
+    """`highlight_spans` of each text (those with none left out); the query's stems are found once."""
     analyzer = _query_analyzer(False)
     wanted = {stem for words in _parsed(query).highlight_words() for stem in analyzer.analyze(words)}
     if not wanted:
-        return []
-    tokens = analyzer.pre_tokenize(text).tokens
-    return [(t.char_offset_from, t.char_offset_to) for t in tokens if t.text in wanted]
+        return {}
+    out = {}
+    for key, text in texts.items():
+        spans = [(t.char_offset_from, t.char_offset_to) for t in analyzer.pre_tokenize(text).tokens if t.text in wanted]
+        if spans:
+            out[key] = spans
+    return out
 
 
 _STOP_STEMS: set[str] = set()

@@ -40,6 +40,11 @@ def tokenize(text: str) -> list[str]:
     return [t.lower() for t in _TOKEN.findall(folded)]
 
 
+def fts_quote(text: str) -> str:
+    """`text` as one FTS5 string (a term or a phrase): user text never reaches FTS5 as syntax."""
+    return '"' + text.replace('"', '""') + '"'
+
+
 START_MARK = "\x02"
 END_MARK = "\x03"
 
