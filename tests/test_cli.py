@@ -36,6 +36,19 @@ def test_help_never_imports_heavy_libraries() -> None:
     assert out.strip() == "[]"
 
 
+def test_serve_account_commands_do_not_start_datasette(tmp_path: Path) -> None:
+    """`rpp serve --list-users` (and --add-user, --dump-metadata) only read files: no Datasette import."""
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from rppsearch.cli.main import app\n"
+        f"r = CliRunner().invoke(app, ['serve', '--index-dir', {str(tmp_path)!r}, '--list-users'])\n"
+        "print(r.exit_code, 'datasette' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split()[-1] == "False", out
+
+
 @pytest.mark.parametrize("command", LISTING, ids=lambda c: " ".join(c))
 def test_listing_commands_offer_json_and_csv(command: list[str]) -> None:
     proc = run(*command, "--help")

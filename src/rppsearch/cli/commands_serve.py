@@ -73,9 +73,8 @@ def serve(
     """
     from ..store import Store  # noqa: PLC0415
     from ..web import accounts  # noqa: PLC0415
-    from ..web.hooks import WARM_ENV  # noqa: PLC0415
     from ..web.metadata import build_metadata, serve_args  # noqa: PLC0415
-    from ..web.stores import ALLOWED_HOSTS_ENV, REVIEWERS_ENV, WRITABLE_ENV  # noqa: PLC0415
+    from ..web.stores import ALLOWED_HOSTS_ENV, REVIEWERS_ENV, WARM_ENV, WRITABLE_ENV  # noqa: PLC0415
 
     settings = settings_for(index_dir)
     db_path = settings.db_path

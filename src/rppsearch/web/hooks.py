@@ -29,10 +29,9 @@ from .review import review_view
 from .search_page import run_search, search_view
 from .search_params import parse_search_params
 from .sqlfuncs import make_embed, make_similarity
-from .stores import REVIEW_PERMISSION, REVIEWERS_ENV, plugin_setting, rpp_database_names, writable
+from .stores import REVIEW_PERMISSION, REVIEWERS_ENV, WARM_ENV, plugin_setting, rpp_database_names, writable
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
-WARM_ENV = "RPP_WARM"
 SEARCH_PATH = metadata.SEARCH_PATH
 
 _metadata_cache: dict[tuple[tuple[str, ...], str], str] = {}

@@ -19,6 +19,7 @@ WRITABLE_ENV = "RPP_DATASETTE_WRITABLE"
 ALLOWED_HOSTS_ENV = "RPP_ALLOWED_HOSTS"
 REVIEWERS_ENV = "RPP_REVIEWERS_FILE"
 CORPUS_ENV = "RPP_CORPUS_DIR"
+WARM_ENV = "RPP_WARM"  # "1": the served plugin runs one real search at start
 # Tables whose presence marks a database as an rpp store.
 REVIEW_PERMISSION = "rpp-review"
 RPP_MARKERS = frozenset({"meta", "documents", "passages", "passages_fts"})
