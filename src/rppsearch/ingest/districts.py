@@ -55,6 +55,16 @@ def structural_form(name: str) -> str:
     return name
 
 
+def lookup_keys(name: str) -> tuple[str, str, str]:
+    """The one rule for a district's canonical name, at ingest and in the store's filters
+    (`store.district_sql`): the canonical name of the alias key of `name` as given, else of
+    its long form (`structural_form`), else the long form itself. Returns (key of the name,
+    key of the long form, the long form)."""
+    name = _SPACE.sub(" ", str(name)).strip(" ,;.")
+    long_form = structural_form(name) if name else name
+    return _key(name), _key(long_form), long_form
+
+
 @dataclass
 class DistrictAliases:
     """Canonical district names, their aliases (also found in text) and shorthands (catalogs only)."""
@@ -83,15 +93,11 @@ class DistrictAliases:
         self.sources.append(origin)
 
     def canonical_name(self, name: str) -> str:
-        """The one name a district goes by."""
-        name = _SPACE.sub(" ", str(name)).strip(" ,;.")
-        if not name:
-            return name
-        for candidate in (name, structural_form(name)):
-            found = self.canonical.get(_key(candidate))
-            if found:
-                return found
-        return structural_form(name)
+        """The one name a district goes by (`lookup_keys`)."""
+        spelled, long_key, long_form = lookup_keys(name)
+        if not long_form:
+            return long_form
+        return self.canonical.get(spelled) or self.canonical.get(long_key) or long_form
 
     def canonical_list(self, names: list[str]) -> list[str]:
         """Canonical names, each once, in order."""
