@@ -13,6 +13,8 @@ Matcher on a blank English pipeline ("X Public Schools", "X Unified School Distr
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -72,10 +74,19 @@ class DistrictAliases:
     canonical: dict[str, str] = field(default_factory=dict)  # key of any spelling -> canonical name
     searchable: set[str] = field(default_factory=set)  # spellings worth finding in text
     sources: list[str] = field(default_factory=list)
+    _digest: str | None = field(default=None, repr=False, compare=False)
+
+    def digest(self) -> str:
+        """A hash of every (spelling, canonical name) pair and the searchable spellings."""
+        if self._digest is None:
+            payload = json.dumps([self.pairs(), sorted(self.searchable)], ensure_ascii=False)
+            self._digest = hashlib.sha256(payload.encode()).hexdigest()[:32]
+        return self._digest
 
     def add_mapping(self, data: Any, *, origin: str) -> None:
         if data is None:
             return
+        self._digest = None
         if not isinstance(data, dict):
             raise InputError(Path(origin), "district aliases must map each canonical name to its aliases")
         for name, spec in data.items():
