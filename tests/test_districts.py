@@ -172,3 +172,49 @@ def test_clearing_a_documents_districts_also_sets_aside_the_ones_its_text_names(
     assert list(document_rows(store, district="Fresno Unified")) == []
     row = store.conn.execute("SELECT mentioned_districts FROM documents WHERE id = 'corpus-f'").fetchone()
     assert json.loads(row[0]) == ["Fresno Unified School District"]  # what the text says is kept
+
+
+@pytest.mark.parametrize("spelling", [
+    "Riverbend Unified",  # only its long form, "Riverbend Unified School District", is an alias
+    "riverbend unified school district,",
+    "O\u2019Fallon Schools",  # a curly apostrophe; the alias file has a straight one
+    "O'Fallon  Schools",
+])
+def test_a_district_filter_finds_what_ingest_and_reports_call_that_district(store, tmp_path: Path, spelling: str) -> None:
+    """Ingest, the filters (search, `rpp documents`, the map) and the reports (`canonical_district`,
+    the profile) resolve a spelling by one rule: the alias of the name as given, else of its long form."""
+    from rppsearch.ingest.districts import load_aliases
+    from rppsearch.models import Filters
+    from rppsearch.report.matrix import MapFilters, documents_by_column
+    from rppsearch.report.profile import resolve_subject
+    from rppsearch.store import search_sql
+    from rppsearch.store.district_sql import canonical_district
+    from rppsearch.store.documents import document_rows
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "district_aliases.yaml").write_text(
+        "Riverbend Schools:\n  aliases: [Riverbend Unified School District]\n"
+        "O'Fallon Schools:\n  aliases: [OFallon]\n",
+        encoding="utf-8",
+    )
+    (corpus / "r.md").write_text("# R\n\nSupervisors meet their principals in schools every week.\n", encoding="utf-8")
+    (corpus / "o.md").write_text("# O\n\nThe budget office moved its staff into the schools.\n", encoding="utf-8")
+    (corpus / "catalog.csv").write_text(
+        "id,path,districts\nr,r.md,Riverbend Unified\no,o.md,O\u2019Fallon Schools\n", encoding="utf-8"
+    )
+    ingest_paths(store, [corpus])
+    expected_name = load_aliases(corpus).canonical_name(spelling)  # what ingest calls it
+    expected_id = {"Riverbend Schools": "r", "O'Fallon Schools": "o"}[expected_name]
+    stored = json.loads(store.conn.execute("SELECT districts FROM documents WHERE id = ?", (expected_id,)).fetchone()[0])
+    assert stored == [expected_name]
+
+    assert canonical_district(store.conn, spelling) == expected_name
+    assert resolve_subject(store, kind="district", name=spelling) == expected_name
+    where, params = search_sql.filter_sql(Filters(district=spelling))
+    found = [r[0] for r in store.conn.execute(
+        f"SELECT DISTINCT d.id FROM passages p JOIN documents d ON d.id = p.document_id WHERE {where}", params)]
+    assert found == [expected_id]
+    assert [d["id"] for d in document_rows(store, district=spelling)] == [expected_id]
+    # the map filters its documents in SQL, then keeps the filtered district's column
+    assert documents_by_column(store, by="district", filters=MapFilters(district=spelling)) == {expected_name: [expected_id]}

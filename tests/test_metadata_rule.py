@@ -75,3 +75,52 @@ def test_a_catalog_title_that_goes_away_gives_way_to_the_texts_own_without_a_re_
     row = _row(store, "corpus-excerpt")
     assert row["title"] == "Principal supervisors in six districts changed how they spend their days with principals"
     assert '"title": "inferred"' in row["metadata_sources"]
+
+
+def test_a_catalog_edit_keeps_the_districts_the_text_mentions_without_reading_the_text_again(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A catalog edit (a year) re-resolves the metadata only; the districts the text mentions
+    are found again (over the stored text) only when the district aliases changed."""
+    import json
+
+    from rppsearch.ingest import metadata as meta
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "doc.txt").write_text(
+        "Principal supervisors at Harbor Point Academies visit classrooms every week with principals.\n",
+        encoding="utf-8",
+    )
+    (corpus / "catalog.csv").write_text("path,year\ndoc.txt,2019\n", encoding="utf-8")
+    ingest_paths(store, [corpus])
+    assert _row(store, "corpus-doc")["mentioned_districts"] == "[]"
+    searched: list[str] = []
+    real_mentions = meta.Layers.mentions
+    monkeypatch.setattr(meta.Layers, "mentions", lambda self, text: searched.append(text) or real_mentions(self, text))
+    _no_parse(monkeypatch)
+
+    (corpus / "catalog.csv").write_text("path,year\ndoc.txt,2020\n", encoding="utf-8")
+    assert ingest_paths(store, [corpus]).updated == ["corpus-doc"]
+    assert _row(store, "corpus-doc")["year"] == 2020
+    assert searched == []  # the text was not read again
+
+    # new aliases name a district the text mentions: found, from the stored text
+    (corpus / "district_aliases.yaml").write_text("Harbor Point Academies:\n  aliases: []\n", encoding="utf-8")
+    assert ingest_paths(store, [corpus]).updated == ["corpus-doc"]
+    assert len(searched) == 1
+    assert json.loads(_row(store, "corpus-doc")["mentioned_districts"]) == ["Harbor Point Academies"]
+    searched.clear()
+    (corpus / "catalog.csv").write_text("path,year\ndoc.txt,2021\n", encoding="utf-8")
+    ingest_paths(store, [corpus])
+    assert searched == [] and json.loads(_row(store, "corpus-doc")["mentioned_districts"]) == ["Harbor Point Academies"]
+
+    # a row stored without a note of the aliases (an older rpp): its mentions are found again once
+    layers = json.loads(store.conn.execute("SELECT document_metadata FROM documents").fetchone()[0])
+    del layers["mentions_aliases"]
+    with store.transaction():
+        store.conn.execute("UPDATE documents SET document_metadata = ?", (json.dumps(layers),))
+    (corpus / "catalog.csv").write_text("path,year\ndoc.txt,2022\n", encoding="utf-8")
+    ingest_paths(store, [corpus])
+    assert len(searched) == 1
+    assert json.loads(_row(store, "corpus-doc")["mentioned_districts"]) == ["Harbor Point Academies"]

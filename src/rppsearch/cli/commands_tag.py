@@ -63,13 +63,13 @@ def _human_examples(store: Any) -> list[tuple[str, list[str]]]:
     return training_examples(store)
 
 
-def _human_decisions(store: Any) -> list[tuple[str, str, bool]]:
-    """(passage text, dimension id, accepted) for every human decision in force."""
+def _human_decisions(store: Any) -> list[tuple[int, str, bool]]:
+    """(passage pk, dimension id, accepted) for every human decision in force."""
     try:
         from ..store.label_rows import human_decisions  # noqa: PLC0415
     except ImportError:  # pragma: no cover
         return []
-    return [(d.text, d.dimension_id, d.accepted) for d in human_decisions(store)]
+    return [(d.passage_pk, d.dimension_id, d.accepted) for d in human_decisions(store)]
 
 
 @app.command()

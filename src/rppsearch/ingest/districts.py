@@ -13,6 +13,8 @@ Matcher on a blank English pipeline ("X Public Schools", "X Unified School Distr
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -55,6 +57,16 @@ def structural_form(name: str) -> str:
     return name
 
 
+def lookup_keys(name: str) -> tuple[str, str, str]:
+    """The one rule for a district's canonical name, at ingest and in the store's filters
+    (`store.district_sql`): the canonical name of the alias key of `name` as given, else of
+    its long form (`structural_form`), else the long form itself. Returns (key of the name,
+    key of the long form, the long form)."""
+    name = _SPACE.sub(" ", str(name)).strip(" ,;.")
+    long_form = structural_form(name) if name else name
+    return _key(name), _key(long_form), long_form
+
+
 @dataclass
 class DistrictAliases:
     """Canonical district names, their aliases (also found in text) and shorthands (catalogs only)."""
@@ -62,10 +74,19 @@ class DistrictAliases:
     canonical: dict[str, str] = field(default_factory=dict)  # key of any spelling -> canonical name
     searchable: set[str] = field(default_factory=set)  # spellings worth finding in text
     sources: list[str] = field(default_factory=list)
+    _digest: str | None = field(default=None, repr=False, compare=False)
+
+    def digest(self) -> str:
+        """A hash of every (spelling, canonical name) pair and the searchable spellings."""
+        if self._digest is None:
+            payload = json.dumps([self.pairs(), sorted(self.searchable)], ensure_ascii=False)
+            self._digest = hashlib.sha256(payload.encode()).hexdigest()[:32]
+        return self._digest
 
     def add_mapping(self, data: Any, *, origin: str) -> None:
         if data is None:
             return
+        self._digest = None
         if not isinstance(data, dict):
             raise InputError(Path(origin), "district aliases must map each canonical name to its aliases")
         for name, spec in data.items():
@@ -83,15 +104,11 @@ class DistrictAliases:
         self.sources.append(origin)
 
     def canonical_name(self, name: str) -> str:
-        """The one name a district goes by."""
-        name = _SPACE.sub(" ", str(name)).strip(" ,;.")
-        if not name:
-            return name
-        for candidate in (name, structural_form(name)):
-            found = self.canonical.get(_key(candidate))
-            if found:
-                return found
-        return structural_form(name)
+        """The one name a district goes by (`lookup_keys`)."""
+        spelled, long_key, long_form = lookup_keys(name)
+        if not long_form:
+            return long_form
+        return self.canonical.get(spelled) or self.canonical.get(long_key) or long_form
 
     def canonical_list(self, names: list[str]) -> list[str]:
         """Canonical names, each once, in order."""

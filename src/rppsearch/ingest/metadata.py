@@ -108,6 +108,11 @@ class Layers:
 
         return find_districts(text, self.aliases)
 
+    def aliases_digest(self) -> str:
+        """A hash of the district aliases alone: the districts a text mentions depend on them
+        (and on the text), not on the catalog, library or user layers."""
+        return str(self.aliases.digest())
+
     def digest(self, catalog: dict[str, Any] | None) -> str:
         """A hash of every layer: a change re-resolves the stored metadata (no re-parse)."""
         catalog = {k: v for k, v in (catalog or {}).items() if k != "path"}  # a moved corpus is no change

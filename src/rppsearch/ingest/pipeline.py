@@ -371,7 +371,8 @@ class Ingester:
                 if existing and existing["id"] != document.id:
                     docstore.delete_document(self.store, existing["id"])
                 status = docstore.replace_document(
-                    self.store, document, metadata_hash=metadata_hash, library=layers.library, catalog=overrides
+                    self.store, document, metadata_hash=metadata_hash, library=layers.library, catalog=overrides,
+                    mentions_aliases=layers.aliases_digest(),
                 )
                 if existing and existing["id"] != document.id and layers.user:
                     # the user's `rpp edit` follows the document to its new id (a catalog id)
@@ -396,11 +397,17 @@ class Ingester:
         self, existing: dict[str, Any], overrides: dict[str, Any], layers: meta.Layers, metadata_hash: str
     ) -> bool:
         """Re-resolve a stored document's metadata from its stored own layer (nothing re-parsed);
-        False when that is not possible (a row from before layers were kept, a changed id)."""
-        own = docstore.stored_layers(existing).get("document")
+        False when that is not possible (a row from before layers were kept, a changed id).
+
+        The districts its text mentions are found again (over the stored text) only when the
+        aliases changed since they were found: a catalog, library or user edit keeps them."""
+        stored = docstore.stored_layers(existing)
+        own = stored.get("document")
         if own is None:
             return False
-        own.mentioned_districts = layers.mentions(docstore.document_text(self.store, existing["id"]))
+        aliases_digest = layers.aliases_digest()
+        if stored.get("mentions_aliases") != aliases_digest:
+            own.mentioned_districts = layers.mentions(docstore.document_text(self.store, existing["id"]))
         metadata = meta.combine(own, library=layers.library, catalog=overrides, user=layers.user, aliases=layers.aliases)
         if metadata.catalog_id and metadata.catalog_id != existing["id"]:
             return False
@@ -410,7 +417,7 @@ class Ingester:
         with self.store.transaction():
             docstore.update_metadata(
                 self.store, existing["id"], metadata, document_metadata=own, metadata_hash=metadata_hash,
-                library=layers.library, catalog=overrides,
+                library=layers.library, catalog=overrides, mentions_aliases=aliases_digest,
             )
         return True
 

@@ -159,7 +159,7 @@ class EvidenceMap:
 #: SQL module, which loads numpy (half the start-up time of `rpp map`).
 _DOCUMENT_FILTERS = (
     ("organization", "lower(d.organization) = lower(?)"),
-    ("district", district_match("d")),  # two parameters: the name, in any spelling
+    ("district", district_match("d")),  # district_params(name): the name, in any spelling
     ("year_from", "d.year >= ?"),
     ("year_to", "d.year <= ?"),
     ("doc_type", "lower(d.doc_type) = lower(?)"),

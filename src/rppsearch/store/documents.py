@@ -49,7 +49,9 @@ def metadata_from_dict(data: dict[str, Any]) -> Metadata:
 
 
 def stored_layers(row: dict[str, Any]) -> dict[str, Any]:
-    """A stored row's own metadata layer ("document", a Metadata) and library entry ("library")."""
+    """A stored row's own metadata layer ("document", a Metadata), library entry ("library"),
+    catalog entry ("catalog"), and the digest of the district aliases the own layer's
+    mentioned districts were found with ("mentions_aliases", None when not noted)."""
     try:
         data = json.loads(row.get("document_metadata") or "{}")
     except ValueError:
@@ -59,15 +61,21 @@ def stored_layers(row: dict[str, Any]) -> dict[str, Any]:
         "document": metadata_from_dict(own) if isinstance(own, dict) else None,
         "library": data.get("library"),
         "catalog": data.get("catalog"),
+        "mentions_aliases": data.get("mentions_aliases"),
     }
 
 
 def _layers_json(
-    document_metadata: Metadata | None, library: dict[str, Any] | None, catalog: dict[str, Any] | None
+    document_metadata: Metadata | None,
+    library: dict[str, Any] | None,
+    catalog: dict[str, Any] | None,
+    mentions_aliases: str | None = None,
 ) -> str:
     data: dict[str, Any] = {}
     if document_metadata is not None:
         data["document"] = metadata_to_dict(document_metadata)
+        if mentions_aliases:
+            data["mentions_aliases"] = mentions_aliases
     if library:
         data["library"] = library
     if catalog:
@@ -101,12 +109,15 @@ def update_metadata(
     metadata_hash: str | None,
     library: dict[str, Any] | None = None,
     catalog: dict[str, Any] | None = None,
+    mentions_aliases: str | None = None,
 ) -> None:
     """Write a document's metadata columns (passages' titles follow) without touching its text.
-    Must run inside `store.transaction()`."""
+    `mentions_aliases`: the digest of the district aliases `document_metadata`'s mentioned
+    districts were found with (`ingest.metadata.Layers.aliases_digest`), if known. Must run
+    inside `store.transaction()`."""
     conn = store.conn
     values = _metadata_columns(metadata)
-    values["document_metadata"] = _layers_json(document_metadata, library, catalog)
+    values["document_metadata"] = _layers_json(document_metadata, library, catalog, mentions_aliases)
     values["metadata_hash"] = metadata_hash
     values["updated_at"] = now_iso()
     sets = ", ".join(f"{k} = ?" for k in values)
@@ -243,8 +254,10 @@ def replace_document(
     metadata_hash: str | None = None,
     library: dict[str, Any] | None = None,
     catalog: dict[str, Any] | None = None,
+    mentions_aliases: str | None = None,
 ) -> str:
     """Insert `doc` or replace the stored one with the same id; return 'added' or 'updated'.
+    (`mentions_aliases`: as for `update_metadata`.)
 
     Passages are replaced wholesale (FTS follows through triggers). Vectors of passages
     whose text did not change are carried over, so a changed file only re-encodes what
@@ -271,7 +284,7 @@ def replace_document(
         "path": doc.path,
         "format": doc.format,
         **_metadata_columns(meta),
-        "document_metadata": _layers_json(doc.document_metadata, library, catalog),
+        "document_metadata": _layers_json(doc.document_metadata, library, catalog, mentions_aliases),
         "metadata_hash": metadata_hash,
         "text": doc.text,
         "content_hash": doc.content_hash,

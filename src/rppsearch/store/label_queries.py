@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import Store
-from .chunked import placeholders
+from .chunked import in_json
 from .labels import LABEL_COLUMNS, Label, Target, codebook
 
 __all__ = [
@@ -96,7 +96,9 @@ def passage_candidates(
         "ORDER BY l.id DESC LIMIT 1)"
     )
     tag_filter = " AND t.dimension_id = ?" if dimension is not None else ""
-    where = f" WHERE p.document_id IN ({placeholders(len(document_ids))})" if document_ids else ""
+    # the documents as one JSON parameter: any number of them in the one statement
+    in_documents, documents_param = in_json(document_ids or [])
+    where = f" WHERE p.document_id {in_documents}" if document_ids else ""
     sql = (
         "WITH eff AS (SELECT t.passage_pk AS pk, "
         f"CASE WHEN t.source = 'model' THEN t.score ELSE {snapshot.format(col='suggested_score')} END AS score, "
@@ -109,7 +111,7 @@ def passage_candidates(
         "GROUP BY p.pk ORDER BY p.document_id, p.seq"
     )
     # parameters in the order they appear: the CTE's dimension, the two thresholds, the documents
-    params = ([dimension] if dimension is not None else []) + [threshold, threshold] + list(document_ids or [])
+    params = ([dimension] if dimension is not None else []) + [threshold, threshold] + ([documents_param] if document_ids else [])
     return [dict(r) for r in store.conn.execute(sql, params)]
 
 

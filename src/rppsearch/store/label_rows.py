@@ -30,6 +30,7 @@ class HumanDecision:
 
     target_type: str
     target_id: str
+    passage_pk: int  # the passage as stored now: what tagging scores (title, heading, text)
     document_id: str
     text: str
     dimension_id: str
@@ -62,16 +63,16 @@ def iter_labels(store: Store) -> Iterator[dict[str, Any]]:
 
 # -- hooks for training, evaluation and agreement -----------------------------------------
 def _effective_passage_decisions(store: Store) -> dict[str, dict[str, Any]]:
-    """Per passage id (current text): its text and the decision in force per dimension."""
+    """Per passage id (current text): its pk, text and the decision in force per dimension."""
     out: dict[str, dict[str, Any]] = {}
     for row in store.conn.execute(
-        "SELECT l.target_id, p.document_id, p.text, l.dimension_id, l.decision, l.reviewer, l.created_at, "
+        "SELECT l.target_id, p.pk, p.document_id, p.text, l.dimension_id, l.decision, l.reviewer, l.created_at, "
         "l.model_version, l.suggested_score, l.suggested_assigned FROM labels l "
         "JOIN passages p ON p.id = l.target_id AND p.text_hash = l.target_hash "
         "WHERE l.target_type = 'passage' AND l.decision IN ('accept', 'reject') "
         "ORDER BY l.created_at, l.id"
     ):
-        item = out.setdefault(row["target_id"], {"document_id": row["document_id"], "text": row["text"], "dims": {}})
+        item = out.setdefault(row["target_id"], {"pk": row["pk"], "document_id": row["document_id"], "text": row["text"], "dims": {}})
         item["dims"][row["dimension_id"]] = dict(row)  # later rows win
     return out
 
@@ -119,6 +120,7 @@ def human_decisions(store: Store) -> list[HumanDecision]:
                 HumanDecision(
                     target_type="passage",
                     target_id=pid,
+                    passage_pk=item["pk"],
                     document_id=item["document_id"],
                     text=item["text"],
                     dimension_id=dimension_id,

@@ -11,30 +11,38 @@ from typing import Any
 from ..config import Settings
 from ..errors import ModelError
 from ..store import Store
+from ..store.chunked import select_in
 from .classifier import TaggerModel
 from .metrics import agreement_with_decisions
+from .pipeline import passage_scores
 from .registry import cached_embed, encoder_for, load_active_model, training_data
 from .training import select_features
 
 __all__ = ["evaluate", "model_agreement"]
 
 
-def model_agreement(model: TaggerModel, settings: Settings, decisions: Sequence[tuple[str, str, bool]]) -> dict[str, Any]:
-    """How often `model` agrees with human decisions, given as (target text, dimension id, accepted).
+def model_agreement(
+    model: TaggerModel, settings: Settings, *, store: Store, decisions: Sequence[tuple[int, str, bool]]
+) -> dict[str, Any]:
+    """How often `model` agrees with human decisions on passages, given as (passage pk,
+    dimension id, accepted).
 
-    The texts are scored afresh (embedding them when the model needs it); decisions on
-    dimensions the model does not know are ignored.
+    Each passage is scored on what tagging scores (`tag.pipeline.passage_scores`): its text
+    and its vector of title, heading and text, the stored one when current, else encoded
+    afresh (nothing is written). Decisions on dimensions the model does not know, or on
+    passages no longer in the store, are ignored.
     """
     known = set(model.dimension_ids)
-    usable = [(t, d, a) for t, d, a in decisions if d in known]
+    wanted = sorted({int(pk) for pk, d, _ in decisions if d in known})
+    texts = dict(select_in(store, "SELECT pk, text FROM passages WHERE pk IN", wanted)) if wanted else {}
+    usable = [(int(pk), d, a) for pk, d, a in decisions if d in known and int(pk) in texts]
     if not usable:
         return agreement_with_decisions([], model.dimension_ids)
-    texts = sorted({t for t, _, _ in usable})
-    position = {t: i for i, t in enumerate(texts)}
-    vectors = encoder_for(settings).encode(texts) if model.needs_vectors else None
-    scores = model.scores(texts, vectors)
+    pks = sorted(texts)
+    position = {pk: i for i, pk in enumerate(pks)}
+    scores, _ = passage_scores(store, settings, model, pks=pks, texts=[texts[pk] for pk in pks], save=False)
     index = {d: j for j, d in enumerate(model.dimension_ids)}
-    triples = [(d, bool(scores[position[t], index[d]] >= 0.5), bool(a)) for t, d, a in usable]
+    triples = [(d, bool(scores[position[pk], index[d]] >= 0.5), bool(a)) for pk, d, a in usable]
     return agreement_with_decisions(triples, model.dimension_ids)
 
 
@@ -45,11 +53,12 @@ def evaluate(
     label_files: Sequence[Path] | None = None,
     extra_examples: Sequence[tuple[str, Sequence[str]]] = (),
     features: str = "auto",
-    decisions: Sequence[tuple[str, str, bool]] = (),
+    decisions: Sequence[tuple[int, str, bool]] = (),
     store: Store | None = None,
 ) -> dict[str, Any]:
     """5-fold nested cross-validation on the labelled examples (every feature variant with
-    `features="auto"`), and the active model's agreement with `decisions` when given."""
+    `features="auto"`), and the active model's agreement with `decisions` (passage pk,
+    dimension id, accepted: `model_agreement`) when given."""
     data = training_data(taxonomy_path=taxonomy_path, label_files=label_files, extra_examples=extra_examples)
     if not data.examples:
         raise ModelError(
@@ -70,5 +79,5 @@ def evaluate(
     if decisions and store is not None:
         model = load_active_model(store, settings)
         if model is not None:
-            out["agreement"] = {"model": model.version, **model_agreement(model, settings, decisions)}
+            out["agreement"] = {"model": model.version, **model_agreement(model, settings, store=store, decisions=decisions)}
     return out

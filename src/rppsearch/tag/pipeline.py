@@ -28,14 +28,19 @@ from .evidence import evidence_for_passages
 from .registry import encoder_for, ensure_model
 from .rollup import rollup
 
-__all__ = ["tag_store", "rollup_documents"]
+__all__ = ["tag_store", "rollup_documents", "passage_scores", "tagging_vectors"]
 
 BATCH = 256
 
 
 # -- tagging the store ----------------------------------------------------------------------
-def _passage_vectors(store: Store, settings: Settings, model: TaggerModel, pks: list[int], texts: list[str]) -> tuple[np.ndarray, int]:
-    """Vectors of `pks` from `passage_vectors`; encodes and stores the missing ones. (vectors, n encoded)"""
+def tagging_vectors(
+    store: Store, settings: Settings, model: TaggerModel, pks: list[int], *, save: bool = True
+) -> tuple[np.ndarray, int]:
+    """The vectors tagging scores passages `pks` with, in that order: each one's vector in
+    `passage_vectors` for the model's encoder, which encodes its title, heading and text
+    (`index.vectors.embedding_text`); missing ones are encoded the same way, and stored with
+    `save`. Returns (vectors, number encoded)."""
     from ..store import vectors as vstore  # noqa: PLC0415
 
     fingerprint = model.encoder_fingerprint or current_fingerprint(settings)
@@ -55,9 +60,23 @@ def _passage_vectors(store: Store, settings: Settings, model: TaggerModel, pks: 
             hint="retrain with `rpp train`",
         )
     vectors = encoder.encode([embedding_text(title, heading, text) for _, _, title, heading, text in rows])
-    with store.transaction():
-        vstore.put_vectors(store, ((pk, digest, vec) for (pk, digest, *_), vec in zip(rows, vectors)), model=fingerprint)
-    return vstore.get_vectors(store, pks, model=fingerprint), len(rows)
+    if save:
+        with store.transaction():
+            vstore.put_vectors(store, ((pk, digest, vec) for (pk, digest, *_), vec in zip(rows, vectors)), model=fingerprint)
+        return vstore.get_vectors(store, pks, model=fingerprint), len(rows)
+    found = {pk: vec for (pk, *_), vec in zip(rows, vectors)}
+    stored = [pk for pk in pks if pk not in found]
+    found.update(zip(stored, vstore.get_vectors(store, stored, model=fingerprint, dim=vectors.shape[1])))
+    return np.stack([found[pk] for pk in pks]).astype(np.float32, copy=False), len(rows)
+
+
+def passage_scores(
+    store: Store, settings: Settings, model: TaggerModel, *, pks: list[int], texts: list[str], save: bool = True
+) -> tuple[np.ndarray, int]:
+    """`model`'s scores for passages `pks` on what tagging gives it: their `texts` (word
+    features) and `tagging_vectors` (title, heading and text). Returns (scores, number encoded)."""
+    vectors, encoded = tagging_vectors(store, settings, model, pks, save=save) if model.needs_vectors else (None, 0)
+    return model.scores(texts, vectors), encoded
 
 
 def _embed_missing(store: Store, settings: Settings, model: TaggerModel, progress: ProgressFactory) -> int:
@@ -68,7 +87,7 @@ def _embed_missing(store: Store, settings: Settings, model: TaggerModel, progres
 
     fingerprint = model.encoder_fingerprint
     if not fingerprint or current_fingerprint(settings) != fingerprint:
-        return 0  # `_passage_vectors` reports the mismatch
+        return 0  # `tagging_vectors` reports the mismatch
     if not vstore.missing_vector_pks(store, model=fingerprint):
         return 0
     return int(embed_missing(store, settings, progress=progress).get("encoded", 0))
@@ -107,12 +126,9 @@ def tag_store(store: Store, settings: Settings, *, progress: ProgressFactory | N
             batch = todo[i : i + BATCH]
             pks = [p.pk for p in batch]
             texts = [p.text for p in batch]
-            vectors = None
-            if model.needs_vectors:
-                vectors, n_new = _passage_vectors(store, settings, model, pks, texts)
-                encoded += n_new
             t0 = time.perf_counter()
-            scores = model.scores(texts, vectors)
+            scores, n_new = passage_scores(store, settings, model, pks=pks, texts=texts)
+            encoded += n_new
             if model.kind == "zero-shot" and encoder is None and (scores >= 0.5).any():
                 encoder = encoder_for(settings)
             evidence = evidence_for_passages(model, texts, scores, encoder=encoder)
