@@ -1,6 +1,6 @@
 """How far ranking signals built from the shipped model and BM25 go on the domain set.
 
-    python benchmarks/domain_signals.py [--index-dir /tmp/rpp-domain]
+    python benchmarks/domain_signals.py [--index-dir /tmp/rpp-domain] [--real-only]
         [--beir ../shared/eval/scifact --beir-cache /tmp/rpp-bench-scifact ...]
         [--out benchmarks/results/domain_signals.json]
 
@@ -23,6 +23,10 @@ on the odd questions and reported on the even ones (what tuning could honestly b
 all 60 questions at once (an upper bound for any weighted sum of these signals: it is tuned
 on the answers). With `--beir`, the candidate worth adopting (hybrid + document BM25) is
 also measured on BEIR collections (documents ranked as `rpp bench retrieval` does).
+With `--real-only`, the sample corpus (which we wrote) is left out: only the real pages of
+../shared/seeds and ../shared/domain are stored, judgments on sample documents are dropped,
+and so are the questions left with no positive judgment (what a held-back set written over
+those pages alone would see).
 
 Writes benchmarks/results/domain_signals.json and prints a table. Needs ../shared (seeds,
 domain, eval) beside the repository.
@@ -251,12 +255,20 @@ def main() -> None:
     parser.add_argument("--queries", type=Path, default=HERE / "domain" / "queries.jsonl")
     parser.add_argument("--beir", type=Path, action="append", default=[], help="a BEIR folder to check the candidate on")
     parser.add_argument("--beir-cache", type=Path, action="append", default=[], help="its cache store (same order)")
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "domain_signals.json")
+    parser.add_argument("--real-only", action="store_true", help="only the real pages (seeds, domain)")
+    parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     from rppsearch.bench import machine_info  # noqa: PLC0415
     from rppsearch.config import PACKAGED_MODEL  # noqa: PLC0415
 
     queries = bench_domain.read_queries(args.queries)
+    if args.real_only:
+        del bench_domain.COLLECTIONS["corpus"]
+        if args.index_dir == Path("/tmp/rpp-domain"):
+            args.index_dir = Path("/tmp/rpp-domain-real")
+        real = [{**q, "judgments": {k: g for k, g in q["judgments"].items() if not k.startswith("corpus/")}} for q in queries]
+        queries = [q for q in real if any(g > 0 for g in q["judgments"].values())]
+    args.out = args.out or HERE / "results" / ("domain_signals_real.json" if args.real_only else "domain_signals.json")
     settings, prepared = bench_domain.prepare(args.index_dir, PACKAGED_MODEL)
     signals, seconds = collect(settings, queries)
     everyone = list(range(len(queries)))
@@ -269,6 +281,7 @@ def main() -> None:
     upper, weights_all = grid(signals, everyone)
     record: dict[str, Any] = {
         "queries": len(queries),
+        "collections": sorted(bench_domain.COLLECTIONS),
         "documents": prepared["documents"],
         "signal_alone": alone,
         "fixed": fixed,
