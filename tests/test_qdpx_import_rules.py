@@ -204,3 +204,26 @@ def test_a_source_text_in_the_zip_under_sources_with_a_capital_s(store: Store, t
         zf.writestr("Sources/SRC.txt", text.encode("utf-8"))
     import_qdpx(store, path)
     assert ("Dana", "coaching-p0000", "evidence-use", "accept") in decisions(store)
+
+
+@pytest.mark.parametrize("key", ["stewardship", "STEWARDSHIP", "Stewardship", "c-stew"])
+def test_a_code_mapped_to_nothing_is_ignored_however_the_map_spells_its_name_or_guid(store: Store, tmp_path: Path, key: str) -> None:
+    # the map matches codes ignoring case (as it does when it maps them to a dimension), so a
+    # null entry spelt differently from the project must ignore the code, not call it unknown
+    text = stored_text(store, "coaching")
+    path = write(tmp_path / "p.qdpx", source(text, selection(0, 100, coding("C-STEW")) + selection(0, 100, coding(), guid="S2")))
+    code_map = tmp_path / "map.json"
+    code_map.write_text(f'{{"{key}": null}}', encoding="utf-8")
+    report = import_qdpx(store, path, code_map=code_map)
+    assert decisions(store) == {("Dana", "coaching-p0000", "evidence-use", "accept")}
+    assert report.codings == 2 and report.imported == 1
+
+
+def test_a_code_mapped_to_an_unknown_dimension_is_one_problem_not_two(store: Store, tmp_path: Path) -> None:
+    text = stored_text(store, "coaching")
+    path = write(tmp_path / "p.qdpx", source(text, selection(0, 100, coding("C-STEW"))))
+    code_map = tmp_path / "map.csv"
+    code_map.write_text("code,dimension\nStewardship,budgeting\n", encoding="utf-8")
+    with pytest.raises(LabelError, match=r"map.csv: code map: 'stewardship' -> unknown dimension 'budgeting' \(known: ") as info:
+        import_qdpx(store, path, code_map=code_map)
+    assert "more problems" not in info.value.message

@@ -42,7 +42,7 @@ from pathlib import Path
 
 from .errors import LabelError
 from .qdpx import MODEL_USER_PREFIX, normalise_newlines, source_guid
-from .qdpx_project import Project, map_codes, read_code_map
+from .qdpx_project import CodeMapping, Project, map_codes, read_code_map
 from .review import rollup
 from .store import Store
 from .store import labels as labelstore
@@ -194,11 +194,10 @@ class _Collector:
     """Walks the project's sources, selections and codings once: the decisions they make per
     (coder, passage pk) in `pending`, every problem in `errors`, the counts in `report`."""
 
-    def __init__(self, project: Project, documents: _Documents, *, mapping: dict[str, str | None],
-                 mapping_file: dict[str, str | None] | None, positions: str, min_overlap: float,
+    def __init__(self, project: Project, documents: _Documents, *, mapping: CodeMapping, positions: str, min_overlap: float,
                  default_reviewer: str | None, errors: list[str]) -> None:
         self.project, self.documents = project, documents
-        self.mapping, self.mapping_file = mapping, mapping_file
+        self.mapping = mapping
         self.positions, self.min_overlap, self.default_reviewer = positions, min_overlap, default_reviewer
         self.errors = errors
         self.report = QdpxImportReport()
@@ -286,10 +285,10 @@ class _Collector:
         if target not in self.project.codes:
             self.errors.append(f"{self.project.el(coding)}: CodeRef to {target or 'nothing'}, not a code of the CodeBook")
             return None
-        dim = self.mapping.get(target)
+        if target in self.mapping.skipped:
+            return None  # mapped to null on purpose, or a problem with the map already reported
+        dim = self.mapping.dimensions.get(target)
         if dim is None:
-            if self.mapping_file is not None and any(k in self.mapping_file for k in (self.project.codes[target], target)):
-                return None  # mapped to null on purpose
             self.errors.append(f'{self.project.el(coding)}: unknown code "{self.project.codes[target]}"'
                                f" (no dimension with that id or name; map it with --code-map)")
             return None
@@ -367,17 +366,16 @@ def import_qdpx(
         raise LabelError("the store has no codebook yet", hint="run `rpp build` first")
     mapping_file = read_code_map(code_map) if code_map is not None else None
     project = Project(path)
-    mapping, map_problems = map_codes(project, dims=dims, code_map=mapping_file)
-    collector = _Collector(project, _Documents(store), mapping=mapping, mapping_file=mapping_file,
-                           positions=positions, min_overlap=min_overlap, default_reviewer=default_reviewer,
-                           errors=[f"{code_map}: {p}" for p in map_problems])
+    mapping = map_codes(project, dims=dims, code_map=mapping_file)
+    collector = _Collector(project, _Documents(store), mapping=mapping, positions=positions, min_overlap=min_overlap,
+                           default_reviewer=default_reviewer, errors=[f"{code_map}: {p}" for p in mapping.problems])
     for source in project.root.iter(project.ns + "TextSource"):
         collector.read_source(source)
     errors, report, pending = collector.errors, collector.report, collector.pending
     if errors:
         more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
         raise LabelError(errors[0] + more, hint="nothing was imported; fix the file or pass --code-map")
-    batch = _actions(store, pending, order=[d["id"] for d in dims], used_dims={d for d in mapping.values() if d},
+    batch = _actions(store, pending, order=[d["id"] for d in dims], used_dims={d for d in mapping.dimensions.values() if d},
                      implied_rejects=implied_rejects, report=report)
     report.imported = _write(store, batch)
     report.passages = len({pk for _, pk in pending})

@@ -10,13 +10,14 @@ import json
 import re
 import xml.etree.ElementTree as ET
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .errors import LabelError
 from .labels_io import code_guid
 
-__all__ = ["Project", "map_codes", "read_code_map"]
+__all__ = ["CodeMapping", "Project", "map_codes", "read_code_map"]
 
 
 def _key(name: str) -> str:
@@ -108,24 +109,35 @@ class Project:
         return self._file_text(source.get("plainTextPath"))
 
 
-def map_codes(project: Project, *, dims: list[dict[str, Any]], code_map: dict[str, str | None] | None) -> tuple[dict[str, str | None], list[str]]:
-    """code GUID -> dimension id (None: ignored or unknown), and problems with the map itself."""
+@dataclass
+class CodeMapping:
+    """The project's codes against the store's dimensions."""
+
+    dimensions: dict[str, str | None]  # code GUID -> dimension id (None: ignored or unknown)
+    skipped: set[str]  # code GUIDs the map maps to null/empty (ignore) or to an unknown dimension (a problem)
+    problems: list[str]  # with the code map itself
+
+
+def map_codes(project: Project, *, dims: list[dict[str, Any]], code_map: dict[str, str | None] | None) -> CodeMapping:
+    """Each code by the code map (its GUID or name, ignoring case, spaces, hyphens and underscores),
+    else the GUID rppsearch gives a dimension, else a dimension with that id or name."""
     ids = {d["id"] for d in dims}
     by_key: dict[str, str] = {}
     for d in dims:
         by_key[_key(d["id"])] = d["id"]
         by_key.setdefault(_key(d["name"] or d["id"]), d["id"])
     ours = {code_guid(str(d.get("taxonomy") or ""), d["id"]): d["id"] for d in dims}
-    problems: list[str] = []
-    mapped: dict[str, str | None] = {}
+    result = CodeMapping({}, set(), [])
     map_keys = {_key(k): v for k, v in (code_map or {}).items()} | {k.upper(): v for k, v in (code_map or {}).items()}
     for guid, name in project.codes.items():
         if code_map is not None and (guid in map_keys or _key(name) in map_keys):
             target = map_keys.get(guid, map_keys.get(_key(name)))
             if target is not None and target not in ids:
-                problems.append(f"code map: {name!r} -> unknown dimension {target!r} (known: {', '.join(sorted(ids))})")
+                result.problems.append(f"code map: {name!r} -> unknown dimension {target!r} (known: {', '.join(sorted(ids))})")
                 target = None
-            mapped[guid] = target
+            if target is None:
+                result.skipped.add(guid)
+            result.dimensions[guid] = target
             continue
-        mapped[guid] = ours.get(guid) or by_key.get(_key(name))
-    return mapped, problems
+        result.dimensions[guid] = ours.get(guid) or by_key.get(_key(name))
+    return result
