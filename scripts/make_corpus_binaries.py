@@ -23,6 +23,9 @@ page).
 Usage::
 
     .venv/bin/python scripts/make_corpus_binaries.py [--only b-13 ...]
+
+python-docx is in the test extra (``pip install -e ".[test]"``, what scripts/setup-venv.sh
+installs), not a runtime dependency: the product reads DOCX without it.
 """
 from __future__ import annotations
 

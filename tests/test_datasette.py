@@ -548,3 +548,27 @@ asyncio.run(main())
     result = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=120, env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "False"]
+
+
+def test_the_plugin_loads_without_numpy_or_an_index_and_a_search_loads_them(db_path: Path) -> None:
+    """Datasette imports the plugin at startup; numpy, tantivy and the models load with the first search."""
+    script = f"""
+import json, sys
+from datasette.utils import MultiParams
+from rppsearch.web import hooks
+from rppsearch.web.search_page import run_search
+from rppsearch.web.search_params import parse_search_params
+HEAVY = ("numpy", "tantivy", "onnxruntime", "torch", "sklearn", "spacy")
+loaded = lambda: sorted(m for m in HEAVY if m in sys.modules)
+routes = [pattern for pattern, _view in hooks.register_routes(None)]
+params = parse_search_params(MultiParams({{"q": ["principals"], "mode": ["bm25"], "fusion": ["rrf"]}}), dimensions=set())
+at_start = loaded()
+outcome = run_search({str(db_path)!r}, params, offset=0, limit=5)
+print(json.dumps({{"start": at_start, "search": loaded(), "hits": len(outcome.page.hits), "routes": len(routes)}}))
+"""
+    result = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["start"] == [] and out["routes"] >= 2
+    assert "numpy" in out["search"] and out["hits"] > 0
+

@@ -141,6 +141,19 @@ def test_facets_count_the_whole_result_set(corpus) -> None:  # noqa: ANN001
     assert docs.total == 7 and dict(docs.facets["doc_type"]) == {"report": 1, "brief": 6}
 
 
+def test_facets_come_in_page_order_most_frequent_first(corpus) -> None:  # noqa: ANN001
+    # the page and the JSON show facets in this order, values by count then name; all five always
+    store, settings = corpus
+    for by in ("passage", "document"):
+        page = search_page(store, settings, "supervisors", mode="bm25", limit=2, per_document=0, by=by)
+        assert list(page.facets) == ["dimension", "organization", "district", "year", "doc_type"]
+        for values in page.facets.values():
+            assert values == sorted(values, key=lambda pair: (-pair[1], pair[0]))
+        assert page.facets["doc_type"][0] == (("report", 8) if by == "passage" else ("brief", 6))
+    none = search_page(store, settings, "zzyzx", mode="bm25")
+    assert none.total == 0 and all(values == [] for values in none.facets.values())
+
+
 def test_matched_by_and_relevance(corpus) -> None:  # noqa: ANN001
     store, settings = corpus
     page = search_page(store, settings, "weekly supervisors brief", mode="hybrid", fusion="rrf", limit=10, per_document=0)

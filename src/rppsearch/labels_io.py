@@ -14,7 +14,7 @@ target, dimension, decision and time) are skipped, so importing a file twice add
 `name`, `isCodable` and the definition as `Description`) for NVivo, ATLAS.ti, MAXQDA or
 Taguette. Code guids are derived from the codebook and dimension ids, so they stay the same
 from one export to the next. Whole coded projects (`.qdpx`) are `qdpx.py` (export) and
-`qdpx_import.py` (import).
+`qdpx_import.py` (import, reading the file with `qdpx_project.py`).
 """
 
 from __future__ import annotations

@@ -33,22 +33,16 @@ Rules (the README states them for users):
 from __future__ import annotations
 
 import bisect
-import csv
 import hashlib
-import io
-import json
-import re
 import xml.etree.ElementTree as ET
-import zipfile
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from .errors import LabelError
-from .labels_io import code_guid
 from .qdpx import MODEL_USER_PREFIX, normalise_newlines, source_guid
+from .qdpx_project import CodeMapping, Project, map_codes, read_code_map
 from .review import rollup
 from .store import Store
 from .store import labels as labelstore
@@ -72,118 +66,6 @@ class QdpxImportReport:
     reviewers: list[str] = field(default_factory=list)
     model_codings: int = 0  # codings by an rppsearch model user, not imported
     uncovered: int = 0  # selections that covered no passage enough
-
-
-def _key(name: str) -> str:
-    return re.sub(r"[\s_\-]+", " ", name.casefold()).strip()
-
-
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
-
-
-def _read_map(path: Path) -> dict[str, str | None]:
-    try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise LabelError(f"{path}: cannot read the code map ({exc.strerror or exc})") from None
-    out: dict[str, str | None] = {}
-    if Path(path).suffix.lower() == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise LabelError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg})") from None
-        if not isinstance(data, dict) or not all(isinstance(v, (str, type(None))) for v in data.values()):
-            raise LabelError(f"{path}: a code map is a JSON object of code -> dimension id (or null)")
-        return {str(k): (v.strip() or None) if isinstance(v, str) else None for k, v in data.items()}
-    for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
-        if not row or not row[0].strip() or (number == 1 and _key(row[0]) == "code"):
-            continue
-        if len(row) > 2:
-            raise LabelError(f"{path}:{number}: expected two columns, code and dimension")
-        out[row[0].strip()] = (row[1].strip() or None) if len(row) > 1 else None
-    return out
-
-
-class _Project:
-    """The parts of project.qde an import needs, read once."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        try:
-            self.zip = zipfile.ZipFile(path)
-        except FileNotFoundError:
-            raise LabelError(f"{path}: no such file") from None
-        except (zipfile.BadZipFile, OSError) as exc:
-            raise LabelError(f"{path}: not a .qdpx (zip) file ({exc})") from None
-        names = {n.lower(): n for n in self.zip.namelist()}
-        qde = names.get("project.qde") or next((n for k, n in names.items() if k.endswith(".qde")), None)
-        if qde is None:
-            raise LabelError(f"{path}: no project.qde inside")
-        try:
-            self.root = ET.fromstring(self.zip.read(qde))
-        except ET.ParseError as exc:
-            raise LabelError(f"{path}:project.qde: not well-formed XML ({exc})") from None
-        if _local(self.root.tag) != "Project":
-            raise LabelError(f"{path}:project.qde: the root element is {_local(self.root.tag)}, not Project")
-        self.ns = self.root.tag[: -len("Project")]
-        self.users = {u.get("guid", "").upper(): u.get("name") or u.get("id") or u.get("guid", "")
-                      for u in self.root.iter(self.ns + "User")}
-        self.codes: dict[str, str] = {}
-        for code in self.root.iter(self.ns + "Code"):
-            self.codes[code.get("guid", "").upper()] = code.get("name", "")
-        self.notes = {}
-        for note in self.root.iter(self.ns + "Note"):
-            content = note.find(self.ns + "PlainTextContent")
-            text = content.text if content is not None else self._file_text(note.get("plainTextPath"))
-            if text and text.strip():
-                self.notes[note.get("guid", "").upper()] = (note.get("creatingUser", "").upper(), text.strip())
-
-    def el(self, element: ET.Element) -> str:
-        return f"{self.path}:{_local(element.tag)}[guid={element.get('guid', '?')}]"
-
-    def _file_text(self, ref: str | None) -> str | None:
-        if not ref:
-            return None
-        name = ref.split("://", 1)[1] if ref.startswith("internal://") else None
-        if name is None:
-            return None
-        for candidate in (f"sources/{name}", f"Sources/{name}", name):
-            try:
-                data = self.zip.read(candidate)
-            except KeyError:
-                continue
-            return data.decode("utf-8-sig", errors="strict")
-        return None
-
-    def source_text(self, source: ET.Element) -> str | None:
-        content = source.find(self.ns + "PlainTextContent")
-        if content is not None and content.text is not None:
-            return content.text
-        return self._file_text(source.get("plainTextPath"))
-
-
-def _code_mapping(project: _Project, dims: list[dict[str, Any]], code_map: dict[str, str | None] | None) -> tuple[dict[str, str | None], list[str]]:
-    """code GUID -> dimension id (None: ignored or unknown), and problems with the map itself."""
-    ids = {d["id"] for d in dims}
-    by_key: dict[str, str] = {}
-    for d in dims:
-        by_key[_key(d["id"])] = d["id"]
-        by_key.setdefault(_key(d["name"] or d["id"]), d["id"])
-    ours = {code_guid(str(d.get("taxonomy") or ""), d["id"]): d["id"] for d in dims}
-    problems: list[str] = []
-    mapped: dict[str, str | None] = {}
-    map_keys = {_key(k): v for k, v in (code_map or {}).items()} | {k.upper(): v for k, v in (code_map or {}).items()}
-    for guid, name in project.codes.items():
-        if code_map is not None and (guid in map_keys or _key(name) in map_keys):
-            target = map_keys.get(guid, map_keys.get(_key(name)))
-            if target is not None and target not in ids:
-                problems.append(f"code map: {name!r} -> unknown dimension {target!r} (known: {', '.join(sorted(ids))})")
-                target = None
-            mapped[guid] = target
-            continue
-        mapped[guid] = ours.get(guid) or by_key.get(_key(name))
-    return mapped, problems
 
 
 class _Documents:
@@ -211,6 +93,19 @@ class _Documents:
             for doc_id, body in self.store.conn.execute("SELECT id, text FROM documents"):
                 self._hashes[self.digest(body)].append(doc_id)
         return self._hashes.get(self.digest(text), [])
+
+    def match(self, *, guid: str, name: str, text: str) -> str | None:
+        """The stored document a source is: the GUID rppsearch wrote, else the one document whose
+        id or title is the source's name (or its name without the extension), else one whose text
+        is the source's."""
+        doc_id = self.by_guid.get(guid)
+        if doc_id is None:
+            candidates = self.by_name.get(name, []) or self.by_name.get(Path(name).stem, [])
+            doc_id = candidates[0] if len(candidates) == 1 else None
+        if doc_id is None:
+            found = self.by_text(text)
+            doc_id = found[0] if found else None
+        return doc_id
 
     def text(self, doc_id: str) -> tuple[str, Callable[[int], int]]:
         """The document's text with newlines normalised, and the map from stored offsets into it."""
@@ -252,6 +147,204 @@ def _time(value: str | None) -> str | None:
         return None
 
 
+def _position_mode(positions: str, *, text: str, normal: str, selections: list[ET.Element]) -> str:
+    """"raw" or "normalized": `positions`, or for "auto", raw when the source has CRLFs and a
+    selection ends past its normalised text (the tool counted each CRLF as two)."""
+    if positions != "auto":
+        return positions
+    ends = [int(s.get("endPosition", "0") or 0) for s in selections if (s.get("endPosition") or "").lstrip("-").isdigit()]
+    return "raw" if "\r\n" in text and ends and max(ends) > len(normal) else "normalized"
+
+
+def _covered(passages: list[tuple[int, int, int, str, str]], starts: list[int], *, start: int, end: int,
+             min_overlap: float) -> list[tuple[int, int, int, str, str]]:
+    """The passages (by start, `starts` their starts) that `start`-`end` overlaps by at least
+    `min_overlap` of the passage or of the selection, whichever is shorter."""
+    covered = []
+    i = max(0, bisect.bisect_right(starts, start) - 1)
+    while i < len(passages) and passages[i][0] < end:
+        p_start, p_end = passages[i][0], passages[i][1]
+        overlap = min(end, p_end) - max(start, p_start)
+        if overlap > 0 and overlap >= min_overlap * min(p_end - p_start, end - start):
+            covered.append(passages[i])
+        i += 1
+    return covered
+
+
+@dataclass(frozen=True)
+class _Label:
+    """What one Coding says (or a selection with none: `dimension` None, no code applies)."""
+
+    dimension: str | None
+    coder: str
+    time: str | None
+
+
+@dataclass
+class _Pending:
+    """One coder's decisions on one passage, gathered from every selection that covers it."""
+
+    target: labelstore.Target
+    accept: dict[str, str | None] = field(default_factory=dict)
+    times: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+class _Collector:
+    """Walks the project's sources, selections and codings once: the decisions they make per
+    (coder, passage pk) in `pending`, every problem in `errors`, the counts in `report`."""
+
+    def __init__(self, project: Project, documents: _Documents, *, mapping: CodeMapping, positions: str, min_overlap: float,
+                 default_reviewer: str | None, errors: list[str]) -> None:
+        self.project, self.documents = project, documents
+        self.mapping = mapping
+        self.positions, self.min_overlap, self.default_reviewer = positions, min_overlap, default_reviewer
+        self.errors = errors
+        self.report = QdpxImportReport()
+        self.pending: dict[tuple[str, int], _Pending] = {}
+        self.project_user = project.root.get("creatingUserGUID", "").upper()
+
+    def coder(self, *guids: str) -> str | None:
+        """The first user GUID given, by name, else the reviewer given (None: nobody)."""
+        for g in guids:
+            g = (g or "").upper()
+            if g:
+                return self.project.users.get(g, g)
+        return self.default_reviewer
+
+    def read_source(self, source: ET.Element) -> None:
+        """Find the stored document a TextSource is, align their texts, then read its selections."""
+        ns = self.project.ns
+        selections = source.findall(ns + "PlainTextSelection")
+        if not selections:
+            return
+        where = self.project.el(source)
+        self.report.sources += 1
+        text = self.project.source_text(source)
+        if text is None:
+            self.errors.append(f"{where}: no text (neither PlainTextContent nor a plainTextPath inside the file)")
+            return
+        name = source.get("name", "")
+        doc_id = self.documents.match(guid=source.get("guid", "").upper(), name=name, text=text)
+        if doc_id is None:
+            self.errors.append(f"{where}: source {name!r} matches no stored document (by GUID, name or text)")
+            return
+        normal, raw_shift = normalise_newlines(text)
+        stored, stored_shift = self.documents.text(doc_id)
+        offset = _align(normal, stored)
+        if offset is None:
+            self.errors.append(f"{where}: the text of source {name!r} differs from stored document {doc_id!r}")
+            return
+        mode = _position_mode(self.positions, text=text, normal=normal, selections=selections)
+        limit = len(text) if mode == "raw" else len(normal)
+        passages = self.documents.passages(doc_id, stored_shift)
+        starts = [p[0] for p in passages]
+        for sel in selections:
+            self.report.selections += 1
+            try:
+                start, end = int(sel.get("startPosition", "")), int(sel.get("endPosition", ""))
+            except ValueError:
+                self.errors.append(f"{self.project.el(sel)}: startPosition/endPosition are not integers")
+                continue
+            if not 0 <= start < end <= limit:
+                self.errors.append(f"{self.project.el(sel)}: positions {start}-{end} out of range "
+                                   f"(source text has {limit} characters)")
+                continue
+            if mode == "raw":
+                start, end = raw_shift(start), raw_shift(end)
+            labels = self.labels(sel)
+            if not labels:
+                continue
+            covered = _covered(passages, starts, start=start - offset, end=end - offset, min_overlap=self.min_overlap)
+            if not covered:
+                self.report.uncovered += 1
+                continue
+            self.add(doc_id, covered, labels, self.notes(sel))
+
+    def labels(self, sel: ET.Element) -> list[_Label]:
+        """The selection's codings as labels, people's only; a selection with no coding is a
+        "no code applies" by its coder."""
+        codings = sel.findall(self.project.ns + "Coding")
+        if not codings:
+            who = self.coder(sel.get("creatingUser", ""), self.project_user)
+            if who is None or who.startswith(MODEL_USER_PREFIX):
+                return []
+            return [_Label(None, who, _time(sel.get("creationDateTime")))]
+        labels = [self.label(coding, sel) for coding in codings]
+        return [label for label in labels if label is not None]
+
+    def label(self, coding: ET.Element, sel: ET.Element) -> _Label | None:
+        """One Coding's code as a dimension by its coder (None: a model's, ignored, or a problem)."""
+        self.report.codings += 1
+        ref = coding.find(self.project.ns + "CodeRef")
+        target = (ref.get("targetGUID", "") if ref is not None else "").upper()
+        who = self.coder(coding.get("creatingUser", ""), sel.get("creatingUser", ""), self.project_user)
+        if who is not None and who.startswith(MODEL_USER_PREFIX):
+            self.report.model_codings += 1
+            return None
+        if target not in self.project.codes:
+            self.errors.append(f"{self.project.el(coding)}: CodeRef to {target or 'nothing'}, not a code of the CodeBook")
+            return None
+        if target in self.mapping.skipped:
+            return None  # mapped to null on purpose, or a problem with the map already reported
+        dim = self.mapping.dimensions.get(target)
+        if dim is None:
+            self.errors.append(f'{self.project.el(coding)}: unknown code "{self.project.codes[target]}"'
+                               f" (no dimension with that id or name; map it with --code-map)")
+            return None
+        if who is None:
+            self.errors.append(f"{self.project.el(coding)}: no coder (creatingUser) and no --reviewer given")
+            return None
+        return _Label(dim, who, _time(coding.get("creationDateTime")) or _time(sel.get("creationDateTime")))
+
+    def notes(self, sel: ET.Element) -> list[tuple[str, str]]:
+        """(user GUID, text) of the notes the selection refers to."""
+        guids = [r.get("targetGUID", "").upper() for r in sel.findall(self.project.ns + "NoteRef")]
+        return [self.project.notes[g] for g in guids if g in self.project.notes]
+
+    def add(self, doc_id: str, covered: list[tuple[int, int, int, str, str]], labels: list[_Label],
+            notes: list[tuple[str, str]]) -> None:
+        """Each label on each covered passage, with the notes by its coder (or by nobody)."""
+        for _, _, pk, pid, digest in covered:
+            for label in labels:
+                pending = self.pending.setdefault(
+                    (label.coder, pk), _Pending(labelstore.Target("passage", pid, doc_id, digest, pk)))
+                if label.dimension is not None:
+                    pending.accept[label.dimension] = label.time
+                if label.time:
+                    pending.times.append(label.time)
+                for note_user, note in notes:
+                    if self.project.users.get(note_user, note_user) in (label.coder, "") and note not in pending.notes:
+                        pending.notes.append(note)
+
+
+def _actions(store: Store, pending: dict[tuple[str, int], _Pending], *, order: list[str], used_dims: set[str],
+             implied_rejects: bool, report: QdpxImportReport) -> list[Action]:
+    """The decisions to record, oldest first: per coder and passage, the dimensions accepted and
+    (with `implied_rejects`) every other one the project's codes map to rejected, minus those
+    already in the store (counted in `report.duplicates`)."""
+    existing = existing_keys(store, sorted({who for who, _ in pending}))
+    batch: list[Action] = []
+    for (who, _pk), act in sorted(pending.items(), key=lambda kv: (min(kv[1].times or [""]), kv[0])):
+        accepted = [d for d in order if d in act.accept]
+        rejected = [d for d in order if d in used_dims and d not in act.accept] if implied_rejects else []
+        stamp = max(act.times) if act.times else labelstore.now_stamp()
+        decisions = [(d, "accept") for d in accepted] + [(d, "reject") for d in rejected]
+        fresh = [(d, dec) for d, dec in decisions if (who, act.target.id, d, dec, stamp) not in existing]
+        report.duplicates += len(decisions) - len(fresh)
+        if fresh:
+            batch.append(Action(act.target, fresh, who, "\n".join(act.notes) or None, stamp))
+    return batch
+
+
+def _write(store: Store, batch: list[Action]) -> int:
+    """Record the decisions and roll their documents up, in one transaction; how many were recorded."""
+    with store.transaction():
+        imported = record_bulk(store, batch)
+        rollup(store, sorted({a.target.document_id for a in batch}))
+    return imported
+
+
 def import_qdpx(
     store: Store,
     path: Path,
@@ -271,148 +364,20 @@ def import_qdpx(
     dims = labelstore.codebook(store)
     if not dims:
         raise LabelError("the store has no codebook yet", hint="run `rpp build` first")
-    mapping_file = _read_map(code_map) if code_map is not None else None
-    project = _Project(path)
-    mapping, errors = _code_mapping(project, dims, mapping_file)
-    errors = [f"{code_map}: {p}" for p in errors]
-    used_dims = {d for d in mapping.values() if d}
-    documents = _Documents(store)
-    report = QdpxImportReport()
-    project_user = project.root.get("creatingUserGUID", "").upper()
-    # (reviewer, passage pk) -> {"accept": {dim: time}, "times": [...], "notes": [...], "target": Target}
-    actions: dict[tuple[str, int], dict[str, Any]] = {}
-
-    def coder(*guids: str) -> str | None:
-        for g in guids:
-            g = (g or "").upper()
-            if g:
-                return project.users.get(g, g)
-        return default_reviewer
-
+    mapping_file = read_code_map(code_map) if code_map is not None else None
+    project = Project(path)
+    mapping = map_codes(project, dims=dims, code_map=mapping_file)
+    collector = _Collector(project, _Documents(store), mapping=mapping, positions=positions, min_overlap=min_overlap,
+                           default_reviewer=default_reviewer, errors=[f"{code_map}: {p}" for p in mapping.problems])
     for source in project.root.iter(project.ns + "TextSource"):
-        selections = source.findall(project.ns + "PlainTextSelection")
-        if not selections:
-            continue
-        where = project.el(source)
-        report.sources += 1
-        text = project.source_text(source)
-        if text is None:
-            errors.append(f"{where}: no text (neither PlainTextContent nor a plainTextPath inside the file)")
-            continue
-        guid, name = source.get("guid", "").upper(), source.get("name", "")
-        doc_id = documents.by_guid.get(guid)
-        if doc_id is None:
-            candidates = documents.by_name.get(name, []) or documents.by_name.get(Path(name).stem, [])
-            doc_id = candidates[0] if len(candidates) == 1 else None
-        if doc_id is None:
-            found = documents.by_text(text)
-            doc_id = found[0] if found else None
-        if doc_id is None:
-            errors.append(f"{where}: source {name!r} matches no stored document (by GUID, name or text)")
-            continue
-        normal, raw_shift = normalise_newlines(text)
-        stored, stored_shift = documents.text(doc_id)
-        offset = _align(normal, stored)
-        if offset is None:
-            errors.append(f"{where}: the text of source {name!r} differs from stored document {doc_id!r}")
-            continue
-        mode = positions
-        if mode == "auto":
-            ends = [int(s.get("endPosition", "0") or 0) for s in selections if (s.get("endPosition") or "").lstrip("-").isdigit()]
-            mode = "raw" if "\r\n" in text and ends and max(ends) > len(normal) else "normalized"
-        limit = len(text) if mode == "raw" else len(normal)
-        passages = documents.passages(doc_id, stored_shift)
-        starts = [p[0] for p in passages]
-        for sel in selections:
-            sel_where = project.el(sel)
-            report.selections += 1
-            try:
-                start, end = int(sel.get("startPosition", "")), int(sel.get("endPosition", ""))
-            except ValueError:
-                errors.append(f"{sel_where}: startPosition/endPosition are not integers")
-                continue
-            if not 0 <= start < end <= limit:
-                errors.append(f"{sel_where}: positions {start}-{end} out of range (source text has {limit} characters)")
-                continue
-            if mode == "raw":
-                start, end = raw_shift(start), raw_shift(end)
-            start, end = start - offset, end - offset
-            codings = sel.findall(project.ns + "Coding")
-            items: list[tuple[str | None, str | None, str | None]] = []  # (dimension, reviewer, time)
-            for coding in codings:
-                report.codings += 1
-                ref = coding.find(project.ns + "CodeRef")
-                target = (ref.get("targetGUID", "") if ref is not None else "").upper()
-                who = coder(coding.get("creatingUser", ""), sel.get("creatingUser", ""), project_user)
-                if who is not None and who.startswith(MODEL_USER_PREFIX):
-                    report.model_codings += 1
-                    continue
-                if target not in project.codes:
-                    errors.append(f"{project.el(coding)}: CodeRef to {target or 'nothing'}, not a code of the CodeBook")
-                    continue
-                dim = mapping.get(target)
-                if dim is None:
-                    if mapping_file is not None and any(k in mapping_file for k in (project.codes[target], target)):
-                        continue  # mapped to null on purpose
-                    errors.append(f'{project.el(coding)}: unknown code "{project.codes[target]}"'
-                                  f" (no dimension with that id or name; map it with --code-map)")
-                    continue
-                if who is None:
-                    errors.append(f"{project.el(coding)}: no coder (creatingUser) and no --reviewer given")
-                    continue
-                items.append((dim, who, _time(coding.get("creationDateTime")) or _time(sel.get("creationDateTime"))))
-            if not codings:
-                who = coder(sel.get("creatingUser", ""), project_user)
-                if who is None or who.startswith(MODEL_USER_PREFIX):
-                    continue
-                items.append((None, who, _time(sel.get("creationDateTime"))))
-            if not items:
-                continue
-            note_texts = [project.notes[r.get("targetGUID", "").upper()] for r in sel.findall(project.ns + "NoteRef")
-                          if r.get("targetGUID", "").upper() in project.notes]
-            covered = []
-            i = max(0, bisect.bisect_right(starts, start) - 1)
-            while i < len(passages) and passages[i][0] < end:
-                p_start, p_end = passages[i][0], passages[i][1]
-                overlap = min(end, p_end) - max(start, p_start)
-                if overlap > 0 and overlap >= min_overlap * min(p_end - p_start, end - start):
-                    covered.append(passages[i])
-                i += 1
-            if not covered:
-                report.uncovered += 1
-                continue
-            for _, _, pk, pid, digest in covered:
-                for dim, who, stamp in items:
-                    assert who is not None
-                    act = actions.setdefault((who, pk), {
-                        "accept": {}, "times": [], "notes": [],
-                        "target": labelstore.Target("passage", pid, doc_id, digest, pk)})
-                    if dim is not None:
-                        act["accept"][dim] = stamp
-                    if stamp:
-                        act["times"].append(stamp)
-                    for note_user, note in note_texts:
-                        if project.users.get(note_user, note_user) in (who, "") and note not in act["notes"]:
-                            act["notes"].append(note)
+        collector.read_source(source)
+    errors, report, pending = collector.errors, collector.report, collector.pending
     if errors:
         more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
         raise LabelError(errors[0] + more, hint="nothing was imported; fix the file or pass --code-map")
-    order = [d["id"] for d in dims]
-    existing = existing_keys(store, sorted({who for who, _ in actions}))
-    batch: list[Action] = []
-    for (who, _pk), act in sorted(actions.items(), key=lambda kv: (min(kv[1]["times"] or [""]), kv[0])):
-        accepted = [d for d in order if d in act["accept"]]
-        rejected = [d for d in order if d in used_dims and d not in act["accept"]] if implied_rejects else []
-        stamp = max(act["times"]) if act["times"] else labelstore.now_stamp()
-        decisions = [(d, "accept") for d in accepted] + [(d, "reject") for d in rejected]
-        target = act["target"]
-        fresh = [(d, dec) for d, dec in decisions if (who, target.id, d, dec, stamp) not in existing]
-        report.duplicates += len(decisions) - len(fresh)
-        if fresh:
-            batch.append(Action(target, fresh, who, "\n".join(act["notes"]) or None, stamp))
-    with store.transaction():
-        report.imported = record_bulk(store, batch)
-        rollup(store, sorted({a.target.document_id for a in batch}))
-    report.passages = len({pk for _, pk in actions})
-    report.reviewers = sorted({who for who, _ in actions})
+    batch = _actions(store, pending, order=[d["id"] for d in dims], used_dims={d for d in mapping.dimensions.values() if d},
+                     implied_rejects=implied_rejects, report=report)
+    report.imported = _write(store, batch)
+    report.passages = len({pk for _, pk in pending})
+    report.reviewers = sorted({who for who, _ in pending})
     return report

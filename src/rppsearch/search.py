@@ -29,21 +29,14 @@ from .expansion import FEEDBACK_PASSAGES
 from .engines import _QUERY_VECTORS, _Allowed, _bm25, _Lexical, _open_vectors, _semantic, encode_query  # noqa: F401 (_QUERY_VECTORS: benchmarks clear it)
 from .store import Store
 from .store import search_sql
+from .search_options import BY, DEFAULT_FUSION, DEFAULT_PER_DOCUMENT, FUSIONS, MODES
 
-MODES = ("hybrid", "bm25", "semantic")
-FUSIONS = ("rrf", "convex")
-BY = ("passage", "document")
 MAX_LIMIT = 10_000
 MAX_OFFSET = 100_000
 MAX_QUERY_CHARS = 4_000
 DEFAULT_DEPTH = 200  # candidates taken from each mode before fusion
 #: Candidates a lexical-only result set is counted over (`SearchPage.total`).
 MAX_CANDIDATES = 10_000
-DEFAULT_PER_DOCUMENT = 3
-#: Hybrid fusion by default: the convex combination at weight 0.5 (SciFact train nDCG@10
-#: 0.7375 vs 0.7114 for RRF k=60; test 0.7319 vs 0.7128, benchmarks/results/scifact_tuning.json;
-#: on the domain questions 0.818 vs 0.816, benchmarks/results/domain.json).
-DEFAULT_FUSION = "convex"
 #: RRF weights of (semantic, bm25) in hybrid mode.
 RRF_WEIGHTS: tuple[float, float] = (1.0, 1.0)
 DEFAULT_DIMENSIONS = (

@@ -173,28 +173,38 @@ def browse_passages(store: Store, filters: "Filters | None") -> list[tuple[int, 
     return [(r[0], r[1]) for r in store.conn.execute(sql, params)]
 
 
-#: Facet dimensions of a result set: SQL yielding one value per row (NULLs dropped).
+#: Facet dimensions of a result set: SQL over the candidate rows `r` yielding one value per row
+#: (NULLs dropped). The page shows them in this order.
 _FACETS = {
-    "dimension": "SELECT j.value AS v FROM {rows} JOIN json_each({dims}) j",
-    "organization": "SELECT d.organization AS v FROM {rows} WHERE coalesce(d.organization, '') != ''",
-    "district": "SELECT j.value AS v FROM {rows} JOIN json_each(" + document_districts("d") + ") j",
-    "year": "SELECT CAST(d.year AS TEXT) AS v FROM {rows} WHERE d.year IS NOT NULL",
-    "doc_type": "SELECT d.doc_type AS v FROM {rows} WHERE coalesce(d.doc_type, '') != ''",
+    "dimension": "SELECT j.value AS v FROM r JOIN json_each(r.dimensions) j",
+    "organization": "SELECT r.organization AS v FROM r WHERE coalesce(r.organization, '') != ''",
+    "district": "SELECT j.value AS v FROM r JOIN json_each(r.districts) j",
+    "year": "SELECT CAST(r.year AS TEXT) AS v FROM r WHERE r.year IS NOT NULL",
+    "doc_type": "SELECT r.doc_type AS v FROM r WHERE coalesce(r.doc_type, '') != ''",
 }
+#: One statement: the candidates' rows are joined and read once (`r`: SQLite materialises a
+#: CTE used more than once), then every facet's counts, most frequent first within a facet.
+_FACET_SQL = (
+    "WITH r AS (SELECT {dims} AS dimensions, d.organization, "
+    + document_districts("d")
+    + " AS districts, d.year, d.doc_type "
+    "FROM json_each(?) x JOIN passages p ON p.pk = x.value JOIN documents d ON d.id = p.document_id) "
+    + " UNION ALL ".join(
+        f"SELECT {i} AS facet, v, count(*) AS n FROM ({inner}) GROUP BY v" for i, inner in enumerate(_FACETS.values())
+    )
+    + " ORDER BY facet, n DESC, v"
+)
 
 
 def facet_counts(store: Store, passage_pks: Sequence[int], *, by: str = "passage") -> dict[str, list[tuple[str, int]]]:
     """Counts per facet value over a result set of passages (`by="document"`: one
     passage per document, counted with its document's dimensions), most frequent first."""
     ids = json.dumps([int(pk) for pk in passage_pks])
-    rows = (
-        "json_each(?) r JOIN passages p ON p.pk = r.value JOIN documents d ON d.id = p.document_id"
-    )
-    dims = "p.dimensions" if by == "passage" else "d.dimensions"
-    out: dict[str, list[tuple[str, int]]] = {}
-    for name, inner in _FACETS.items():
-        sql = f"SELECT v, count(*) AS n FROM ({inner.format(rows=rows, dims=dims)}) GROUP BY v ORDER BY n DESC, v"
-        out[name] = [(str(r[0]), int(r[1])) for r in store.conn.execute(sql, (ids,))]
+    sql = _FACET_SQL.format(dims="p.dimensions" if by == "passage" else "d.dimensions")
+    names = list(_FACETS)
+    out: dict[str, list[tuple[str, int]]] = {name: [] for name in names}
+    for facet, value, n in store.conn.execute(sql, (ids,)):
+        out[names[facet]].append((str(value), int(n)))
     return out
 
 

@@ -26,7 +26,7 @@ from datasette.utils.asgi import Response
 
 from ..errors import QueryError, RppError
 from .metadata import REVIEW_PATH, SEARCH_PATH
-from ..search import BY, FUSIONS, MODES
+from ..search_options import BY, FUSIONS, MODES
 from .search_params import MAX_LIMIT, MAX_QUERY_CHARS, SearchParams, parse_search_params, snippet_segments
 from .sqlfuncs import EMBEDDER
 from .stores import Unavailable, can_review, pick_database, store_model_name, store_version, writable

@@ -7,13 +7,12 @@ from typing import Any
 
 from ..errors import QueryError
 from ..models import Filters, snippet_window
-from ..search import BY, DEFAULT_FUSION, FUSIONS, MODES
+from ..search_options import BY, DEFAULT_FUSION, DEFAULT_PER_DOCUMENT, FUSIONS, MODES
 
 MAX_QUERY_CHARS = 1000
 MAX_TEXT_PARAM_CHARS = 200
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 20
-DEFAULT_PER_DOCUMENT = 3
 MAX_OFFSET = 100_000
 SNIPPET_CHARS = 700
 

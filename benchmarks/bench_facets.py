@@ -1,0 +1,57 @@
+"""Search page time with and without facet counts, on a built store. Not part of the test suite.
+
+Usage: python benchmarks/bench_facets.py INDEX_DIR [--query Q ...] [--mode bm25 hybrid] [--runs 20]
+
+For each query and mode, `search_page` (20 hits a page, as the web page asks) is timed with
+facets and with `facets=False`, warm, best of `--runs`, in this process. The difference is
+what counting facets over the whole result set costs. For a large store, build the synthetic
+one with `python benchmarks/bench_scale.py _build 100000 DIR` and give it a word common
+enough to match thousands of passages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+
+def best_ms(fn, runs: int) -> float:  # noqa: ANN001
+    fn()
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - started) * 1000)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("index_dir", type=Path)
+    parser.add_argument("--query", nargs="+", default=["principals"])
+    parser.add_argument("--mode", nargs="+", default=["bm25", "hybrid"])
+    parser.add_argument("--runs", type=int, default=20)
+    args = parser.parse_args()
+
+    from rppsearch.config import Settings  # noqa: PLC0415
+    from rppsearch.search import search_page  # noqa: PLC0415
+    from rppsearch.store import Store  # noqa: PLC0415
+    from rppsearch.web.stores import store_model_name  # noqa: PLC0415
+
+    db = args.index_dir / "rpp.db"
+    settings = Settings(index_dir=args.index_dir, embedding_model=store_model_name(str(db)))
+    print(f"load average before: {os.getloadavg()[0]:.2f}")
+    with Store.open(db, create=False, readonly=True) as store:
+        for query in args.query:
+            for mode in args.mode:
+                page = search_page(store, settings, query, mode=mode, limit=20)
+                with_facets = best_ms(lambda: search_page(store, settings, query, mode=mode, limit=20), args.runs)  # noqa: B023
+                without = best_ms(lambda: search_page(store, settings, query, mode=mode, limit=20, facets=False), args.runs)  # noqa: B023
+                print(f"{mode} {query!r}: {page.total} hits; page {with_facets:.2f} ms, without facets {without:.2f} ms")
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
