@@ -17,6 +17,7 @@ import typer
 
 from ..errors import QueryError
 from ..models import snippet_window
+from ..search_options import BY, DEFAULT_FUSION, DEFAULT_PER_DOCUMENT, FUSIONS, MODES
 from .common import CsvFlag, IndexDir, JsonFlag, check_output, emit, settings_for
 from .app import app
 
@@ -27,20 +28,10 @@ bench_app = typer.Typer(help="Benchmarks: retrieval quality and speed on BEIR-la
 app.add_typer(bench_app, name="bench")
 
 
-class Mode(str, Enum):
-    hybrid = "hybrid"
-    bm25 = "bm25"
-    semantic = "semantic"
-
-
-class By(str, Enum):
-    passage = "passage"
-    document = "document"
-
-
-class Fusion(str, Enum):
-    rrf = "rrf"
-    convex = "convex"
+#: The choices typer offers, from the one list the library and the web page validate against.
+Mode = Enum("Mode", {name: name for name in MODES}, type=str)  # type: ignore[misc]
+By = Enum("By", {name: name for name in BY}, type=str)  # type: ignore[misc]
+Fusion = Enum("Fusion", {name: name for name in FUSIONS}, type=str)  # type: ignore[misc]
 
 
 CSV_COLUMNS = [
@@ -166,7 +157,7 @@ def search_cli(
     mode: Annotated[Mode, typer.Option("--mode", help="hybrid (fusion of both), bm25 (terms) or semantic (meaning).")] = Mode.hybrid,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=10_000, help="How many results.")] = 10,
     offset: Annotated[int, typer.Option("--offset", min=0, max=100_000, help="Skip this many results (paging).")] = 0,
-    per_document: Annotated[int, typer.Option("--per-document", min=0, max=10_000, help="At most this many passages of one document (0: no cap); the rest show as 'N more from this document'.")] = 3,
+    per_document: Annotated[int, typer.Option("--per-document", min=0, max=10_000, help="At most this many passages of one document (0: no cap); the rest show as 'N more from this document'.")] = DEFAULT_PER_DOCUMENT,
     by: Annotated[By, typer.Option("--by", help="Rank passages, or documents by their best passage.")] = By.passage,
     dimension: Annotated[list[str] | None, typer.Option("--dimension", "-d", help="Only passages tagged with this dimension id (repeatable: any of them).")] = None,
     min_score: Annotated[float | None, typer.Option("--min-score", help="With --dimension: the tag's score must be at least this (0-1).")] = None,
@@ -177,7 +168,7 @@ def search_cli(
     doc_type: Annotated[str | None, typer.Option("--doc-type", help="Only documents of this type (exact, any case).")] = None,
     document: Annotated[str | None, typer.Option("--document", help="Only passages of this document id.")] = None,
     include_unknown: Annotated[bool, typer.Option("--include-unknown", help="Keep documents that lack a filtered field (no year, organization, district or type).")] = False,
-    fusion: Annotated[Fusion, typer.Option("--fusion", help="Hybrid fusion: normalised scores (convex, weighted by --weight) or reciprocal rank (rrf).")] = Fusion.convex,
+    fusion: Annotated[Fusion, typer.Option("--fusion", help="Hybrid fusion: normalised scores (convex, weighted by --weight) or reciprocal rank (rrf).")] = Fusion(DEFAULT_FUSION),
     weight: Annotated[float, typer.Option("--weight", help="Convex fusion: the semantic share, 0-1.")] = 0.5,
     expand: Annotated[bool, typer.Option("--expand", help="Hybrid: when the best passages by meaning share few of the query's words, add their words to the terms side (helps questions phrased in other words).")] = False,
     index_dir: IndexDir = None,
