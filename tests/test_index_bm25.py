@@ -105,6 +105,29 @@ def test_incremental_add_and_delete_match_a_fresh_rebuild(store, settings, tmp_p
     assert np.array_equal(np.load(settings.lexical_dir / "pks.npy"), np.array(sorted(store_pks)))
 
 
+def test_hits_carry_their_documents_after_incremental_changes(store, settings) -> None:  # noqa: ANN001
+    """The per-document cap and document ranking take each hit's document from the index
+    instead of asking the store: after adds and removals the index must still agree."""
+    docs = _docs(4, 12)
+    for i, doc in enumerate(docs):  # several passages a document
+        doc.passages = doc.passages + [" ".join(WORDS[i : i + 6])]
+    add_docs(store, docs)
+    bm25.refresh_lexical(store, settings)
+    remove_docs(store, ["doc02", "doc05"])
+    add_docs(store, _docs(5, 4, prefix="new"))
+    assert bm25.refresh_lexical(store, settings)["status"] == "updated"
+    hits = bm25.load_lexical(settings).search_with_documents(" ".join(WORDS), limit=10_000)
+    truth = dict(store.conn.execute("SELECT p.pk, d.pk FROM passages p JOIN documents d ON d.id = p.document_id"))
+    assert len(hits) == len(truth)
+    assert {pk: doc for pk, _, doc in hits} == truth
+    assert len(set(truth.values())) == 14
+    # and the search API's document pks, which use them, agree with the store's for any mix
+    lex = _Lexical(store, settings, "coaching equity", allowed=_Allowed(store, None), auto_refresh=False)
+    found = [pk for pk, _ in lex.passages(5)]
+    others = [pk for pk in truth if pk not in found][:3]
+    assert lex.document_pks(found + others + [10**9]) == [truth[pk] for pk in found + others] + [-1]
+
+
 def test_interrupted_refresh_is_finished_without_duplicates(store, settings) -> None:  # noqa: ANN001
     add_docs(store, _docs(1, 20))
     bm25.refresh_lexical(store, settings)

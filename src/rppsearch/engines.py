@@ -55,6 +55,7 @@ class _Lexical:
         self.allowed = allowed
         self.auto_refresh = auto_refresh
         self._engine: Any = self._UNOPENED
+        self._doc_of: dict[int, int] = {}  # passage pk -> document pk, as the index gave them
 
     @property
     def engine(self) -> Any:
@@ -76,16 +77,26 @@ class _Lexical:
         on the same engine and filters), with optional `expansion` terms (tantivy only)."""
         query = query or self.query
         if self.engine is not None:
-            return self.engine.search(
+            hits = self.engine.search_with_documents(
                 query, limit=limit, doc_pks=self.allowed.doc_pks(), passage_pks=self.allowed.passage_pks(),
                 expansion=expansion,
             )
+            self._doc_of.update((pk, doc) for pk, _, doc in hits)
+            return [(pk, score) for pk, score, _ in hits]
         match = query.fts_match()
         if match is None:
             return []
         return search_sql.fts_search(
             self.store, match, weights=lexical.DEFAULT_WEIGHTS, filters=self.allowed.filters, limit=limit
         )
+
+    def document_pks(self, pks: list[int]) -> list[int]:
+        """The document pk of each passage pk (-1 when unknown): from what the index gave
+        with its hits, the store asked only for the others (FTS5 hits, dense-only ones)."""
+        missing = [pk for pk in pks if pk not in self._doc_of]
+        if missing:
+            self._doc_of.update(zip(missing, search_sql.passage_document_pks(self.store, missing).tolist()))
+        return [self._doc_of[pk] for pk in pks]
 
     def feedback(self, pks: list[int]) -> dict[str, float]:
         """Expansion terms from these passages (the dense engine's best) for this query; empty
@@ -156,9 +167,9 @@ def _bm25(lex: _Lexical, *, depth: int, by: str, expansion: dict[str, float] | N
     fetch = max(depth * 3, 100)
     while True:
         hits = lex.passages(fetch, expansion=expansion)
-        docs = search_sql.passage_document_pks(lex.store, [pk for pk, _ in hits])
+        docs = lex.document_pks([pk for pk, _ in hits])
         best: dict[int, tuple[float, int]] = {}
-        for (pk, score), doc in zip(hits, docs.tolist()):
+        for (pk, score), doc in zip(hits, docs):
             if doc not in best:
                 best[doc] = (score, pk)
         if len(best) >= depth or len(hits) < fetch:

@@ -307,7 +307,10 @@ def search_page(
         doc_of = ranking.doc_of
         if doc_of is None:
             keys = [pk for pk, _ in items]
-            doc_of = dict(zip(keys, search_sql.passage_document_pks(store, keys).tolist()))
+            if ranking.lex is not None:  # the lexical index knows its hits' documents
+                doc_of = dict(zip(keys, ranking.lex.document_pks(keys)))
+            else:
+                doc_of = dict(zip(keys, search_sql.passage_document_pks(store, keys).tolist()))
         items, more = cap_per_document(items, doc_of, per_document)
     page.total = len(items)
     page.total_exact = ranking.complete

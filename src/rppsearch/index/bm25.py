@@ -326,6 +326,21 @@ class LexicalIndex:
 
         `expansion`: `{stem: weight}` added as optional terms (`rppsearch.expansion`); only
         for a query without required or excluded clauses, whose words are all optional."""
+        return [(pk, score) for pk, score, _ in self.search_with_documents(
+            query, limit=limit, doc_pks=doc_pks, passage_pks=passage_pks, expansion=expansion
+        )]
+
+    def search_with_documents(
+        self,
+        query: "str | ParsedQuery",
+        *,
+        limit: int,
+        doc_pks: np.ndarray | None = None,
+        passage_pks: np.ndarray | None = None,
+        expansion: dict[str, float] | None = None,
+    ) -> list[tuple[int, float, int]]:
+        """`search`, each hit with its document's pk (read from the index, which stores it
+        beside the passage: no lookup in the store)."""
         tv = _tantivy()
         q = self.query(query)
         if q is None or limit <= 0:
@@ -352,7 +367,8 @@ class LexicalIndex:
             return []
         addresses = [addr for _, addr in result.hits]
         pks = self.searcher.fast_field_values("pk", addresses)
-        return [(int(pk), float(score)) for (score, _), pk in zip(result.hits, pks)]
+        docs = self.searcher.fast_field_values("doc", addresses)
+        return [(int(pk), float(score), int(doc)) for (score, _), pk, doc in zip(result.hits, pks, docs)]
 
 
 _QUERY_ANALYZERS: dict[bool, Any] = {}
