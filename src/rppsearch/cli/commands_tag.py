@@ -54,13 +54,11 @@ FeaturesOpt = Annotated[
 ]
 
 
-def _human_examples(store: Any) -> list[tuple[str, list[str]]]:
-    """People's decisions as training examples (issue 5's labels), when the store has any."""
-    try:
-        from ..store.label_rows import training_examples  # noqa: PLC0415
-    except ImportError:  # pragma: no cover - labels not built
-        return []
-    return training_examples(store)
+def _human_examples(store: Any) -> list[tuple[str, list[str], str]]:
+    """People's decisions as training examples, encoded as tagging encodes their passages."""
+    from ..tag.registry import decided_examples  # noqa: PLC0415
+
+    return decided_examples(store)
 
 
 def _human_decisions(store: Any) -> list[tuple[int, str, bool]]:
