@@ -70,18 +70,22 @@ def decided_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     registry._TRAINED.clear()
 
 
-def _train_cli(settings: Settings, codebook: Path, labels: Path, monkeypatch: pytest.MonkeyPatch) -> int:
+def _cli(settings: Settings, args: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
     from rppsearch.cli.main import main
 
     monkeypatch.setenv("RPP_HOME", str(settings.index_dir))
-    monkeypatch.setattr(sys, "argv", ["rpp", "train", "--taxonomy", str(codebook), "--labels", str(labels),
-                                      "--features", "average", "--no-tag", "-q"])
+    monkeypatch.setattr(sys, "argv", ["rpp", *args])
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
     try:
         main()
     except SystemExit as exc:
         return int(exc.code or 0)
     return 0
+
+
+def _train_cli(settings: Settings, codebook: Path, labels: Path, monkeypatch: pytest.MonkeyPatch) -> int:
+    args = ["train", "--taxonomy", str(codebook), "--labels", str(labels), "--features", "average", "--no-tag", "-q"]
+    return _cli(settings, args, monkeypatch)
 
 
 def test_rpp_train_encodes_decided_passages_as_tagging_does(decided_store, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -107,6 +111,23 @@ def test_rpp_train_encodes_decided_passages_as_tagging_does(decided_store, monke
         assert title and heading and title in served and heading in served and served != text
         assert served in trained, f"tagging encodes {served!r}, which training never encoded"
         assert text not in trained  # not the bare text: the old train/serve skew
+
+
+def test_rpp_evaluate_cross_validates_decided_passages_as_training_encodes_them(
+    decided_store, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rppsearch.index.vectors import embedding_text
+
+    settings, codebook, labels, recorder = decided_store
+    capsys.readouterr()
+    args = ["evaluate", "--taxonomy", str(codebook), "--labels", str(labels), "--features", "average", "--json"]
+    assert _cli(settings, args, monkeypatch) == 0
+    out = capsys.readouterr().out
+    assert json.loads(out.splitlines()[0])  # it printed its result
+    with Store.open(settings.db_path) as store:
+        rows = store.conn.execute("SELECT text, title, heading FROM passages ORDER BY pk").fetchall()
+    encoded = set(recorder.seen)
+    assert all(embedding_text(title, heading, text) in encoded and text not in encoded for text, title, heading in rows)
 
 
 def test_what_is_encoded_is_part_of_the_training_data_identity(decided_store) -> None:
