@@ -88,23 +88,26 @@ def _train_cli(settings: Settings, codebook: Path, labels: Path, monkeypatch: py
     return _cli(settings, args, monkeypatch)
 
 
+def _drop_vectors(settings: Settings) -> None:
+    """As in a store whose passages were never encoded (or were encoded by another model)."""
+    with Store.open(settings.db_path) as store, store.transaction():
+        store.conn.execute("DELETE FROM passage_vectors")
+
+
 def test_rpp_train_encodes_decided_passages_as_tagging_does(decided_store, monkeypatch: pytest.MonkeyPatch) -> None:
     from rppsearch.tag.pipeline import passage_scores
     from rppsearch.tag.registry import load_active_model
 
     settings, codebook, labels, recorder = decided_store
+    _drop_vectors(settings)
     assert _train_cli(settings, codebook, labels, monkeypatch) == 0
     trained = set(recorder.seen)
     recorder.seen.clear()
     with Store.open(settings.db_path) as store:
         model = load_active_model(store, settings)
-        assert model.card["training"]["n_extra"] == 6
+        assert model.card["training"]["n_extra"] == 6 and model.card["training"]["n_encoded_in_context"] == 6
         rows = store.conn.execute("SELECT pk, text, title, heading FROM passages ORDER BY pk").fetchall()
-        pks = [r[0] for r in rows]
-        # tagging encodes what it has no current vector for: drop the stored ones to see what that is
-        with store.transaction():
-            store.conn.execute(f"DELETE FROM passage_vectors WHERE passage_pk IN ({','.join('?' * len(pks))})", pks)
-        passage_scores(store, settings, model, pks=pks, texts=[r[1] for r in rows], save=False)
+        passage_scores(store, settings, model, pks=[r[0] for r in rows], texts=[r[1] for r in rows], save=False)
     tagged = list(recorder.seen)
     assert len(tagged) == len(rows) == 6
     for (_, text, title, heading), served in zip(rows, tagged):
@@ -113,12 +116,49 @@ def test_rpp_train_encodes_decided_passages_as_tagging_does(decided_store, monke
         assert text not in trained  # not the bare text: the old train/serve skew
 
 
+def test_rpp_train_reuses_the_stored_vectors_tagging_scores(decided_store, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rppsearch.index.vectors import embedding_text
+    from rppsearch.store import vectors as vstore
+    from rppsearch.tag import registry
+    from rppsearch.tag.pipeline import tagging_vectors
+
+    settings, codebook, labels, recorder = decided_store
+    used: dict[str, np.ndarray] = {}
+    real = registry.cached_embed
+
+    def recording(settings: Settings, encoder: object):  # noqa: ANN202
+        embed = real(settings, encoder)
+
+        def run(texts: list[str]) -> np.ndarray:
+            out = embed(texts)
+            used.update(zip(texts, out))
+            return out
+
+        return run
+
+    monkeypatch.setattr(registry, "cached_embed", recording)
+    assert _train_cli(settings, codebook, labels, monkeypatch) == 0
+    with Store.open(settings.db_path) as store:
+        model = registry.load_active_model(store, settings)
+        rows = store.conn.execute("SELECT pk, text, title, heading FROM passages ORDER BY pk").fetchall()
+        pks = [r[0] for r in rows]
+        stored = vstore.get_vectors(store, pks, model=model.encoder_fingerprint)
+        scored, encoded = tagging_vectors(store, settings, model, pks, save=False)
+    assert encoded == 0
+    for (_, text, title, heading), vector, served in zip(rows, stored, scored):
+        assert text not in recorder.seen and embedding_text(title, heading, text) not in recorder.seen  # not encoded again
+        np.testing.assert_array_equal(used[embedding_text(title, heading, text)], vector)
+        np.testing.assert_array_equal(served, vector)
+        assert text not in used
+
+
 def test_rpp_evaluate_cross_validates_decided_passages_as_training_encodes_them(
     decided_store, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from rppsearch.index.vectors import embedding_text
 
     settings, codebook, labels, recorder = decided_store
+    _drop_vectors(settings)
     capsys.readouterr()
     args = ["evaluate", "--taxonomy", str(codebook), "--labels", str(labels), "--features", "average", "--json"]
     assert _cli(settings, args, monkeypatch) == 0

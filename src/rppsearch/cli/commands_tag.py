@@ -54,11 +54,12 @@ FeaturesOpt = Annotated[
 ]
 
 
-def _human_examples(store: Any) -> list[tuple[str, list[str], str]]:
-    """People's decisions as training examples, encoded as tagging encodes their passages."""
+def _human_examples(store: Any, settings: Any) -> list[tuple[str, list[str], str]]:
+    """People's decisions as training examples, encoded as tagging encodes their passages (their
+    stored vectors when current)."""
     from ..tag.registry import decided_examples  # noqa: PLC0415
 
-    return decided_examples(store)
+    return decided_examples(store, settings=settings)
 
 
 def _human_decisions(store: Any) -> list[tuple[int, str, bool]]:
@@ -93,7 +94,7 @@ def train(
     check_paths([taxonomy], what="codebook file")
     settings = store_settings(index_dir, command="train")
     with Store.open(settings.db_path) as store:
-        extra = _human_examples(store) if human else []
+        extra = _human_examples(store, settings) if human else []
         with progress_factory(quiet)("Training the tagger", None) as step:
             model = train_and_register(
                 store,
@@ -180,7 +181,7 @@ def evaluate(
     settings = settings_for(index_dir)
     store = Store.open(settings.db_path, create=False) if settings.db_path.exists() else None
     try:
-        extra = _human_examples(store) if store is not None else []
+        extra = _human_examples(store, settings) if store is not None else []
         decisions = _human_decisions(store) if store is not None else []
         result = run_evaluate(
             settings,

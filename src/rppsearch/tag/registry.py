@@ -157,19 +157,30 @@ def training_data(
     )
 
 
-def decided_examples(store: Store) -> list[tuple[str, list[str], str]]:
+def decided_examples(store: Store, *, settings: Settings | None = None) -> list[tuple[str, list[str], str]]:
     """The passages people finished deciding (`store.label_rows.training_passages`) as training
     examples (text, labels, what to encode): encoded as tagging encodes the passage, its document
     title, heading path and text (`index.vectors.embedding_text`), so a model learns them in the
-    form it later scores them in. Word features read the text alone, as in tagging."""
+    form it later scores them in. Word features read the text alone, as in tagging.
+
+    With `settings`, the passages' current stored vectors (those tagging scores) go into the
+    example cache under that text, so training uses them instead of encoding the passages again.
+    """
     from ..index.vectors import embedding_text  # noqa: PLC0415
     from ..store import vectors as vstore  # noqa: PLC0415
     from ..store.label_rows import training_passages  # noqa: PLC0415
 
     decided = training_passages(store)
     rows = vstore.passages_for_embedding(store, [pk for pk, _, _ in decided])
-    context = {pk: (title, heading) for pk, _, title, heading, _ in rows}
-    return [(text, labels, embedding_text(*context[pk], text) if pk in context else text) for pk, text, labels in decided]
+    encoded = {pk: embedding_text(title, heading, text) for pk, _, title, heading, text in rows}
+    if settings is not None and encoded:
+        fingerprint = current_fingerprint(settings)
+        stored = [pk for pk in vstore.vector_pks(store, model=fingerprint).tolist() if pk in encoded]
+        if stored:
+            vectors = vstore.get_vectors(store, stored, model=fingerprint)
+            cache = EmbeddingCache(settings.models_dir / "cache")
+            cache.add([encoded[pk] for pk in stored], vectors, fingerprint=fingerprint)
+    return [(text, labels, encoded.get(pk, text)) for pk, text, labels in decided]
 
 
 # Trained models kept for the life of the process, keyed by codebook, data, encoder and features:
