@@ -54,13 +54,12 @@ FeaturesOpt = Annotated[
 ]
 
 
-def _human_examples(store: Any) -> list[tuple[str, list[str]]]:
-    """People's decisions as training examples (issue 5's labels), when the store has any."""
-    try:
-        from ..store.label_rows import training_examples  # noqa: PLC0415
-    except ImportError:  # pragma: no cover - labels not built
-        return []
-    return training_examples(store)
+def _human_examples(store: Any, settings: Any) -> list[tuple[str, list[str], str]]:
+    """People's decisions as training examples, encoded as tagging encodes their passages (their
+    stored vectors when current)."""
+    from ..tag.registry import decided_examples  # noqa: PLC0415
+
+    return decided_examples(store, settings=settings)
 
 
 def _human_decisions(store: Any) -> list[tuple[int, str, bool]]:
@@ -95,7 +94,7 @@ def train(
     check_paths([taxonomy], what="codebook file")
     settings = store_settings(index_dir, command="train")
     with Store.open(settings.db_path) as store:
-        extra = _human_examples(store) if human else []
+        extra = _human_examples(store, settings) if human else []
         with progress_factory(quiet)("Training the tagger", None) as step:
             model = train_and_register(
                 store,
@@ -182,7 +181,7 @@ def evaluate(
     settings = settings_for(index_dir)
     store = Store.open(settings.db_path, create=False) if settings.db_path.exists() else None
     try:
-        extra = _human_examples(store) if store is not None else []
+        extra = _human_examples(store, settings) if store is not None else []
         decisions = _human_decisions(store) if store is not None else []
         result = run_evaluate(
             settings,

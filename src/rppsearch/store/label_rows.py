@@ -19,6 +19,7 @@ __all__ = [
     "HumanDecision",
     "iter_labels",
     "training_examples",
+    "training_passages",
     "human_decisions",
     "disagreement_inputs",
 ]
@@ -78,13 +79,20 @@ def _effective_passage_decisions(store: Store) -> dict[str, dict[str, Any]]:
 
 
 def training_examples(store: Store) -> list[tuple[str, list[str]]]:
-    """Passages people have decided, as (text, dimension ids accepted) for `rpp train`.
+    """Passages people have decided, as (text, dimension ids accepted): `training_passages`
+    without the passage pk."""
+    return [(text, labels) for _, text, labels in training_passages(store)]
+
+
+def training_passages(store: Store) -> list[tuple[int, str, list[str]]]:
+    """Passages people have decided, as (passage pk, text, dimension ids accepted) for `rpp train`.
 
     A passage counts when every dimension the model suggested for it has a decision in force
     (the latest accept/reject by anyone, on the passage's current text) — what `rpp review`
     writes for each passage it finishes. Its labels are the dimensions accepted; every other
     dimension is a negative (people saw the suggestions and did not add it). Passages with a
-    decision on only some of the model's suggestions are left out. Ids in codebook order.
+    decision on only some of the model's suggestions are left out. Ids in codebook order; the
+    pk is the passage as stored now (training encodes it as tagging does: title, heading, text).
     """
     order = {d["id"]: i for i, d in enumerate(codebook(store))}
     suggested: dict[str, set[str]] = {}
@@ -93,7 +101,7 @@ def training_examples(store: Store) -> list[tuple[str, list[str]]]:
         "WHERE t.source = 'model' AND t.assigned = 1"
     ):
         suggested.setdefault(pid, set()).add(dimension_id)
-    out: list[tuple[str, list[str]]] = []
+    out: list[tuple[int, str, list[str]]] = []
     for pid, item in sorted(_effective_passage_decisions(store).items()):
         dims = item["dims"]
         model_yes = set(suggested.get(pid, set()))
@@ -103,7 +111,7 @@ def training_examples(store: Store) -> list[tuple[str, list[str]]]:
         accepted = sorted(
             (d for d, r in dims.items() if r["decision"] == "accept" and d in order), key=order.__getitem__
         )
-        out.append((item["text"], accepted))
+        out.append((int(item["pk"]), item["text"], accepted))
     return out
 
 

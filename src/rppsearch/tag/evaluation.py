@@ -51,7 +51,7 @@ def evaluate(
     *,
     taxonomy_path: Path | None = None,
     label_files: Sequence[Path] | None = None,
-    extra_examples: Sequence[tuple[str, Sequence[str]]] = (),
+    extra_examples: Sequence[tuple[str, Sequence[str]] | tuple[str, Sequence[str], str]] = (),
     features: str = "auto",
     decisions: Sequence[tuple[int, str, bool]] = (),
     store: Store | None = None,
@@ -68,7 +68,7 @@ def evaluate(
     encoder = encoder_for(settings) if features != "tfidf" else None
     sel = select_features(
         taxonomy=data.taxonomy, examples=data.examples, encoder=encoder, features=features,
-        embed=cached_embed(settings, encoder),
+        embed=cached_embed(settings, encoder), embed_as=data.embed_as,
     )
     out: dict[str, Any] = {
         "codebook": data.taxonomy.name,

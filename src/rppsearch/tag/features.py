@@ -214,6 +214,26 @@ class EmbeddingCache:
             return np.zeros((0, encoder.dim), dtype=np.float32)
         return vectors[[index[k] for k in wanted]]
 
+    def add(self, texts: Sequence[str], vectors: np.ndarray, *, fingerprint: str) -> int:
+        """Keep `vectors` (rows in `texts` order, made by the encoder `fingerprint`) as those
+        texts' embeddings, e.g. passages' stored vectors; returns how many were new."""
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if not len(texts):
+            return 0
+        keys, cached = self._load(fingerprint, vectors.shape[1])
+        known = set(keys)
+        new: list[int] = []
+        for i, text in enumerate(texts):
+            key = text_key(text)
+            if key not in known:
+                known.add(key)
+                keys.append(key)
+                new.append(i)
+        if new:
+            cached = np.concatenate([cached, vectors[new]]) if len(cached) else vectors[new]
+            self._save(fingerprint, keys, cached)
+        return len(new)
+
     def _save(self, fingerprint: str, keys: list[str], vectors: np.ndarray) -> None:
         npy, meta = self._paths(fingerprint)
         try:

@@ -5,8 +5,10 @@ shipped codebook, examples or embedding model changed.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,7 @@ __all__ = [
     "AUTO_FEATURES",
     "TrainingData",
     "training_data",
+    "decided_examples",
     "train_and_register",
     "load_active_model",
     "ensure_model",
@@ -65,10 +68,18 @@ class TrainingData:
     files: list[str]
     n_extra: int
     shipped: bool  # the shipped codebook and examples, nothing else
+    # example text -> what is encoded for it, where that differs (a stored passage: title, heading, text)
+    embed_as: dict[str, str] = field(default_factory=dict)
 
     @property
     def hash(self) -> str:
-        return examples_hash(self.examples)
+        """The examples' identity: texts and labels, and what is encoded for them when not the text."""
+        base = examples_hash(self.examples)
+        if not self.embed_as:
+            return base
+        digest = hashlib.sha256(base.encode("ascii"))
+        digest.update(json.dumps(sorted(self.embed_as.items()), ensure_ascii=False).encode("utf-8"))
+        return digest.hexdigest()
 
     def describe(self) -> dict[str, Any]:
         ids = self.taxonomy.ids
@@ -78,6 +89,7 @@ class TrainingData:
             "n_examples": len(self.examples),
             "files": self.files,
             "n_extra": self.n_extra,
+            "n_encoded_in_context": len(self.embed_as),
             "shipped": self.shipped,
             "label_counts": {d: int(c) for d, c in zip(ids, Y.sum(axis=0))},
             "n_none": int((Y.sum(axis=1) == 0).sum()) if len(Y) else 0,
@@ -89,14 +101,15 @@ def training_data(
     *,
     taxonomy_path: Path | None = None,
     label_files: Sequence[Path] | None = None,
-    extra_examples: Sequence[tuple[str, Sequence[str]]] = (),
+    extra_examples: Sequence[tuple[str, Sequence[str]] | tuple[str, Sequence[str], str]] = (),
 ) -> TrainingData:
     """The codebook and labelled examples to train on.
 
     Defaults: the shipped codebook; its shipped examples when it is the shipped codebook and
     no `label_files` are given (another codebook without label files gets no examples: the
-    zero-shot model). `extra_examples` (e.g. human decisions) are added; an extra example
-    whose text is also a file example replaces it (people's latest decision wins).
+    zero-shot model). `extra_examples` (e.g. human decisions: `decided_examples`) are added,
+    each (text, labels) or (text, labels, what to encode for it); an extra example whose text
+    is also a file example replaces it (people's latest decision wins).
     """
     default_path = default_taxonomy_path()
     path = Path(taxonomy_path) if taxonomy_path else default_path
@@ -114,8 +127,9 @@ def training_data(
     for ex in loaded:
         merged[ex.text] = ex.labels
     n_extra = 0
-    for text, labels in extra_examples:
-        text = text.strip()
+    embed_as: dict[str, str] = {}
+    for item in extra_examples:
+        text, labels = item[0].strip(), item[1]
         if not text:
             continue
         unknown = [label for label in labels if label not in order]
@@ -127,6 +141,11 @@ def training_data(
                 hint="people's decisions were made with another codebook: train with --no-human",
             )
         merged[text] = tuple(sorted(set(labels), key=order.__getitem__))
+        encoded = item[2] if len(item) > 2 else text  # type: ignore[misc]
+        if encoded != text:
+            embed_as[text] = encoded
+        else:
+            embed_as.pop(text, None)
         n_extra += 1
     return TrainingData(
         taxonomy=taxonomy,
@@ -134,7 +153,34 @@ def training_data(
         files=[str(f) for f in label_files] if label_files else [f.name for f in files],
         n_extra=n_extra,
         shipped=is_default and not label_files and n_extra == 0,
+        embed_as=embed_as,
     )
+
+
+def decided_examples(store: Store, *, settings: Settings | None = None) -> list[tuple[str, list[str], str]]:
+    """The passages people finished deciding (`store.label_rows.training_passages`) as training
+    examples (text, labels, what to encode): encoded as tagging encodes the passage, its document
+    title, heading path and text (`index.vectors.embedding_text`), so a model learns them in the
+    form it later scores them in. Word features read the text alone, as in tagging.
+
+    With `settings`, the passages' current stored vectors (those tagging scores) go into the
+    example cache under that text, so training uses them instead of encoding the passages again.
+    """
+    from ..index.vectors import embedding_text  # noqa: PLC0415
+    from ..store import vectors as vstore  # noqa: PLC0415
+    from ..store.label_rows import training_passages  # noqa: PLC0415
+
+    decided = training_passages(store)
+    rows = vstore.passages_for_embedding(store, [pk for pk, _, _ in decided])
+    encoded = {pk: embedding_text(title, heading, text) for pk, _, title, heading, text in rows}
+    if settings is not None and encoded:
+        fingerprint = current_fingerprint(settings)
+        stored = [pk for pk in vstore.vector_pks(store, model=fingerprint).tolist() if pk in encoded]
+        if stored:
+            vectors = vstore.get_vectors(store, stored, model=fingerprint)
+            cache = EmbeddingCache(settings.models_dir / "cache")
+            cache.add([encoded[pk] for pk in stored], vectors, fingerprint=fingerprint)
+    return [(text, labels, encoded.get(pk, text)) for pk, text, labels in decided]
 
 
 # Trained models kept for the life of the process, keyed by codebook, data, encoder and features:
@@ -153,7 +199,7 @@ def _train(data: TrainingData, settings: Settings, *, features: str, on_step: Ca
     encoder = encoder_for(settings) if needs_encoder else None
     model = train_model(
         taxonomy=data.taxonomy, examples=data.examples, encoder=encoder, features=features,
-        embed=cached_embed(settings, encoder), on_step=on_step,
+        embed=cached_embed(settings, encoder), embed_as=data.embed_as, on_step=on_step,
     )
     if len(_TRAINED) >= _TRAINED_MAX:
         _TRAINED.pop(next(iter(_TRAINED)))
@@ -167,7 +213,7 @@ def train_and_register(
     *,
     taxonomy_path: Path | None = None,
     label_files: Sequence[Path] | None = None,
-    extra_examples: Sequence[tuple[str, Sequence[str]]] = (),
+    extra_examples: Sequence[tuple[str, Sequence[str]] | tuple[str, Sequence[str], str]] = (),
     features: str = "auto",
     activate: bool = True,
     on_step: Callable[[str], None] | None = None,

@@ -12,7 +12,7 @@ are not tuned on the fold they score.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -207,6 +207,7 @@ def select_features(
     encoder: Any | None,
     features: str = "auto",
     embed: Callable[[list[str]], np.ndarray] | None = None,
+    embed_as: Mapping[str, str] | None = None,
     C: dict[str, float] | None = None,
     seed: int = 0,
     codebook_examples: bool = True,
@@ -214,7 +215,8 @@ def select_features(
 ) -> Selection:
     """Cross-validate the feature variants `features` names ("auto": all of them, only `tfidf`
     without an encoder) on labelled `examples` and pick the best macro-F1 (ties within
-    `TIE_MARGIN` go to the simpler variant). TaxonomyError when the examples are too few."""
+    `TIE_MARGIN` go to the simpler variant). `embed_as` maps an example's text to what is
+    encoded for it (default: the text). TaxonomyError when the examples are too few."""
     say = on_step or (lambda message: None)
     ids = taxonomy.ids
     Y = labels_matrix(examples, ids)
@@ -238,7 +240,9 @@ def select_features(
         if encoder is None:
             raise ModelError(f"features {features!r} need an embedding model")
         say(f"embedding {len(texts)} examples")
-        vectors = np.asarray((embed or encoder.encode)(texts), dtype=np.float32)
+        own = embed_as or {}  # the examples' rows only: codebook wording is encoded as written
+        encoded = [own.get(t, t) if not fixed[i] else t for i, t in enumerate(texts)]
+        vectors = np.asarray((embed or encoder.encode)(encoded), dtype=np.float32)
     results: dict[str, dict[str, Any]] = {}
     for variant in variants:
         say(f"cross-validating {variant} features")
@@ -255,6 +259,7 @@ def train_model(
     encoder: Any | None,
     features: str = "auto",
     embed: Callable[[list[str]], np.ndarray] | None = None,
+    embed_as: Mapping[str, str] | None = None,
     C: dict[str, float] | None = None,
     seed: int = 0,
     codebook_examples: bool = True,
@@ -264,7 +269,9 @@ def train_model(
 
     `features` is one of `FEATURE_VARIANTS` or "auto" (cross-validate them all and keep the
     best macro-F1; without an encoder only `tfidf`). `embed` turns example texts into vectors
-    (default: `encoder.encode`; pass a cached one). With `codebook_examples`, each
+    (default: `encoder.encode`; pass a cached one); `embed_as` maps an example's text to what is
+    encoded for it instead (a stored passage: its title, heading and text, as tagging encodes
+    it; word features always read the text itself). With `codebook_examples`, each
     dimension's definition, include notes and example sentences join the training data as
     examples of that dimension (always on the training side of every fold, never scored):
     they carry the codebook's own wording, which held up better on text written by someone
@@ -279,8 +286,8 @@ def train_model(
         say("no labelled examples: building the zero-shot model")
         return zeroshot_model(taxonomy=taxonomy, encoder=encoder)
     sel = select_features(
-        taxonomy=taxonomy, examples=examples, encoder=encoder, features=features, embed=embed, C=C, seed=seed,
-        codebook_examples=codebook_examples, on_step=say,
+        taxonomy=taxonomy, examples=examples, encoder=encoder, features=features, embed=embed, embed_as=embed_as,
+        C=C, seed=seed, codebook_examples=codebook_examples, on_step=say,
     )
     texts, vectors, Y, fixed, results, best = sel.texts, sel.vectors, sel.Y, sel.fixed, sel.results, sel.best
     n_labelled = len(examples)
