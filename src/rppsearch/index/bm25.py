@@ -313,22 +313,9 @@ class LexicalIndex:
             return key, tv.Query.term_query(self.index.schema, name, stems[0])
         return key, tv.Query.phrase_query(self.index.schema, name, stems)
 
-    def search(
-        self,
-        query: "str | ParsedQuery",
-        *,
-        limit: int,
-        doc_pks: np.ndarray | None = None,
-        passage_pks: np.ndarray | None = None,
-        expansion: dict[str, float] | None = None,
-    ) -> list[tuple[int, float]]:
-        """`(passage pk, bm25 score)` best first, restricted to the given documents/passages.
-
-        `expansion`: `{stem: weight}` added as optional terms (`rppsearch.expansion`); only
-        for a query without required or excluded clauses, whose words are all optional."""
-        return [(pk, score) for pk, score, _ in self.search_with_documents(
-            query, limit=limit, doc_pks=doc_pks, passage_pks=passage_pks, expansion=expansion
-        )]
+    def search(self, query: "str | ParsedQuery", **options: Any) -> list[tuple[int, float]]:
+        """`(passage pk, bm25 score)` best first: `search_with_documents` without the documents."""
+        return [(pk, score) for pk, score, _ in self.search_with_documents(query, **options)]
 
     def search_with_documents(
         self,
@@ -339,8 +326,12 @@ class LexicalIndex:
         passage_pks: np.ndarray | None = None,
         expansion: dict[str, float] | None = None,
     ) -> list[tuple[int, float, int]]:
-        """`search`, each hit with its document's pk (read from the index, which stores it
-        beside the passage: no lookup in the store)."""
+        """`(passage pk, bm25 score, document pk)` best first, restricted to the given
+        documents/passages; the document pk is read from the index, which stores it beside
+        the passage (no lookup in the store).
+
+        `expansion`: `{stem: weight}` added as optional terms (`rppsearch.expansion`); only
+        for a query without required or excluded clauses, whose words are all optional."""
         tv = _tantivy()
         q = self.query(query)
         if q is None or limit <= 0:
