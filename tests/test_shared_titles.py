@@ -250,6 +250,7 @@ def test_vectors_of_retitled_passages_are_re_encoded_with_the_new_title_and_only
     from rppsearch.embed import get_encoder
     from rppsearch.index.vectors import embedding_text
     from rppsearch.progress import no_progress
+    from rppsearch.store.documents import encoded_title
 
     (chapters / "ch2.txt").rename(tmp_path / "ch2.txt")
     (chapters / "tips.txt").write_text("Tips for leaders\n\nPrincipal supervisors visit classrooms with principals "
@@ -262,12 +263,13 @@ def test_vectors_of_retitled_passages_are_re_encoded_with_the_new_title_and_only
     result = build(settings, paths=[chapters], progress=no_progress)
     with Store.open(settings.db_path) as store:
         rows = store.conn.execute(
-            "SELECT p.pk, p.document_id, p.title, p.heading, p.text, v.vector FROM passages p "
+            "SELECT p.pk, p.document_id, p.title, json_extract(d.metadata_sources, '$.title') AS source, "
+            "p.heading, p.text, v.vector FROM passages p JOIN documents d ON d.id = p.document_id "
             "JOIN passage_vectors v ON v.passage_pk = p.pk AND v.text_hash = p.text_hash"
         ).fetchall()
         assert len(rows) == store.conn.execute("SELECT count(*) FROM passages").fetchone()[0]
     encoder = get_encoder("fake")
-    fresh = encoder.encode([embedding_text(r["title"], r["heading"], r["text"]) for r in rows])
+    fresh = encoder.encode([embedding_text(encoded_title(r["title"], r["source"]), r["heading"], r["text"]) for r in rows])
     for row, vector in zip(rows, fresh):
         assert np.allclose(np.frombuffer(row["vector"], dtype="<f4"), vector, atol=1e-5), row["document_id"]
     # ch1 was retitled (it now shares its title with ch2) and re-encoded; the other kept its title and vectors

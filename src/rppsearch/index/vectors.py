@@ -33,7 +33,9 @@ from .manifest import atomic_path, index_lock, now_iso, read_manifest, store_mis
 
 FORMAT = 1
 # What each passage's vector encodes. Changing it means re-encoding: it is in the manifest.
-TEXT_RECIPE = "title+heading+text"
+# The title only where the document or a person gave it (`store.documents.encoded_title`): on
+# the domain questions' real pages 0.800 -> 0.821 nDCG@10 (benchmarks/results/domain.json).
+TEXT_RECIPE = "given-title+heading+text"
 VECTORS_FILE = "vectors.npy"
 # The matrix is stored in float16 (half the disk and page cache, the same top 10 for 96-100% of
 # queries: benchmarks/results/dense.json) and widened to float32 when loaded, where numpy's BLAS
@@ -44,7 +46,8 @@ DOCS_FILE = "docs.npy"
 
 
 def embedding_text(title: str | None, heading: str | None, text: str) -> str:
-    """The text encoded for a passage: document title, heading path and passage text."""
+    """The text encoded for a passage: document title (the encoded one, `encoded_title`:
+    none when rppsearch guessed it), heading path and passage text."""
     if TEXT_RECIPE == "text":
         return text
     parts = [p.strip() for p in (title or "", heading or "") if p and p.strip()]

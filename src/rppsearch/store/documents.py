@@ -116,13 +116,15 @@ def update_metadata(
     districts were found with (`ingest.metadata.Layers.aliases_digest`), if known. Must run
     inside `store.transaction()`."""
     conn = store.conn
+    _, before = _stored_encoded_title(store, doc_id)
     values = _metadata_columns(metadata)
     values["document_metadata"] = _layers_json(document_metadata, library, catalog, mentions_aliases)
     values["metadata_hash"] = metadata_hash
     values["updated_at"] = now_iso()
     sets = ", ".join(f"{k} = ?" for k in values)
     conn.execute(f"UPDATE documents SET {sets} WHERE id = ?", [*values.values(), doc_id])
-    passages_follow_title(store, doc_id, metadata.title)
+    after = encoded_title(metadata.title, metadata.sources.get("title"))
+    passages_follow_title(store, doc_id, metadata.title, drop_vectors=after != before)
     bump_metadata_generation(store)
 
 
@@ -130,16 +132,37 @@ def update_metadata(
 #: rows by passage pk, so it rebuilds every row when this moved since it was built.
 VECTORS_REWRITTEN = "vectors_rewritten"
 
+#: Title sources whose title is not encoded with the passages: a title rppsearch guessed from
+#: the text (its opening sentence or an early heading, or a shared title told apart by opening
+#: words) repeats words of one passage on every passage of the document. Titles the document
+#: declares, or a catalog, library, data set or person gives, are encoded.
+GUESSED_TITLE_SOURCES = ("inferred",)
+#: The same rule in SQL, for a row of `documents` aliased `d`.
+GUESSED_TITLE_SQL = "json_extract(d.metadata_sources, '$.title') IN ('inferred')"
 
-def passages_follow_title(store: Store, doc_id: str, title: str | None) -> int:
-    """Give `doc_id`'s passages `title`; return how many changed. Their vectors go (they encode
-    the title: `rpp build` re-encodes those passages, and only those) and the lexical index,
-    which holds titles, becomes stale. Must run inside `store.transaction()`."""
+
+def encoded_title(title: str | None, source: str | None) -> str | None:
+    """The title encoded with a document's passages: `title`, unless rppsearch guessed it."""
+    return None if source in GUESSED_TITLE_SOURCES else title
+
+
+def _stored_encoded_title(store: Store, doc_id: str) -> tuple[bool, str | None]:
+    """(whether `doc_id` is stored, the title its passages' vectors encode)."""
+    row = store.conn.execute(
+        "SELECT title, json_extract(metadata_sources, '$.title') FROM documents WHERE id = ?", (doc_id,)
+    ).fetchone()
+    return (False, None) if row is None else (True, encoded_title(row[0], row[1]))
+
+
+def passages_follow_title(store: Store, doc_id: str, title: str | None, *, drop_vectors: bool) -> int:
+    """Give `doc_id`'s passages `title`; return how many changed. With `drop_vectors` (the
+    encoded title changed: `encoded_title`), their vectors go: `rpp build` re-encodes those
+    passages, and only those. The lexical index, which holds titles, becomes stale when the
+    title changed. Must run inside `store.transaction()`."""
     conn = store.conn
     dropped = conn.execute(
-        "DELETE FROM passage_vectors WHERE passage_pk IN "
-        "(SELECT pk FROM passages WHERE document_id = ? AND title IS NOT ?)", (doc_id, title),
-    ).rowcount
+        "DELETE FROM passage_vectors WHERE passage_pk IN (SELECT pk FROM passages WHERE document_id = ?)", (doc_id,),
+    ).rowcount if drop_vectors else 0
     if dropped:  # these passages keep their pks but will get new vectors: the matrix's rows for them go stale
         store.bump_meta(VECTORS_REWRITTEN)
     cur = conn.execute("UPDATE passages SET title = ? WHERE document_id = ? AND title IS NOT ?", (title, doc_id, title))
@@ -173,12 +196,13 @@ def title_details(store: Store, ids: list[str]) -> dict[str, dict[str, Any]]:
 def retitle_document(store: Store, doc_id: str, *, title: str, sources: dict[str, str], extra: dict[str, Any]) -> None:
     """Set a document's title (its passages follow), the source of each field and its extra
     metadata, nothing else. Must run inside `store.transaction()`."""
+    _, before = _stored_encoded_title(store, doc_id)
     store.conn.execute(
         "UPDATE documents SET title = ?, metadata_sources = ?, metadata = ?, updated_at = ? WHERE id = ?",
         (title, json.dumps(sources, ensure_ascii=False, sort_keys=True), json.dumps(extra, ensure_ascii=False, default=str),
          now_iso(), doc_id),
     )
-    passages_follow_title(store, doc_id, title)
+    passages_follow_title(store, doc_id, title, drop_vectors=encoded_title(title, sources.get("title")) != before)
     bump_metadata_generation(store)
 
 
@@ -265,17 +289,18 @@ def replace_document(
     """
     conn = store.conn
     assert conn.in_transaction, "replace_document needs a transaction"
-    old = conn.execute("SELECT pk FROM documents WHERE id = ?", (doc.id,)).fetchone()
+    stored, before = _stored_encoded_title(store, doc.id)
     carried: dict[tuple[str, str | None], tuple[str, bytes]] = {}
-    if old is not None:
-        # A vector encodes the passage's title and heading with its text: carried only when all
-        # three are unchanged (a new title re-encodes the document's passages, nothing else).
-        for row in conn.execute(
-            "SELECT v.text_hash, p.heading, v.model, v.vector FROM passage_vectors v "
-            "JOIN passages p ON p.pk = v.passage_pk WHERE p.document_id = ? AND p.title IS ?",
-            (doc.id, doc.metadata.title),
-        ):
-            carried[(row[0], row[1])] = (row[2], row[3])
+    if stored:
+        # A vector encodes the passage's encoded title and heading with its text: carried only
+        # when all three are unchanged (a new title re-encodes the document's passages, nothing else).
+        if before == encoded_title(doc.metadata.title, doc.metadata.sources.get("title")):
+            for row in conn.execute(
+                "SELECT v.text_hash, p.heading, v.model, v.vector FROM passage_vectors v "
+                "JOIN passages p ON p.pk = v.passage_pk WHERE p.document_id = ?",
+                (doc.id,),
+            ):
+                carried[(row[0], row[1])] = (row[2], row[3])
         conn.execute("DELETE FROM passages WHERE document_id = ?", (doc.id,))
     meta = doc.metadata
     stamp = now_iso()
@@ -292,7 +317,7 @@ def replace_document(
         "passage_count": len(doc.passages),
         "updated_at": stamp,
     }
-    if old is None:
+    if not stored:
         values["ingested_at"] = stamp
         cols = ", ".join(values)
         marks = ", ".join("?" for _ in values)

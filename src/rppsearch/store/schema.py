@@ -280,6 +280,15 @@ MIGRATIONS: list[list[str]] = [
         )""",
         ),
     ],
+    # passages are encoded with their document's title only when the document or a person gave
+    # it (`documents.encoded_title`): vectors encoding a title rppsearch guessed are dropped, and
+    # `rpp build` re-encodes those passages only
+    [
+        "DELETE FROM passage_vectors WHERE passage_pk IN (SELECT p.pk FROM passages p "
+        "JOIN documents d ON d.id = p.document_id WHERE json_extract(d.metadata_sources, '$.title') IN ('inferred'))",
+        "INSERT INTO meta(key, value) VALUES ('vectors_rewritten', '1') "
+        "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

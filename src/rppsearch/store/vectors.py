@@ -13,6 +13,7 @@ import numpy as np
 
 from . import Store
 from .chunked import select_in
+from .documents import GUESSED_TITLE_SQL
 
 __all__ = [
     "store_identity",
@@ -147,10 +148,14 @@ def vector_count(store: Store, *, model: str | None = None) -> int:
 
 
 def passages_for_embedding(store: Store, pks: Sequence[int]) -> list[tuple[int, str, str, str, str]]:
-    """`(pk, text_hash, title, heading, text)` for `pks`, in that order."""
+    """`(pk, text_hash, title, heading, text)` for `pks`, in that order; the title is the one
+    encoded with the passage (`documents.encoded_title`: '' when rppsearch guessed it)."""
     pks = [int(pk) for pk in pks]
     rows: dict[int, tuple[int, str, str, str, str]] = {}
-    sql = "SELECT pk, text_hash, coalesce(title, ''), heading, text FROM passages WHERE pk IN"
+    sql = (
+        f"SELECT p.pk, p.text_hash, CASE WHEN {GUESSED_TITLE_SQL} THEN '' ELSE coalesce(p.title, '') END, "
+        "p.heading, p.text FROM passages p JOIN documents d ON d.id = p.document_id WHERE p.pk IN"
+    )
     for r in select_in(store, sql, pks):
         rows[r[0]] = (r[0], r[1], r[2], r[3], r[4])
     return [rows[pk] for pk in pks if pk in rows]

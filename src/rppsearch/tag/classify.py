@@ -173,12 +173,14 @@ def classify_file(model: TaggerModel, settings: Settings, path: Path) -> dict[st
     # its sidecar, and the nearest catalog.csv that lists it (a catalog only speaks for the
     # files it names, so every folder up to the root may be asked, as ingest of any parent would)
     doc = read_document(path, overrides=MetadataSources().overrides(path, root=Path(path.resolve().anchor)))
+    from ..store.documents import encoded_title  # noqa: PLC0415
+
     title = doc.metadata.title
     result = _classify_items(
         model,
         settings,
         [(doc.text, [(p.start, p.end, p.text) for p in doc.passages])],
-        titles=[title],
+        titles=[encoded_title(title, doc.metadata.sources.get("title"))],  # as tagging a stored copy would
         embedding_text=embedding_text,
         headings=[[p.heading for p in doc.passages]],
     )[0]
