@@ -7,10 +7,11 @@ engine's best few passages (each word's share of its passage times its inverse d
 frequency, summed over the passages, stop words and short words left out) and adds the
 best of them to the BM25 query as optional terms, each weighted by its share of
 `EXPANSION_WEIGHT` x the number of the query's own words, so the query's own words keep
-most of the weight. It is off by default: on the domain questions it moved hybrid nDCG@10
-from 0.819 to 0.839 (both halves up, paraphrases 0.729 to 0.782) and on Cranfield from 0.413
-to 0.418, but it cost SciFact's test queries 0.015 (0.733 to 0.718; 0.009 even at a third of
-the weight), below that benchmark's target; see benchmarks/tune_expansion.py.
+most of the weight. It is off by default: on the domain questions it moves hybrid nDCG@10
+from 0.823 to 0.835 (paraphrases 0.711 to 0.742; benchmarks/results/domain_expand.json) and
+on Cranfield from 0.413 to 0.418, but it cost SciFact's test queries 0.015 (0.733 to 0.718;
+0.009 even at a third of the weight), below that benchmark's target; see
+benchmarks/tune_expansion.py.
 
 Only questions that need it are expanded: when the dense engine's best passages already
 contain most of the query's words (`MAX_COVERAGE`), the query is left as it is.

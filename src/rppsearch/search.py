@@ -305,12 +305,10 @@ def search_page(
     items, more = ranking.items, {}
     if by == "passage" and per_document:
         doc_of = ranking.doc_of
-        if doc_of is None:
+        if doc_of is None:  # a ranked page (browsing gives doc_of): the lexical side knows its hits' documents
+            assert ranking.lex is not None
             keys = [pk for pk, _ in items]
-            if ranking.lex is not None:  # the lexical index knows its hits' documents
-                doc_of = dict(zip(keys, ranking.lex.document_pks(keys)))
-            else:
-                doc_of = dict(zip(keys, search_sql.passage_document_pks(store, keys).tolist()))
+            doc_of = dict(zip(keys, ranking.lex.document_pks(keys)))
         items, more = cap_per_document(items, doc_of, per_document)
     page.total = len(items)
     page.total_exact = ranking.complete

@@ -11,5 +11,6 @@ BY = ("passage", "document")
 DEFAULT_PER_DOCUMENT = 3
 #: Hybrid fusion by default: the convex combination at weight 0.5 (SciFact train nDCG@10
 #: 0.7375 vs 0.7114 for RRF k=60; test 0.7319 vs 0.7128, benchmarks/results/scifact_tuning.json;
-#: on the domain questions 0.818 vs 0.816, benchmarks/results/domain.json).
+#: on the domain questions 0.823 vs 0.814 for RRF k=60, benchmarks/results/domain.json and
+#: domain_rrf.json: `python benchmarks/bench_domain.py --mode hybrid --option fusion=rrf`).
 DEFAULT_FUSION = "convex"

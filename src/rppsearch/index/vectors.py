@@ -33,8 +33,9 @@ from .manifest import atomic_path, index_lock, now_iso, read_manifest, store_mis
 
 FORMAT = 1
 # What each passage's vector encodes. Changing it means re-encoding: it is in the manifest.
-# The title only where the document or a person gave it (`store.documents.encoded_title`): on
-# the domain questions' real pages 0.800 -> 0.821 nDCG@10 (benchmarks/results/domain.json).
+# The title only where the document or a person gave it (`store.documents.encoded_title`):
+# hybrid nDCG@10 on the domain questions 0.818 -> 0.823 (benchmarks/results/domain.json), on
+# their real pages alone 0.800 -> 0.821 (benchmarks/results/domain_signals_real.json).
 TEXT_RECIPE = "given-title+heading+text"
 VECTORS_FILE = "vectors.npy"
 # The matrix is stored in float16 (half the disk and page cache, the same top 10 for 96-100% of

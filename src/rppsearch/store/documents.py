@@ -138,7 +138,9 @@ VECTORS_REWRITTEN = "vectors_rewritten"
 #: declares, or a catalog, library, data set or person gives, are encoded.
 GUESSED_TITLE_SOURCES = ("inferred",)
 #: The same rule in SQL, for a row of `documents` aliased `d`.
-GUESSED_TITLE_SQL = "json_extract(d.metadata_sources, '$.title') IN ('inferred')"
+GUESSED_TITLE_SQL = (
+    "json_extract(d.metadata_sources, '$.title') IN (" + ", ".join(f"'{s}'" for s in GUESSED_TITLE_SOURCES) + ")"
+)
 
 
 def encoded_title(title: str | None, source: str | None) -> str | None:
@@ -166,8 +168,8 @@ def passages_follow_title(store: Store, doc_id: str, title: str | None, *, drop_
     if dropped:  # these passages keep their pks but will get new vectors: the matrix's rows for them go stale
         store.bump_meta(VECTORS_REWRITTEN)
     cur = conn.execute("UPDATE passages SET title = ? WHERE document_id = ? AND title IS NOT ?", (title, doc_id, title))
-    if cur.rowcount:
-        conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'passages_generation'")
+    if cur.rowcount:  # the lexical index holds titles: it goes stale
+        store.bump_meta("passages_generation")
     return cur.rowcount
 
 
