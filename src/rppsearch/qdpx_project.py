@@ -113,7 +113,11 @@ class Project:
                 data = self.zip.read(candidate)
             except KeyError:
                 continue
-            return data.decode("utf-8-sig", errors="strict")
+            try:
+                return data.decode("utf-8-sig")
+            except UnicodeDecodeError as exc:
+                raise LabelError(f"{self.path}:{candidate}: not UTF-8 text (byte {exc.start}), "
+                                 "as REFI-QDA requires") from None
         return None
 
     def source_text(self, source: ET.Element) -> str | None:
