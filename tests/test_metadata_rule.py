@@ -28,24 +28,23 @@ def _no_parse(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pipeline, "read_document", refuse)
 
 
-def _corpus(tmp_path: Path) -> Path:
+def _corpus(tmp_path: Path, files: dict[str, str]) -> Path:
+    """A folder holding `files` (name -> text): a document and its catalog."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    (corpus / "dallas.txt").write_text(
-        "Supporting struggling schools\n\nMarch 2019\n\nby Jane Doe and John Roe\n\n"
-        "The central office in Dallas ISD reenvisioned school support for principals across the city.\n",
-        encoding="utf-8",
-    )
-    (corpus / "catalog.csv").write_text(
-        "path,site_name,districts,published\ndallas.txt,Education Resource Strategies,Dallas,2018-05-01\n",
-        encoding="utf-8",
-    )
+    for name, text in files.items():
+        (corpus / name).write_text(text, encoding="utf-8")
     return corpus
 
 
 def test_rpp_edit_and_a_re_ingest_store_the_same_metadata(store: Store, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    corpus = _corpus(tmp_path)
+    corpus = _corpus(tmp_path, {
+        "dallas.txt": "Supporting struggling schools\n\nMarch 2019\n\nby Jane Doe and John Roe\n\n"
+                      "The central office in Dallas ISD reenvisioned school support for principals across the city.\n",
+        "catalog.csv": "path,site_name,districts,published\n"
+                       "dallas.txt,Education Resource Strategies,Dallas,2018-05-01\n",
+    })
     ingest_paths(store, [corpus])
     edit_document(store, doc_id="corpus-dallas", edits={"title": "Dallas: school support", "doc_type": "case study"})
     by_edit = _row(store, "corpus-dallas")
@@ -59,14 +58,11 @@ def test_rpp_edit_and_a_re_ingest_store_the_same_metadata(store: Store, tmp_path
 def test_a_catalog_title_that_goes_away_gives_way_to_the_texts_own_without_a_re_parse(
     store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "excerpt.txt").write_text(
-        "Principal supervisors in six districts changed how they spend their days with principals. "
-        "They visit classrooms together.\n\nThey plan the next visit at the end of each one.\n",
-        encoding="utf-8",
-    )
-    (corpus / "catalog.csv").write_text("path,title\nexcerpt.txt,Supervisors at work\n", encoding="utf-8")
+    corpus = _corpus(tmp_path, {
+        "excerpt.txt": "Principal supervisors in six districts changed how they spend their days with principals. "
+                       "They visit classrooms together.\n\nThey plan the next visit at the end of each one.\n",
+        "catalog.csv": "path,title\nexcerpt.txt,Supervisors at work\n",
+    })
     ingest_paths(store, [corpus])
     assert _row(store, "corpus-excerpt")["title"] == "Supervisors at work"
     (corpus / "catalog.csv").write_text("path,title\nexcerpt.txt,\n", encoding="utf-8")
@@ -86,13 +82,10 @@ def test_a_catalog_edit_keeps_the_districts_the_text_mentions_without_reading_th
 
     from rppsearch.ingest import metadata as meta
 
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "doc.txt").write_text(
-        "Principal supervisors at Harbor Point Academies visit classrooms every week with principals.\n",
-        encoding="utf-8",
-    )
-    (corpus / "catalog.csv").write_text("path,year\ndoc.txt,2019\n", encoding="utf-8")
+    corpus = _corpus(tmp_path, {
+        "doc.txt": "Principal supervisors at Harbor Point Academies visit classrooms every week with principals.\n",
+        "catalog.csv": "path,year\ndoc.txt,2019\n",
+    })
     ingest_paths(store, [corpus])
     assert _row(store, "corpus-doc")["mentioned_districts"] == "[]"
     searched: list[str] = []

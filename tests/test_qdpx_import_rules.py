@@ -227,3 +227,21 @@ def test_a_code_mapped_to_an_unknown_dimension_is_one_problem_not_two(store: Sto
     with pytest.raises(LabelError, match=r"map.csv: code map: 'stewardship' -> unknown dimension 'budgeting' \(known: ") as info:
         import_qdpx(store, path, code_map=code_map)
     assert "more problems" not in info.value.message
+
+
+@pytest.mark.parametrize("where", ["source", "note"])
+def test_a_text_file_in_the_zip_that_is_not_utf8_is_a_problem_named_by_file_not_a_crash(
+    store: Store, tmp_path: Path, where: str
+) -> None:
+    ref = ' plainTextPath="internal://SRC.txt"'
+    if where == "source":
+        path = write(tmp_path / "p.qdpx", source(None, selection(0, 100, coding()), extra=ref))
+    else:
+        text = stored_text(store, "coaching")
+        path = write(tmp_path / "p.qdpx", source(text, selection(0, 100, coding())),
+                     notes=f'<Note guid="N1" creatingUser="U-DANA"{ref}/>')
+    with zipfile.ZipFile(path, "a") as zf:
+        zf.writestr("sources/SRC.txt", "Café notes saved as Latin-1".encode("latin-1"))
+    with pytest.raises(LabelError, match=r"p\.qdpx:sources/SRC\.txt: not UTF-8 text"):
+        import_qdpx(store, path)
+    assert decisions(store) == set()

@@ -43,6 +43,16 @@ def _passage_titles(store: Store, doc_id: str) -> set[str]:
     return {r[0] for r in store.conn.execute("SELECT title FROM passages WHERE document_id = ?", (doc_id,))}
 
 
+def _ingested_title(store: Store, tmp_path: Path, text: str, *, name: str = "page.txt") -> str:
+    """The title ingest gives a corpus of one file `name` holding `text`."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / name).write_text(text, encoding="utf-8")
+    ingest_paths(store, [corpus])
+    (title,) = [r[0] for r in store.conn.execute("SELECT title FROM documents")]
+    return title
+
+
 @pytest.fixture
 def chapters(tmp_path: Path) -> Path:
     corpus = tmp_path / "corpus"
@@ -200,48 +210,37 @@ def test_a_first_heading_two_pages_share_is_passed_over_for_one_that_differs() -
 
 
 def test_an_excerpt_of_hard_wrapped_lines_is_named_by_a_sentence_not_its_file_slug(store: Store, tmp_path: Path) -> None:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
     # a PDF excerpt copied as text: it starts mid-sentence, a bullet on its own line, a page number
-    (corpus / "21_coursehero_honig_aei_2013_excerpt.txt").write_text(
+    title = _ingested_title(
+        store, tmp_path,
         "central office silos; and\n•\nPerformance-oriented leadership on the part of the\n"
         "superintendent and others throughout the central\noffice. Such leadership involves leaders\n"
         "continuously teaching staff how to change.\n14\n- 4 -\n\n"
         "Importantly, our conclusions dig beneath research\nfindings that are common in other studies to\n"
         "reveal the work practices and capacity of staff.\n",
-        encoding="utf-8",
+        name="21_coursehero_honig_aei_2013_excerpt.txt",
     )
-    ingest_paths(store, [corpus])
-    title = store.conn.execute("SELECT title FROM documents").fetchone()[0]
     assert title.startswith("Importantly, our conclusions dig beneath research findings")
     assert "coursehero" not in title and "21" not in title
     assert title_problem(title) is None
 
 
 def test_a_heading_above_the_dateline_is_the_title_not_the_sites_section_label(store: Store, tmp_path: Path) -> None:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "summary.txt").write_text(
+    title = _ingested_title(
+        store, tmp_path,
         "Foundations for Education Excellence. Helping foundations leverage public funds.\nFoundation Center\n\n"
         "Knowledge From the Field\n\nLeading Districts Through Change\n\nPublished: April 2010\n\n"
         "Publisher(s): Wallace Foundation\n\nThis report summarizes results from a national study of how "
         "central offices support schools.\n",
-        encoding="utf-8",
     )
-    ingest_paths(store, [corpus])
-    assert store.conn.execute("SELECT title FROM documents").fetchone()[0] == "Leading Districts Through Change"
+    assert title == "Leading Districts Through Change"
 
 
 def test_a_section_heading_far_down_a_page_is_not_its_title(store: Store, tmp_path: Path) -> None:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
     sentences = [f"Story {n} tells how a district leader in city number {n} changed the way schools were supported "
                  "over several years of steady work." for n in range(8)]
-    (corpus / "page.txt").write_text("\n".join(sentences) + "\nAdvancing Equitable Access\n"
-                                     "Dallas reenvisioned school support for its lowest performing schools.\n",
-                                     encoding="utf-8")
-    ingest_paths(store, [corpus])
-    title = store.conn.execute("SELECT title FROM documents").fetchone()[0]
+    title = _ingested_title(store, tmp_path, "\n".join(sentences) + "\nAdvancing Equitable Access\n"
+                            "Dallas reenvisioned school support for its lowest performing schools.\n")
     assert title.startswith("Story 0 tells how a district leader")
 
 
@@ -346,11 +345,7 @@ def test_a_metadata_change_to_a_told_apart_document_re_encodes_nothing(tmp_path:
      "At DL2, we have studied and partnered with school district leaders.\n", "Central Office Transformation Overview"),
 ])
 def test_a_subtitle_line_is_joined_to_a_short_title(store: Store, tmp_path: Path, text: str, title: str) -> None:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "page.txt").write_text(text, encoding="utf-8")
-    ingest_paths(store, [corpus])
-    assert store.conn.execute("SELECT title FROM documents").fetchone()[0] == title
+    assert _ingested_title(store, tmp_path, text) == title
 
 
 def test_telling_apart_a_title_thousands_of_documents_share_takes_linear_time() -> None:

@@ -365,12 +365,12 @@ def import_qdpx(
     if not dims:
         raise LabelError("the store has no codebook yet", hint="run `rpp build` first")
     mapping_file = read_code_map(code_map) if code_map is not None else None
-    project = Project(path)
-    mapping = map_codes(project, dims=dims, code_map=mapping_file)
-    collector = _Collector(project, _Documents(store), mapping=mapping, positions=positions, min_overlap=min_overlap,
-                           default_reviewer=default_reviewer, errors=[f"{code_map}: {p}" for p in mapping.problems])
-    for source in project.root.iter(project.ns + "TextSource"):
-        collector.read_source(source)
+    with Project(path) as project:  # (the zip is closed also when a problem is raised)
+        mapping = map_codes(project, dims=dims, code_map=mapping_file)
+        collector = _Collector(project, _Documents(store), mapping=mapping, positions=positions, min_overlap=min_overlap,
+                               default_reviewer=default_reviewer, errors=[f"{code_map}: {p}" for p in mapping.problems])
+        for source in project.root.iter(project.ns + "TextSource"):
+            collector.read_source(source)
     errors, report, pending = collector.errors, collector.report, collector.pending
     if errors:
         more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""

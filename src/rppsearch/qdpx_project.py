@@ -62,6 +62,14 @@ class Project:
             raise LabelError(f"{path}: no such file") from None
         except (zipfile.BadZipFile, OSError) as exc:
             raise LabelError(f"{path}: not a .qdpx (zip) file ({exc})") from None
+        try:
+            self._read()
+        except BaseException:
+            self.zip.close()
+            raise
+
+    def _read(self) -> None:
+        path = self.path
         names = {n.lower(): n for n in self.zip.namelist()}
         qde = names.get("project.qde") or next((n for k, n in names.items() if k.endswith(".qde")), None)
         if qde is None:
@@ -78,12 +86,18 @@ class Project:
         self.codes: dict[str, str] = {}
         for code in self.root.iter(self.ns + "Code"):
             self.codes[code.get("guid", "").upper()] = code.get("name", "")
-        self.notes = {}
+        self.notes: dict[str, tuple[str, str]] = {}  # note GUID -> (user GUID, text)
         for note in self.root.iter(self.ns + "Note"):
             content = note.find(self.ns + "PlainTextContent")
             text = content.text if content is not None else self._file_text(note.get("plainTextPath"))
             if text and text.strip():
                 self.notes[note.get("guid", "").upper()] = (note.get("creatingUser", "").upper(), text.strip())
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.zip.close()
 
     def el(self, element: ET.Element) -> str:
         return f"{self.path}:{_local(element.tag)}[guid={element.get('guid', '?')}]"
@@ -99,7 +113,11 @@ class Project:
                 data = self.zip.read(candidate)
             except KeyError:
                 continue
-            return data.decode("utf-8-sig", errors="strict")
+            try:
+                return data.decode("utf-8-sig")
+            except UnicodeDecodeError as exc:
+                raise LabelError(f"{self.path}:{candidate}: not UTF-8 text (byte {exc.start}), "
+                                 "as REFI-QDA requires") from None
         return None
 
     def source_text(self, source: ET.Element) -> str | None:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from .common import CsvFlag, IndexDir, JsonFlag, Quiet, emit, existing_store, info, settings_for
+from .common import CsvFlag, IndexDir, JsonFlag, Quiet, check_output, emit, existing_store, info, settings_for
 from .app import app
 
 _TABLE_COLUMNS = ["id", "title", "year", "organization", "districts", "mentioned_districts", "doc_type", "dimensions"]
@@ -31,6 +31,7 @@ def documents(
     """List documents with their metadata, where each field came from, and their dimensions."""
     from ..manage import list_documents  # noqa: PLC0415
 
+    check_output(as_json=as_json, as_csv=as_csv)
     with existing_store(index_dir, readonly=True) as store:
         rows = list_documents(
             store, organization=organization, district=district, year_from=year_from, year_to=year_to,

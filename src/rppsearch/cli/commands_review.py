@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import RppError
-from .common import CsvFlag, IndexDir, JsonFlag, Quiet, check_paths, emit, existing_store, info, print_ingest, print_store, progress_factory, store_settings
+from .common import CsvFlag, IndexDir, JsonFlag, Quiet, check_output, check_paths, emit, existing_store, info, print_ingest, print_store, progress_factory, store_settings
 from .app import app
 
 labels_app = typer.Typer(
@@ -341,6 +341,7 @@ def agreement(
     """Agreement between reviewers on shared targets: Cohen's kappa (two) or Krippendorff's alpha (more), per dimension."""
     from ..agreement import agreement as compute  # noqa: PLC0415
 
+    check_output(as_json=as_json, as_csv=as_csv)
     with existing_store(index_dir) as store:
         report = compute(store)
     dims = [d.to_dict() for d in report.dimensions]

@@ -53,15 +53,16 @@ def _link(href: str, text: str) -> markupsafe.Markup:
     return markupsafe.Markup('<a href="{}">{}</a>').format(href, text)
 
 
-_roots: dict[tuple[str, tuple[int, ...]], str | None] = {}
+_roots: dict[str, tuple[tuple[int, ...], str | None]] = {}  # store path -> (store_version, root)
 
 
 async def corpus_root(datasette: Any, database: str) -> str | None:
     """The folder every stored document path lies under (recomputed when the store changes)."""
     db = datasette.databases[database]
-    key = (str(db.path), store_version(db.path))
-    if key in _roots:
-        return _roots[key]
+    key, version = str(db.path), store_version(db.path)
+    cached = _roots.get(key)
+    if cached is not None and cached[0] == version:
+        return cached[1]
     paths = [row[0].split("#", 1)[0] for row in (await db.execute("select path from documents")).rows if row[0]]
     root = None
     absolute = [p for p in paths if os.path.isabs(p)]
@@ -72,9 +73,7 @@ async def corpus_root(datasette: Any, database: str) -> str | None:
             root = None
         if root and len(absolute) == 1:
             root = os.path.dirname(root)
-    if len(_roots) > 64:
-        _roots.clear()
-    _roots[key] = root
+    _roots[key] = (version, root)
     return root
 
 
