@@ -152,17 +152,11 @@ def run_seed(seed, examples, contexts, topic, bank, encoder, taxonomy, *, regime
         test = np.flatnonzero(folds == k)
         fold = {}
         for arm in ARMS:
-            lookup = {x: (serve_vec[i] if arm == "tagging" else None) for i, (x, _) in enumerate(decided)}
-
-            def embed(texts: list[str], lookup=lookup) -> np.ndarray:  # noqa: ANN001
-                bare = bank(texts)
-                for r, t in enumerate(texts):
-                    if lookup.get(t) is not None:
-                        bare[r] = lookup[t]
-                return bare
-
+            # the product's own mechanism (`rpp train` via `tag.registry.decided_examples`): a
+            # decided passage's text maps to what tagging encodes for it
+            embed_as = {x: served[i] for i, (x, _) in enumerate(decided)} if arm == "tagging" else None
             model = train_model(taxonomy=taxonomy, examples=shipped + [decided[i] for i in train], encoder=encoder,
-                                features="average", embed=embed, seed=seed)
+                                features="average", embed=bank, embed_as=embed_as, seed=seed)
             texts = [decided[i][0] for i in test]
             scores = model.scores(texts, serve_vec[test])
             emb = model.heads["embedding"].proba(serve_vec[test])
