@@ -35,7 +35,6 @@ import argparse
 import csv
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -203,6 +202,7 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "results" / "skew.json")
     args = parser.parse_args()
 
+    from rppsearch.bench import machine_info
     from rppsearch.config import PACKAGED_MODEL, default_examples_paths
     from rppsearch.embed import get_encoder
     from rppsearch.taxonomy import load_default_taxonomy, load_examples
@@ -231,7 +231,7 @@ def main() -> None:
         "contexts": {"passages": len(contexts), "documents_by_topic": topics},
         "regimes": regimes,
         "seconds": round(time.perf_counter() - started, 1),
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "load": os.getloadavg()},
+        "machine": {**machine_info(), "load": os.getloadavg()},
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
