@@ -6,12 +6,14 @@ For each query and mode, `search_page` (20 hits a page, as the web page asks) is
 facets and with `facets=False`, warm, best of `--runs`, in this process. The difference is
 what counting facets over the whole result set costs. For a large store, build the synthetic
 one with `python benchmarks/bench_scale.py _build 100000 DIR` and give it a word common
-enough to match thousands of passages.
+enough to match thousands of passages. With `--out FILE`, the figures are also written there
+as JSON (with the machine and the load), so a README row can name the file it comes from.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import time
 from pathlib import Path
@@ -33,8 +35,10 @@ def main() -> None:
     parser.add_argument("--query", nargs="+", default=["principals"])
     parser.add_argument("--mode", nargs="+", default=["bm25", "hybrid"])
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--out", type=Path, default=None, help="also write the figures to this JSON file")
     args = parser.parse_args()
 
+    from rppsearch.bench import machine_info  # noqa: PLC0415
     from rppsearch.config import Settings  # noqa: PLC0415
     from rppsearch.search import search_page  # noqa: PLC0415
     from rppsearch.store import Store  # noqa: PLC0415
@@ -42,7 +46,9 @@ def main() -> None:
 
     db = args.index_dir / "rpp.db"
     settings = Settings(index_dir=args.index_dir, embedding_model=store_model_name(str(db)))
-    print(f"load average before: {os.getloadavg()[0]:.2f}")
+    load_before = os.getloadavg()[0]
+    print(f"load average before: {load_before:.2f}")
+    rows = []
     with Store.open(db, create=False, readonly=True) as store:
         for query in args.query:
             for mode in args.mode:
@@ -50,7 +56,15 @@ def main() -> None:
                 with_facets = best_ms(lambda: search_page(store, settings, query, mode=mode, limit=20), args.runs)  # noqa: B023
                 without = best_ms(lambda: search_page(store, settings, query, mode=mode, limit=20, facets=False), args.runs)  # noqa: B023
                 print(f"{mode} {query!r}: {page.total} hits; page {with_facets:.2f} ms, without facets {without:.2f} ms")
-    print(f"load average after: {os.getloadavg()[0]:.2f}")
+                rows.append({"query": query, "mode": mode, "hits": page.total, "page_ms": round(with_facets, 2),
+                             "page_without_facets_ms": round(without, 2)})
+    load_after = os.getloadavg()[0]
+    print(f"load average after: {load_after:.2f}")
+    if args.out is not None:
+        record = {"index_dir": str(args.index_dir), "runs": args.runs, "machine": machine_info(),
+                  "load_average": [round(load_before, 2), round(load_after, 2)], "rows": rows}
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

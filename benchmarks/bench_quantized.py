@@ -3,7 +3,7 @@
     python benchmarks/bench_quantized.py ../shared/eval/scifact [--cache /tmp/rpp-quantized]
 
 The rows are real MiniLM embeddings: SciFact's abstracts cut into sentences (titles kept as
-their own rows), about 60k vectors, encoded once by the packaged encoder and cached as npy
+their own rows), 50,548 vectors, encoded once by the packaged encoder and cached as npy
 under --cache; the queries are SciFact's train and test claims (1,109), encoded the same way.
 For subsets of 10k, 30k and all rows, and for several candidate counts, it reports recall@10,
 @100 and @200 of the approximate top results against the exact float32 scan (the share of the

@@ -35,7 +35,6 @@ import argparse
 import csv
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -152,17 +151,11 @@ def run_seed(seed, examples, contexts, topic, bank, encoder, taxonomy, *, regime
         test = np.flatnonzero(folds == k)
         fold = {}
         for arm in ARMS:
-            lookup = {x: (serve_vec[i] if arm == "tagging" else None) for i, (x, _) in enumerate(decided)}
-
-            def embed(texts: list[str], lookup=lookup) -> np.ndarray:  # noqa: ANN001
-                bare = bank(texts)
-                for r, t in enumerate(texts):
-                    if lookup.get(t) is not None:
-                        bare[r] = lookup[t]
-                return bare
-
+            # the product's own mechanism (`rpp train` via `tag.registry.decided_examples`): a
+            # decided passage's text maps to what tagging encodes for it
+            embed_as = {x: served[i] for i, (x, _) in enumerate(decided)} if arm == "tagging" else None
             model = train_model(taxonomy=taxonomy, examples=shipped + [decided[i] for i in train], encoder=encoder,
-                                features="average", embed=embed, seed=seed)
+                                features="average", embed=bank, embed_as=embed_as, seed=seed)
             texts = [decided[i][0] for i in test]
             scores = model.scores(texts, serve_vec[test])
             emb = model.heads["embedding"].proba(serve_vec[test])
@@ -209,6 +202,7 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "results" / "skew.json")
     args = parser.parse_args()
 
+    from rppsearch.bench import machine_info
     from rppsearch.config import PACKAGED_MODEL, default_examples_paths
     from rppsearch.embed import get_encoder
     from rppsearch.taxonomy import load_default_taxonomy, load_examples
@@ -237,7 +231,7 @@ def main() -> None:
         "contexts": {"passages": len(contexts), "documents_by_topic": topics},
         "regimes": regimes,
         "seconds": round(time.perf_counter() - started, 1),
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "load": os.getloadavg()},
+        "machine": {**machine_info(), "load": os.getloadavg()},
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")

@@ -9,6 +9,7 @@ deliberately broken, so only a module's top-level imports count here.
 from __future__ import annotations
 
 import ast
+import graphlib
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "rppsearch"
@@ -44,49 +45,13 @@ def _top_level_imports(name: str, path: Path, known: set[str]) -> set[str]:
     return out
 
 
-def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
-    """Strongly connected components with more than one module (Tarjan, iterative)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    found: list[list[str]] = []
-    counter = 0
-    for root in sorted(graph):
-        if root in index:
-            continue
-        work = [(root, iter(sorted(graph[root])))]
-        index[root] = low[root] = counter
-        counter += 1
-        stack.append(root)
-        on_stack.add(root)
-        while work:
-            node, children = work[-1]
-            child = next(children, None)
-            if child is not None:
-                if child not in index:
-                    index[child] = low[child] = counter
-                    counter += 1
-                    stack.append(child)
-                    on_stack.add(child)
-                    work.append((child, iter(sorted(graph[child]))))
-                elif child in on_stack:
-                    low[node] = min(low[node], index[child])
-                continue
-            work.pop()
-            if work:
-                low[work[-1][0]] = min(low[work[-1][0]], low[node])
-            if low[node] == index[node]:
-                component = []
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    component.append(member)
-                    if member == node:
-                        break
-                if len(component) > 1:
-                    found.append(sorted(component))
-    return found
+def _cycle(graph: dict[str, set[str]]) -> list[str]:
+    """One import circle in `graph` (module -> modules it imports), as [a, b, ..., a]; [] if none."""
+    try:
+        graphlib.TopologicalSorter(graph).prepare()
+    except graphlib.CycleError as exc:
+        return list(exc.args[1])
+    return []
 
 
 def test_no_module_is_over_500_lines() -> None:
@@ -102,10 +67,10 @@ def test_no_import_circles_between_modules() -> None:
     modules = _modules()
     graph = {name: _top_level_imports(name, path, set(modules)) for name, path in modules.items()}
     assert len(graph) > 50 and sum(map(len, graph.values())) > 100  # the walk really read the imports
-    assert _cycles(graph) == []
+    assert _cycle(graph) == []
 
 
 def test_the_cycle_finder_finds_a_circle() -> None:
-    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": set()}
-    assert _cycles(graph) == [["a", "b", "c"]]
-    assert _cycles({"a": {"b"}, "b": set()}) == []
+    circle = _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": set()})
+    assert circle[0] == circle[-1] and sorted(circle[:-1]) == ["a", "b", "c"]
+    assert _cycle({"a": {"b"}, "b": set()}) == []

@@ -64,10 +64,8 @@ def _human_examples(store: Any, settings: Any) -> list[tuple[str, list[str], str
 
 def _human_decisions(store: Any) -> list[tuple[int, str, bool]]:
     """(passage pk, dimension id, accepted) for every human decision in force."""
-    try:
-        from ..store.label_rows import human_decisions  # noqa: PLC0415
-    except ImportError:  # pragma: no cover
-        return []
+    from ..store.label_rows import human_decisions  # noqa: PLC0415
+
     return [(d.passage_pk, d.dimension_id, d.accepted) for d in human_decisions(store)]
 
 

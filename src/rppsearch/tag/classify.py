@@ -168,13 +168,12 @@ def classify_file(model: TaggerModel, settings: Settings, path: Path) -> dict[st
     from ..index.vectors import embedding_text  # noqa: PLC0415
     from ..ingest.metadata import MetadataSources  # noqa: PLC0415
     from ..ingest.pipeline import read_document  # noqa: PLC0415
+    from ..store.documents import encoded_title  # noqa: PLC0415
 
     path = Path(path)
     # its sidecar, and the nearest catalog.csv that lists it (a catalog only speaks for the
     # files it names, so every folder up to the root may be asked, as ingest of any parent would)
     doc = read_document(path, overrides=MetadataSources().overrides(path, root=Path(path.resolve().anchor)))
-    from ..store.documents import encoded_title  # noqa: PLC0415
-
     title = doc.metadata.title
     result = _classify_items(
         model,
